@@ -1,0 +1,34 @@
+"""Host input: a vector set by the host between chunks (a script, the app, a Gymnasium env).
+
+``Simulation.set_input(node, vector)`` changes it without recompiling; the value is held
+constant for every step of a chunk. Until set, every entry equals ``value``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import CURRENT, VALUE, Component, Param, Port
+
+
+class HostInput(Component):
+    type_name = "host_input"
+    title = "Host input"
+    category = "Inputs"
+    description = "A vector supplied from outside between chunks (held for the chunk)"
+    params = (
+        Param("size", "int", 1, min=1, help="length of the vector"),
+        Param("kind", "choice", "current", choices=("current", "value"),
+              help="signal kind of the output"),
+        Param("value", "float", 0.0, help="initial value of every entry"),
+    )
+
+    @classmethod
+    def ports(cls, p):
+        kind = CURRENT if p["kind"] == "current" else VALUE
+        return [], [Port("out", kind, p["size"], help="the vector set by the host")]
+
+    def live_params(self):
+        return {"value": np.full(self.config["size"], self.config["value"], self.dtype)}
+
+    def step(self, p, s, inputs, ctx):
+        return s, {"out": p["value"]}

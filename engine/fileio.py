@@ -1,0 +1,184 @@
+"""Reading and writing graph files (format ``spark-graph``, version 1; see the README).
+
+Reading never silently drops anything: malformed entries become Problems attached to the graph
+(``graph.load_problems``) so that validation reports them together with everything else. A file
+that is not JSON, not a Spark graph, or from a newer version raises GraphError at once.
+Writing is atomic: the new content goes to a temporary file in the same folder which then
+replaces the target, so a crash never leaves a half-written graph.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from .graph import DEFAULT_SETTINGS, FORMAT_TAG, FORMAT_VERSION, Edge, Graph, Node
+from .problems import GraphError, Problem
+
+# from_version -> function(dict) -> dict of version from_version + 1
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+def migration(from_version: int):
+    """Decorator registering the upgrade of a file dict from ``from_version`` to the next."""
+
+    def deco(fn):
+        MIGRATIONS[from_version] = fn
+        return fn
+
+    return deco
+
+
+def migrate(data: dict, source: str | None = None) -> dict:
+    """Bring a parsed file up to FORMAT_VERSION, or raise GraphError."""
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise GraphError([Problem(f"'version' must be an integer, got {version!r}")], source)
+    if version > FORMAT_VERSION:
+        raise GraphError([Problem(
+            f"this file is format version {version}, newer than this Spark understands "
+            f"(version {FORMAT_VERSION}); update Spark to open it")], source)
+    while version < FORMAT_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise GraphError([Problem(f"no migration from format version {version}")], source)
+        data = step(dict(data))
+        if data.get("version") != version + 1:
+            raise GraphError([Problem(f"migration from version {version} did not produce "
+                                      f"version {version + 1}")], source)
+        version += 1
+    return data
+
+
+def parse_json(text: str, source: str | None = None) -> dict:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GraphError([Problem(f"not valid JSON: {exc.msg}", line=exc.lineno,
+                                  column=exc.colno)], source) from None
+    if not isinstance(data, dict):
+        raise GraphError([Problem("a graph file must hold a JSON object")], source)
+    tag = data.get("format")
+    if tag != FORMAT_TAG:
+        raise GraphError([Problem(f"'format' must be '{FORMAT_TAG}', got {tag!r}; "
+                                  "this is not a Spark graph file")], source)
+    return data
+
+
+def graph_from_dict(data: dict, source: str | None = None) -> Graph:
+    """Build a Graph from a (migrated) file dict; shape problems go to ``graph.load_problems``."""
+    data = migrate(data, source)
+    problems: list[Problem] = []
+    known_top = {"format", "version", "settings", "nodes", "edges", "meta"}
+    for key in data:
+        if key not in known_top:
+            problems.append(Problem(f"unknown top-level key '{key}' (expected one of "
+                                    f"{', '.join(sorted(known_top))})"))
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict):
+        problems.append(Problem("'settings' must be an object"))
+        settings = {}
+    merged = dict(DEFAULT_SETTINGS)
+    merged.update(settings)
+    graph = Graph(settings=merged, meta=data.get("meta", {}) if isinstance(data.get("meta", {}), dict) else {})
+
+    nodes = data.get("nodes", [])
+    if not isinstance(nodes, list):
+        problems.append(Problem("'nodes' must be a list"))
+        nodes = []
+    for i, nd in enumerate(nodes):
+        if not isinstance(nd, dict):
+            problems.append(Problem(f"nodes[{i}] must be an object"))
+            continue
+        nid = nd.get("id")
+        if not isinstance(nid, str) or not nid:
+            problems.append(Problem(f"nodes[{i}] has no string 'id'"))
+            continue
+        if "." in nid:
+            problems.append(Problem("a node id may not contain '.'", node=nid))
+        for key in nd:
+            if key not in ("id", "type", "params", "position"):
+                problems.append(Problem(f"unknown key '{key}' in node entry", node=nid))
+        ntype = nd.get("type")
+        if not isinstance(ntype, str):
+            problems.append(Problem("missing or non-string 'type'", node=nid))
+            ntype = ""
+        params = nd.get("params", {})
+        if not isinstance(params, dict):
+            problems.append(Problem("'params' must be an object", node=nid))
+            params = {}
+        pos = nd.get("position", [0.0, 0.0])
+        if (not isinstance(pos, list) or len(pos) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)):
+            problems.append(Problem("'position' must be [x, y] numbers", node=nid))
+            pos = [0.0, 0.0]
+        if nid in graph.nodes:
+            problems.append(Problem(f"duplicate node id '{nid}' (nodes[{i}]); ids must be unique",
+                                    node=nid))
+            continue
+        graph.nodes[nid] = Node(nid, ntype, dict(params), (float(pos[0]), float(pos[1])))
+
+    edges = data.get("edges", [])
+    if not isinstance(edges, list):
+        problems.append(Problem("'edges' must be a list"))
+        edges = []
+    for i, ed in enumerate(edges):
+        if not isinstance(ed, dict) or not isinstance(ed.get("from"), str) \
+                or not isinstance(ed.get("to"), str):
+            problems.append(Problem(f"edges[{i}] must be {{\"from\": \"node.port\", "
+                                    f"\"to\": \"node.port\"}}"))
+            continue
+        bad = [end for end in (ed["from"], ed["to"]) if "." not in end]
+        if bad:
+            problems.append(Problem(f"edges[{i}]: '{bad[0]}' is not of the form 'node.port'"))
+            continue
+        edge = Edge(ed["from"], ed["to"])
+        if edge in graph.edges:
+            problems.append(Problem(f"edges[{i}]: duplicate edge {edge.src} -> {edge.dst}",
+                                    node=edge.dst_node))
+            continue
+        graph.edges.append(edge)
+    graph.load_problems = problems
+    return graph
+
+
+def loads(text: str, source: str | None = None) -> Graph:
+    """Parse graph-file text."""
+    return graph_from_dict(parse_json(text, source), source)
+
+
+def load(path: str | os.PathLike) -> Graph:
+    """Read a graph file. Raises GraphError for unreadable, non-Spark or too-new files."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise GraphError([Problem(f"not a UTF-8 text file ({exc.reason})")], str(path)) from None
+    except OSError as exc:
+        raise GraphError([Problem(f"cannot read the file: {exc.strerror or exc}")], str(path)) from None
+    return loads(text, str(path))
+
+
+def dumps(graph: Graph) -> str:
+    return json.dumps(graph.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def save(graph: Graph, path: str | os.PathLike) -> None:
+    """Write ``graph`` to ``path`` atomically (temporary file, fsync, rename)."""
+    path = Path(path)
+    text = dumps(graph)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent or "."))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

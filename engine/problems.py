@@ -1,0 +1,45 @@
+"""Problems found in a graph: each names where it is (node, parameter or port) and what is wrong."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem. ``node`` and ``param``/``port`` are None where they do not apply."""
+
+    message: str
+    node: str | None = None
+    param: str | None = None
+    port: str | None = None
+    line: int | None = None
+    column: int | None = None
+    severity: str = "error"  # "error" or "warning"
+
+    def where(self) -> str:
+        parts = []
+        if self.line is not None:
+            parts.append(f"line {self.line}, column {self.column}")
+        if self.node is not None:
+            parts.append(f"node '{self.node}'")
+        if self.param is not None:
+            parts.append(f"parameter '{self.param}'")
+        if self.port is not None:
+            parts.append(f"port '{self.port}'")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        w = self.where()
+        return f"{w}: {self.message}" if w else self.message
+
+
+class GraphError(Exception):
+    """Raised when a graph cannot be loaded, validated or compiled; carries every problem found."""
+
+    def __init__(self, problems: list[Problem], source: str | None = None):
+        self.problems = list(problems)
+        self.source = source
+        head = f"{source}: " if source else ""
+        n = len(self.problems)
+        lines = [f"{head}{n} problem{'s' if n != 1 else ''}:"] + [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))

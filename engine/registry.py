@@ -1,0 +1,99 @@
+"""The component registry: every node type, found by scanning ``components/`` and entry points.
+
+Built-in components are the modules of the ``components`` package; third-party packages add
+theirs through the entry-point group ``spark.components`` (each entry point names a Component
+subclass or a module holding some). A module that fails to import is reported, not fatal.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import pkgutil
+from importlib import metadata
+
+import components
+from components.base import Component
+
+ENTRY_POINT_GROUP = "spark.components"
+
+_cache: "Registry | None" = None
+
+
+class Registry:
+    """Type name -> component class, with where each came from and any load failures."""
+
+    def __init__(self):
+        self.types: dict[str, type[Component]] = {}
+        self.origin: dict[str, str] = {}
+        self.load_errors: list[str] = []
+
+    def add(self, cls: type[Component], origin: str) -> None:
+        name = cls.type_name
+        if name in self.types and self.types[name] is not cls:
+            self.load_errors.append(
+                f"{origin}: node type {name!r} is already defined by {self.origin[name]}; ignored")
+            return
+        self.types[name] = cls
+        self.origin[name] = origin
+
+    def add_module(self, module, origin: str) -> None:
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if issubclass(obj, Component) and obj.type_name and obj.__module__ == module.__name__:
+                self.add(obj, origin)
+
+    def get(self, name: str) -> type[Component]:
+        return self.types[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.types
+
+    def names(self) -> list[str]:
+        return sorted(self.types)
+
+    def suggest(self, name: str) -> list[str]:
+        return difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
+
+    def by_category(self) -> dict[str, list[type[Component]]]:
+        out: dict[str, list[type[Component]]] = {}
+        for name in self.names():
+            cls = self.types[name]
+            out.setdefault(cls.category, []).append(cls)
+        return out
+
+
+def _discover() -> Registry:
+    reg = Registry()
+    for info in sorted(pkgutil.iter_modules(components.__path__), key=lambda m: m.name):
+        if info.name.startswith("_") or info.name == "base":
+            continue
+        modname = f"components.{info.name}"
+        try:
+            reg.add_module(importlib.import_module(modname), modname)
+        except Exception as exc:  # a broken component must not take the app down
+            reg.load_errors.append(f"{modname}: {type(exc).__name__}: {exc}")
+    try:
+        eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
+    except Exception:  # pragma: no cover - very old importlib.metadata
+        eps = []
+    for ep in eps:
+        try:
+            obj = ep.load()
+        except Exception as exc:
+            reg.load_errors.append(f"entry point {ep.name}: {type(exc).__name__}: {exc}")
+            continue
+        if inspect.isclass(obj) and issubclass(obj, Component):
+            reg.add(obj, f"entry point {ep.name}")
+        elif inspect.ismodule(obj):
+            reg.add_module(obj, f"entry point {ep.name}")
+        else:
+            reg.load_errors.append(f"entry point {ep.name}: not a Component subclass or module")
+    return reg
+
+
+def registry(refresh: bool = False) -> Registry:
+    """The process-wide registry (discovered once; ``refresh=True`` scans again)."""
+    global _cache
+    if _cache is None or refresh:
+        _cache = _discover()
+    return _cache

@@ -1,0 +1,240 @@
+"""Simulation: drive a compiled Model chunk by chunk (reset, advance, live edits, recording).
+
+The host intervenes only between chunks: it sets inputs and parameters, reads watched outputs
+and checks that every state stayed finite. A run that produces NaN or Inf stops with a
+SimulationError naming the node, the state variable and the exact step (found by replaying the
+failing chunk one step at a time from its saved start state).
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import jax
+import numpy as np
+
+from components.base import SPIKES
+
+from .compiler import Model, compile_graph
+from .graph import Graph
+from .problems import GraphError, Problem
+from .registry import registry
+from .validate import check_value
+
+
+class SimulationError(RuntimeError):
+    """A run failed at a known node and step."""
+
+    def __init__(self, message: str, node: str | None = None, step: int | None = None,
+                 variable: str | None = None):
+        self.node, self.step, self.variable = node, step, variable
+        super().__init__(message)
+
+
+class StructuralEdit(ValueError):
+    """Raised by set_param for a parameter that needs a rebuild (sizes, connectivity, ...)."""
+
+
+class Simulation:
+    """A running instance of a graph.
+
+    ``record``: "node.port" names stacked every step and returned by ``advance``.
+    ``watch``:  "node.port" names whose value at the end of each chunk ``output()`` returns.
+    """
+
+    def __init__(self, graph: Graph, *, dtype: str | None = None, seed: int | None = None,
+                 record: tuple[str, ...] | list[str] = (), watch: tuple[str, ...] | list[str] = (),
+                 chunk: int = 100, fuse: bool = True, check_finite: bool = True,
+                 source: str | None = None):
+        self.record = tuple(record)
+        keep = tuple(n.rsplit(".", 1)[0] for n in self.record + tuple(watch))
+        self.model: Model = compile_graph(graph, dtype=dtype, fuse=fuse, keep_unfused=keep,
+                                          source=source)
+        self.graph = self.model.graph
+        # Host-side nodes (e.g. a Gymnasium environment) exchange data with the host every
+        # ``host_period`` steps: the sources feeding their inputs are watched automatically.
+        self.host_nodes = [nid for nid, r in self.model.rnodes.items()
+                           if getattr(r.comp, "host_side", False)]
+        extra = [s for nid in self.host_nodes
+                 for srcs in self.model.rnodes[nid].sources.values() for s in srcs]
+        self.watch = tuple(dict.fromkeys(tuple(watch) + tuple(extra)))
+        self.default_chunk = int(chunk)
+        self.check_finite = check_finite
+        self.seed = int(graph.settings.get("seed", 0) if seed is None else seed)
+        self._last: dict = {}
+        self.reset()
+
+    # --- state -------------------------------------------------------------------------------
+    def reset(self, seed: int | None = None) -> None:
+        """Back to step 0 with fresh initial state (same seed unless one is given).
+
+        Live parameter edits made so far are kept.
+        """
+        if seed is not None:
+            self.seed = int(seed)
+        old = getattr(self, "params", None)
+        self.params, self.consts, self.state = self.model.init(self.seed)
+        if old is not None:
+            self.params = old
+        self._last = {}
+        for nid in self.host_nodes:
+            self.model.rnodes[nid].comp.host_reset(self, nid, self.seed)
+
+    @property
+    def t(self) -> int:
+        """Steps simulated since reset."""
+        return int(self.state["t"])
+
+    @property
+    def time_ms(self) -> float:
+        return self.t * self.model.dt
+
+    # --- running -----------------------------------------------------------------------------
+    def advance(self, n_steps: int, chunk: int | None = None,
+                progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+        """Run ``n_steps`` steps in chunks of ``chunk``; return the recorded arrays.
+
+        Recorded spikes come back as bool arrays of shape (n_steps, size), everything else in the
+        model dtype. ``progress(done, total)`` is called after every chunk.
+        """
+        n_steps = int(n_steps)
+        if n_steps < 0:
+            raise ValueError("n_steps must be >= 0")
+        k = int(chunk or self.default_chunk)
+        if k < 1:
+            raise ValueError("chunk must be >= 1")
+        parts: dict[str, list] = {n: [] for n in self.record}
+        done = 0
+        while done < n_steps:
+            m = min(k, n_steps - done, self._steps_to_host_exchange())
+            recs = self._run_chunk(m)
+            for n in self.record:
+                parts[n].append(np.asarray(recs[n]))
+            done += m
+            if progress is not None:
+                progress(done, n_steps)
+        return {n: (np.concatenate(v) if v else self._empty(n)) for n, v in parts.items()}
+
+    def _empty(self, name):
+        port = self.model.port(name)
+        size = self.model.port_size(self.model.rnodes[name.rsplit('.', 1)[0]], port)
+        return np.zeros((0, size), bool if port.kind == SPIKES else self.model.dtype)
+
+    def _run_chunk(self, m: int):
+        fn = self.model.chunk(m, self.record, self.watch)
+        start = self.state
+        state, recs, last, finite = fn(self.params, self.consts, start)
+        if self.check_finite and not bool(np.all(np.asarray(finite))):
+            self._locate_failure(start, m)
+        self.state = state
+        self._last = last
+        if self.host_nodes and self._steps_to_host_exchange() == self.host_period:
+            for nid in self.host_nodes:
+                self.model.rnodes[nid].comp.host_exchange(self, nid)
+        return recs
+
+    @property
+    def host_period(self) -> int:
+        """Steps between host exchanges (0 when the graph has no host-side node)."""
+        periods = [self.model.rnodes[n].comp.host_period() for n in self.host_nodes]
+        return min(periods) if periods else 0
+
+    def _steps_to_host_exchange(self) -> int:
+        p = self.host_period
+        return p - self.t % p if p else 1 << 62
+
+    def input_value(self, node: str, port: str) -> np.ndarray:
+        """Value fed into ``node.port`` at the last step (sum over its edges; zeros if none)."""
+        srcs = self.model.rnodes[node].sources.get(port, [])
+        if not srcs:
+            return np.asarray(self.model._zeros(f"{node}.{port}"))
+        return sum(self.output(s) for s in srcs)
+
+    def _locate_failure(self, start, m: int):
+        """Replay the failed chunk step by step to name the node, variable and step."""
+        one = self.model.chunk(1, (), ())
+        st = start
+        for _ in range(m):
+            t = int(st["t"])
+            st, _r, _l, finite = one(self.params, self.consts, st)
+            bad = np.flatnonzero(~np.asarray(finite))
+            if bad.size:
+                nid = self.model.ids[int(bad[0])]
+                members = self.model.fused.get(nid)
+                var = _bad_leaf(st["nodes"][nid])
+                where = f"node '{nid}'" if not members else f"projections {', '.join(members)}"
+                raise SimulationError(
+                    f"{where}: state '{var}' became NaN or infinite at step {t} "
+                    f"(t = {t * self.model.dt:g} ms); check its parameters and inputs",
+                    node=nid if not members else members[0], step=t, variable=var)
+        raise SimulationError("a state became NaN or infinite in this chunk")  # pragma: no cover
+
+    # --- reading -------------------------------------------------------------------------------
+    def output(self, name: str) -> np.ndarray:
+        """Value of a watched "node.port" at the last simulated step."""
+        if name not in self.watch:
+            raise KeyError(f"'{name}' is not watched; pass watch=[...] to Simulation")
+        if name not in self._last:
+            return np.asarray(self.model._zeros(name))
+        return np.asarray(self._last[name])
+
+    def node_state(self, node: str) -> dict:
+        return jax.tree_util.tree_map(np.asarray, self.state["nodes"][node])
+
+    # --- editing -------------------------------------------------------------------------------
+    def set_param(self, node: str, name: str, value) -> None:
+        """Change a live parameter between chunks (no recompilation).
+
+        Raises StructuralEdit for a parameter that changes the model's structure, and GraphError
+        (naming node and parameter) for an unknown node/parameter or a bad value.
+        """
+        if node not in self.graph.nodes:
+            raise GraphError([Problem("no such node", node=node)])
+        cls = registry().get(self.graph.nodes[node].type)
+        try:
+            prm = cls.param(name)
+        except KeyError:
+            raise GraphError([Problem(f"unknown parameter for type '{cls.type_name}'",
+                                      node=node, param=name)]) from None
+        if not prm.live:
+            raise StructuralEdit(f"node '{node}', parameter '{name}': changing it rebuilds the "
+                                 "model (it is structural)")
+        if node not in self.params:
+            raise StructuralEdit(f"node '{node}' was fused; rebuild to change '{name}'")
+        current = self.params[node][name]
+        arr = np.asarray(value, dtype=self.model.dtype)
+        if arr.ndim == 0:
+            msg = check_value(prm, float(arr))
+            if msg:
+                raise GraphError([Problem(msg, node=node, param=name)])
+            arr = np.broadcast_to(arr, current.shape).copy() if current.ndim else arr
+        elif arr.shape != tuple(current.shape):
+            raise GraphError([Problem(f"expected shape {tuple(current.shape)}, got {arr.shape}",
+                                      node=node, param=name)])
+        elif not np.all(np.isfinite(arr)):
+            raise GraphError([Problem("values must be finite", node=node, param=name)])
+        self.params = {**self.params, node: {**self.params[node], name: jax.numpy.asarray(arr)}}
+        if arr.ndim == 0 and not math.isnan(float(arr)):
+            self.graph.nodes[node].params[name] = float(arr)
+
+    def set_input(self, node: str, value) -> None:
+        """Set the vector a host-input node presents from the next chunk on."""
+        self.set_param(node, "value", value)
+
+
+def _bad_leaf(tree) -> str:
+    flat, _ = jax.tree_util.tree_flatten_with_path(tree)
+    for path, leaf in flat:
+        a = np.asarray(leaf)
+        if np.issubdtype(a.dtype, np.floating) and not np.all(np.isfinite(a)):
+            return "/".join(str(getattr(k, "key", k)) for k in path)
+    return "?"
+
+
+def run_steps_per_second(sim: Simulation, n_steps: int, chunk: int) -> float:
+    """Wall-clock speed of ``advance`` (after a warm-up chunk); for scripts, not tests."""
+    sim.advance(chunk, chunk)
+    t0 = time.perf_counter()
+    sim.advance(n_steps, chunk)
+    return n_steps / (time.perf_counter() - t0)
