@@ -28,6 +28,8 @@ from .registry import registry
 from .schedule import order_nodes
 from .validate import Analysis, require_valid
 
+__all__ = ["Model", "StatePacker", "compile_graph", "node_rng", "node_hash"]
+
 
 def node_hash(node_id: str) -> int:
     return zlib.crc32(node_id.encode()) & 0x7FFFFFFF
@@ -247,24 +249,34 @@ class Model:
             raise GraphError([Problem(f"cannot record '{name}': node has no output port '{p}' "
                                       f"(outputs: {', '.join(r.outputs)})", node=nid, port=p)])
 
-    def chunk(self, n_steps: int, record: tuple[str, ...] = (), watch: tuple[str, ...] = ()):
-        """The jitted function running ``n_steps`` steps (cached per arguments)."""
-        key = (int(n_steps), tuple(record), tuple(watch))
+    def chunk(self, n_steps: int, record: tuple[str, ...] = (), watch: tuple[str, ...] = (),
+              count: tuple[str, ...] = ()):
+        """The jitted function running ``n_steps`` steps (cached per arguments).
+
+        ``count`` names ports whose values are summed over the chunk inside the scan (cheap
+        spike counts); the sums come back in ``last`` under "sum:" + name.
+        """
+        key = (int(n_steps), tuple(record), tuple(watch), tuple(count))
         if key in self._chunks:
             return self._chunks[key]
-        for name in record + watch:
+        for name in record + watch + count:
             self.check_probe(name)
         spikes = {name for name in record if self.port(name).kind == SPIKES}
         ids = self.ids
 
         def run(params, consts, state):
             last0 = {name: self._zeros(name) for name in watch}
+            last0.update({"sum:" + n: jnp.zeros_like(self._zeros(n), dtype=jnp.int32)
+                          for n in count})
 
             def body(carry, _):
-                st, _last = carry
+                st, prev_last = carry
                 st, vals = self.step(params, consts, st)
                 rec = {n: (vals[n] > 0 if n in spikes else vals[n]) for n in record}
-                return (st, {n: vals[n] for n in watch}), rec
+                last = {n: vals[n] for n in watch}
+                last.update({"sum:" + n: prev_last["sum:" + n] + (vals[n] > 0).astype(jnp.int32)
+                             for n in count})
+                return (st, last), rec
 
             (state, last), recs = jax.lax.scan(body, (state, last0), None, length=int(n_steps))
             finite = jnp.stack([_all_finite(state["nodes"][nid]) for nid in ids]) \
@@ -274,6 +286,59 @@ class Model:
         fn = jax.jit(run)
         self._chunks[key] = fn
         return fn
+
+    def packed_chunk(self, packer: StatePacker, ppacker: StatePacker, n_steps: int, record=(),
+                     watch=(), count=()):
+        """Like ``chunk`` but params and state go in packed (see StatePacker): the fast path
+        the Simulation uses between chunks. The input state is not donated, so the state at the
+        start of a failed chunk is still there to replay it step by step."""
+        key = ("packed", int(n_steps), tuple(record), tuple(watch), tuple(count))
+        if key in self._chunks:
+            return self._chunks[key]
+        inner = self.chunk(n_steps, record, watch, count)
+
+        def run(pparams, consts, packed):
+            params = ppacker.unpack(pparams)
+            state, recs, last, finite = inner(params, consts, packer.unpack(packed))
+            return packer.pack(state), recs, last, finite
+
+        fn = jax.jit(run)
+        self._chunks[key] = fn
+        return fn
+
+
+class StatePacker:
+    """Packs a state pytree into one flat buffer per dtype, and back.
+
+    Each output buffer of a jitted call costs several microseconds on the CPU, so the
+    Simulation keeps the state packed between chunks (a handful of buffers instead of dozens);
+    inside a chunk the scan carries the unpacked tree, so the per-step cost is unchanged.
+    """
+
+    def __init__(self, example):
+        leaves, self.treedef = jax.tree_util.tree_flatten(example)
+        self.slots = []  # (group dtype, offset, shape)
+        sizes: dict[str, int] = {}
+        for leaf in leaves:
+            dt = jnp.asarray(leaf).dtype.name
+            n = int(np.prod(np.shape(leaf)))
+            self.slots.append((dt, sizes.get(dt, 0), tuple(np.shape(leaf))))
+            sizes[dt] = sizes.get(dt, 0) + n
+        self.groups = sorted(sizes)
+
+    def pack(self, tree):
+        leaves = jax.tree_util.tree_leaves(tree)
+        parts: dict[str, list] = {g: [] for g in self.groups}
+        for (dt, _off, _shape), leaf in zip(self.slots, leaves):
+            parts[dt].append(jnp.ravel(leaf))
+        return {g: (jnp.concatenate(v) if len(v) > 1 else v[0]) for g, v in parts.items()}
+
+    def unpack(self, packed):
+        leaves = []
+        for dt, off, shape in self.slots:
+            n = int(np.prod(shape))
+            leaves.append(packed[dt][off:off + n].reshape(shape))
+        return jax.tree_util.tree_unflatten(self.treedef, leaves)
 
 
 def _all_finite(tree) -> jax.Array:

@@ -16,7 +16,7 @@ import numpy as np
 
 from components.base import SPIKES
 
-from .compiler import Model, compile_graph
+from .compiler import Model, StatePacker, compile_graph
 from .graph import Graph
 from .problems import GraphError, Problem
 from .registry import registry
@@ -45,10 +45,11 @@ class Simulation:
 
     def __init__(self, graph: Graph, *, dtype: str | None = None, seed: int | None = None,
                  record: tuple[str, ...] | list[str] = (), watch: tuple[str, ...] | list[str] = (),
-                 chunk: int = 100, fuse: bool = True, check_finite: bool = True,
-                 source: str | None = None):
+                 count: tuple[str, ...] | list[str] = (), chunk: int = 100, fuse: bool = True,
+                 check_finite: bool = True, source: str | None = None):
         self.record = tuple(record)
-        keep = tuple(n.rsplit(".", 1)[0] for n in self.record + tuple(watch))
+        self.count = tuple(count)
+        keep = tuple(n.rsplit(".", 1)[0] for n in self.record + tuple(watch) + self.count)
         self.model: Model = compile_graph(graph, dtype=dtype, fuse=fuse, keep_unfused=keep,
                                           source=source)
         self.graph = self.model.graph
@@ -73,18 +74,41 @@ class Simulation:
         """
         if seed is not None:
             self.seed = int(seed)
-        old = getattr(self, "params", None)
-        self.params, self.consts, self.state = self.model.init(self.seed)
-        if old is not None:
-            self.params = old
+        old = getattr(self, "_params", None)
+        params, self.consts, state = self.model.init(self.seed)
+        self._packer = StatePacker(state)
+        self._ppacker = StatePacker(params)
+        self.state = state
+        self.params = params if old is None else old
         self._last = {}
+        self.totals = {n: np.zeros(self._port_size(n), np.int64) for n in self.count}
         for nid in self.host_nodes:
             self.model.rnodes[nid].comp.host_reset(self, nid, self.seed)
 
     @property
+    def params(self):
+        """Live parameter values: {node: {name: array}} (set them with set_param)."""
+        return self._params
+
+    @params.setter
+    def params(self, tree):
+        self._params = tree
+        self._pparams = self._ppacker.pack(tree)
+
+    @property
+    def state(self):
+        """The full state pytree (unpacked on demand from the packed buffers)."""
+        return self._packer.unpack(self._packed)
+
+    @state.setter
+    def state(self, tree):
+        self._packed = self._packer.pack(tree)
+        self._t = int(tree["t"])
+
+    @property
     def t(self) -> int:
         """Steps simulated since reset."""
-        return int(self.state["t"])
+        return self._t
 
     @property
     def time_ms(self) -> float:
@@ -116,19 +140,35 @@ class Simulation:
                 progress(done, n_steps)
         return {n: (np.concatenate(v) if v else self._empty(n)) for n, v in parts.items()}
 
+    def compile(self, chunk: int | None = None) -> float:
+        """Compile the chunk function for ``chunk`` steps ahead of time (the state is untouched);
+        returns the seconds it took. ``advance`` compiles on first use anyway."""
+        t0 = time.perf_counter()
+        fn = self.model.packed_chunk(self._packer, self._ppacker, int(chunk or self.default_chunk),
+                                     self.record, self.watch, self.count)
+        jax.block_until_ready(fn(self._pparams, self.consts, self._packed))
+        return time.perf_counter() - t0
+
+    def _port_size(self, name) -> int:
+        return self.model.port_size(self.model.rnodes[name.rsplit(".", 1)[0]],
+                                    self.model.port(name))
+
     def _empty(self, name):
-        port = self.model.port(name)
-        size = self.model.port_size(self.model.rnodes[name.rsplit('.', 1)[0]], port)
-        return np.zeros((0, size), bool if port.kind == SPIKES else self.model.dtype)
+        kind = self.model.port(name).kind
+        return np.zeros((0, self._port_size(name)), bool if kind == SPIKES else self.model.dtype)
 
     def _run_chunk(self, m: int):
-        fn = self.model.chunk(m, self.record, self.watch)
-        start = self.state
-        state, recs, last, finite = fn(self.params, self.consts, start)
-        if self.check_finite and not bool(np.all(np.asarray(finite))):
-            self._locate_failure(start, m)
-        self.state = state
+        fn = self.model.packed_chunk(self._packer, self._ppacker, m, self.record, self.watch,
+                                     self.count)
+        start = self._packed
+        packed, recs, last, finite = fn(self._pparams, self.consts, start)
+        if self.check_finite and not np.asarray(finite).all():
+            self._locate_failure(self._packer.unpack(start), m)
+        self._packed = packed
+        self._t += m
         self._last = last
+        for n in self.count:
+            self.totals[n] += np.asarray(last["sum:" + n])
         if self.host_nodes and self._steps_to_host_exchange() == self.host_period:
             for nid in self.host_nodes:
                 self.model.rnodes[nid].comp.host_exchange(self, nid)

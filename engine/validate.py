@@ -129,6 +129,9 @@ def node_config(cls, params: dict, node_id: str) -> tuple[dict, list[Problem]]:
             msg = check_value(prm, value)
             if msg:
                 problems.append(Problem(msg, node=node_id, param=prm.name))
+                if prm.required:
+                    continue
+                value = prm.default  # so ports and edges can still be checked
             elif prm.kind == "float":
                 value = float(value)
             config[prm.name] = value
@@ -161,8 +164,8 @@ def analyze(graph: Graph) -> Analysis:
         cls = reg.get(node.type)
         config, probs = node_config(cls, node.params, nid)
         problems += probs
-        if probs:
-            continue
+        if any(prm.name not in config for prm in cls.params):
+            continue  # a required value is missing: its ports cannot be known
         try:
             ins, outs = cls.ports(config)
         except Exception as exc:
@@ -190,8 +193,11 @@ def analyze(graph: Graph) -> Analysis:
             table = info.outputs if want == "output" else info.inputs
             if port not in table:
                 other = info.inputs if want == "output" else info.outputs
-                hint = (f"; '{port}' is an {'input' if want == 'output' else 'output'} port"
-                        if port in other else _suggest(port, table))
+                other_kind = "input" if want == "output" else "output"
+                close_other = difflib.get_close_matches(port, list(other), n=1, cutoff=0.6)
+                hint = (f"; '{port}' is an {other_kind} port" if port in other else
+                        _suggest(port, table) or (f"; '{close_other[0]}' is an {other_kind} port"
+                                                  if close_other else ""))
                 problems.append(Problem(
                     f"edge {e.src} -> {e.dst}: node '{nid}' ({graph.nodes[nid].type}) has no "
                     f"{want} port '{port}' (it has: {', '.join(table) or 'none'}){hint}",

@@ -1,0 +1,193 @@
+"""The ``spark`` command line: validate, run, train, app.
+
+    spark validate FILE...            exit 0 when every file is valid, else list every problem, exit 1
+    spark run FILE --steps N [--chunk K] [--seed S] [--record node.port ...] [--out run.npz]
+              [--dtype float64] [--json]
+    spark train FILE --agents N --episodes E [--seed S] [--out DIR]
+    spark app [FILE] [--run]          the desktop app (the only command that loads Qt)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def cmd_validate(args) -> int:
+    import engine
+
+    status = EXIT_OK
+    for path in args.files:
+        try:
+            graph = engine.load(path)
+        except engine.GraphError as exc:
+            _err(str(exc))
+            status = EXIT_PROBLEMS
+            continue
+        problems = engine.validate(graph)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            status = EXIT_PROBLEMS
+            _err(str(engine.GraphError(problems, path)))
+        else:
+            print(f"{path}: valid ({len(graph.nodes)} nodes, {len(graph.edges)} edges)")
+    return status
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.enabled = total, enabled
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self.last < 0.1 and done < total:
+            return
+        self.last = now
+        frac = done / total if total else 1.0
+        bar = "#" * int(30 * frac)
+        rate = done / max(now - self.t0, 1e-9)
+        eta = (total - done) / rate if rate > 0 else 0.0
+        sys.stderr.write(f"\r[{bar:<30}] {100 * frac:5.1f}%  {done}/{total} steps  "
+                         f"{rate:,.0f} steps/s  ETA {eta:5.1f} s ")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_run(args) -> int:
+    import numpy as np
+
+    import engine
+    from components.base import SPIKES
+
+    try:
+        graph = engine.load(args.file)
+        if args.seed is not None:
+            graph.settings["seed"] = args.seed
+        analysis = engine.analyze(graph)
+        if analysis.errors:
+            raise engine.GraphError(analysis.errors, args.file)
+        pools = [f"{nid}.spikes" for nid, info in analysis.nodes.items()
+                 if "spikes" in info.outputs and info.outputs["spikes"].kind == SPIKES
+                 and engine.registry().get(graph.nodes[nid].type).category == "Neurons"]
+        t0 = time.perf_counter()
+        sim = engine.Simulation(graph, dtype=args.dtype, record=args.record, count=pools,
+                                chunk=args.chunk, source=args.file)
+        if args.steps >= args.chunk:
+            sim.compile(args.chunk)
+        compile_t = time.perf_counter() - t0
+        prog = Progress(args.steps, sys.stderr.isatty() and not args.json)
+        t1 = time.perf_counter()
+        recs = sim.advance(args.steps, chunk=args.chunk, progress=prog)
+        wall = time.perf_counter() - t1
+    except engine.GraphError as exc:
+        _err(str(exc))
+        return EXIT_PROBLEMS
+    except engine.SimulationError as exc:
+        _err(f"{args.file}: run failed: {exc}")
+        return EXIT_PROBLEMS
+    seconds = args.steps * sim.model.dt / 1000.0
+    rates = {name.rsplit(".", 1)[0]: (float(sim.totals[name].sum()) / sim.totals[name].size
+                                      / seconds if seconds > 0 else 0.0)
+             for name in pools}
+    summary = {
+        "file": args.file, "steps": args.steps, "chunk": args.chunk, "dt_ms": sim.model.dt,
+        "simulated_ms": args.steps * sim.model.dt, "seed": sim.seed, "dtype": sim.model.dtype_name,
+        "setup_s": round(compile_t, 3), "wall_s": round(wall, 3),
+        "steps_per_s": round(args.steps / wall, 1) if wall > 0 else None,
+        "rates_hz": {k: round(v, 3) for k, v in rates.items()},
+        "spikes": {k.rsplit(".", 1)[0]: int(v.sum()) for k, v in sim.totals.items()},
+    }
+    if args.out:
+        arrays = {k.replace(".", "__"): v for k, v in recs.items()}
+        np.savez_compressed(args.out, **arrays)
+        summary["out"] = args.out
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{args.file}: {args.steps} steps of {sim.model.dt:g} ms "
+              f"({summary['simulated_ms']:g} ms simulated), seed {sim.seed}, {sim.model.dtype_name}")
+        print(f"  wall time {wall:.3f} s ({summary['steps_per_s']:,.0f} steps/s, chunk "
+              f"{args.chunk}); set-up and compilation {compile_t:.2f} s")
+        for k, v in rates.items():
+            print(f"  {k:<24} {v:9.2f} Hz  ({summary['spikes'][k]} spikes)")
+        if args.out:
+            print(f"  recorded {', '.join(args.record) or 'nothing'} -> {args.out}")
+    return EXIT_OK
+
+
+def cmd_app(args) -> int:
+    # The only place the engine's CLI reaches up into the app layer: loaded on demand, so
+    # headless commands never import Qt.
+    import importlib
+
+    app_main = importlib.import_module("app.main")
+    argv = ([args.file] if args.file else []) + (["--run"] if args.run else [])
+    return app_main.main(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="spark", description="Spark spiking neural networks")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    v = sub.add_parser("validate", help="check graph files; list every problem")
+    v.add_argument("files", nargs="+")
+    v.set_defaults(fn=cmd_validate)
+
+    r = sub.add_parser("run", help="run a graph headless")
+    r.add_argument("file")
+    r.add_argument("--steps", type=int, required=True, help="number of time steps")
+    r.add_argument("--chunk", type=int, default=1000, help="steps per compiled chunk (K)")
+    r.add_argument("--seed", type=int, default=None, help="override the graph's seed")
+    r.add_argument("--record", nargs="+", default=[], metavar="NODE.PORT",
+                   help="ports to record every step")
+    r.add_argument("--out", default=None, help="write recordings to this .npz")
+    r.add_argument("--dtype", choices=("float32", "float64"), default=None)
+    r.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    r.set_defaults(fn=cmd_run)
+
+    t = sub.add_parser("train", help="train N agents in parallel (cartpole)")
+    try:
+        from engine import train as _train
+        _train.add_arguments(t)
+        t.set_defaults(fn=_train.run)
+    except ImportError:  # pragma: no cover - until the trainer exists
+        t.set_defaults(fn=lambda a: (_err("training is not available"), EXIT_USAGE)[1])
+
+    a = sub.add_parser("app", help="open the desktop app")
+    a.add_argument("file", nargs="?", default=None)
+    a.add_argument("--run", action="store_true", help="start running at once")
+    a.set_defaults(fn=cmd_app)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "steps", 1) is not None and getattr(args, "steps", 1) < 0:
+        _err("--steps must be >= 0")
+        return EXIT_USAGE
+    if getattr(args, "chunk", 1) < 1:
+        _err("--chunk must be >= 1")
+        return EXIT_USAGE
+    if args.command == "run" and args.out and not Path(args.out).parent.exists():
+        _err(f"--out: folder {Path(args.out).parent} does not exist")
+        return EXIT_USAGE
+    return int(args.fn(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

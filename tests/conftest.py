@@ -1,0 +1,32 @@
+"""Shared test set-up: headless Qt, and small graph builders."""
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+import engine  # noqa: E402,F401  (sets XLA flags before JAX initialises)
+from engine import Graph, Node  # noqa: E402
+
+
+def ei_graph(n_exc=40, n_inh=10, amplitude=20.0, seed=3, propagation="event") -> Graph:
+    """A small recurrent E/I network used by several tests."""
+    g = Graph(settings={"dt": 0.1, "seed": seed, "dtype": "float32"})
+    g.add_node(Node("drive", "current_source",
+                    {"size": n_exc, "amplitude": amplitude, "heterogeneity": 3.0}, (0, 0)))
+    g.add_node(Node("exc", "lif", {"size": n_exc, "v_init": "uniform"}, (200, 0)))
+    g.add_node(Node("inh", "lif", {"size": n_inh}, (200, 200)))
+    specs = [("ee", "exc", "exc", "excitatory", 0.2, 0.5), ("ei", "exc", "inh", "excitatory", 0.3, 10.0),
+             ("ie", "inh", "exc", "inhibitory", 0.4, 1.5)]
+    for pid, a, b, sign, p, w in specs:
+        g.add_node(Node(pid, "projection", {"p": p, "weight": w, "sign": sign,
+                                            "propagation": propagation}, (400, 0)))
+        g.connect(f"{a}.spikes", f"{pid}.pre")
+        g.connect(f"{pid}.events", f"{b}.syn")
+    g.connect("drive.current", "exc.current")
+    return g
+
+
+@pytest.fixture
+def small_graph() -> Graph:
+    return ei_graph()
