@@ -163,6 +163,11 @@ class Component:
         return []
 
     @classmethod
+    def check_dt(cls, p: dict, dt: float) -> list[tuple[str | None, str]]:
+        """Checks that need the time step (e.g. a rate too high for dt)."""
+        return []
+
+    @classmethod
     def check_sizes(cls, p: dict, sizes: dict) -> list[tuple[str | None, str]]:
         """Checks that need the resolved port sizes: a list of (parameter or None, message)."""
         return []

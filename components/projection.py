@@ -114,18 +114,19 @@ def event_propagate(spikes, targets, weights, n_out: int):
     proportional to the number of spikes, and any number of spikes is delivered exactly.
     """
     n = spikes.shape[0]
+    k = min(BLOCK, n)
     mask = (spikes > 0).astype(weights.dtype)
     count = jnp.sum(spikes > 0)
     out = jnp.zeros(n_out + 1, weights.dtype)
 
     def body(_, carry):
         acc, m = carry
-        vals, rows = lax.top_k(m, BLOCK)
+        vals, rows = lax.top_k(m, k)
         rows = jnp.where(vals > 0, rows, n)
         acc = acc.at[targets[rows]].add(weights[rows], mode="promise_in_bounds")
         return acc, m.at[rows].set(0.0, mode="drop")
 
-    out, _ = lax.fori_loop(0, (count + BLOCK - 1) // BLOCK, body, (out, mask))
+    out, _ = lax.fori_loop(0, (count + k - 1) // k, body, (out, mask))
     return out[:n_out]
 
 

@@ -166,6 +166,14 @@ def analyze(graph: Graph) -> Analysis:
         problems += probs
         if any(prm.name not in config for prm in cls.params):
             continue  # a required value is missing: its ports cannot be known
+        dt = graph.settings.get("dt")
+        if not probs and isinstance(dt, (int, float)) and not isinstance(dt, bool) and dt > 0:
+            try:
+                for pname, msg in cls.check_dt(config, float(dt)):
+                    problems.append(Problem(msg, node=nid, param=pname))
+            except Exception as exc:
+                problems.append(Problem(f"the component's own check failed: "
+                                        f"{type(exc).__name__}: {exc}", node=nid))
         try:
             ins, outs = cls.ports(config)
         except Exception as exc:

@@ -1,0 +1,135 @@
+"""Gymnasium environment on the host: any environment with a Box observation and a Discrete action.
+
+Host-side (see components/base.py): the environment lives in Python, outside the compiled chunk.
+Every ``steps_per_env_step`` network steps the Simulation stops the chunk and calls
+``host_exchange``, which reads the ``action`` fed into this node at the last step, steps the
+environment, auto-resets it when the episode ended (terminated or truncated, the next reset
+seeded from the run seed and the episode number), and writes the results into the node's live
+vector parameters; ``step`` outputs them during the next chunk. So it has the same timing and
+the same outputs as the in-graph ``cartpole`` node:
+
+    observation    the current observation (float32 from Gymnasium, in the model dtype)
+    feedback       -1 during the one network step after an environment step that TERMINATED an
+                   episode (failure), 0 otherwise (truncation is a success: 0)
+    done           1 during the one network step after an episode ended, else 0
+    episode_length length of the last finished episode;  episode: finished episodes;
+    steps          environment steps of the current episode
+
+Gymnasium's own reward is not passed on (only the sparse failure signal is).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import ACTION, Component, Param, Port
+from .cartpole import env_out_ports
+
+_OBS_SIZE_CACHE: dict[str, int] = {}
+
+
+def make_env(env_id: str):
+    import gymnasium as gym
+    return gym.make(env_id)
+
+
+def observation_size(env_id: str) -> int:
+    """Size of the (flattened) Box observation of ``env_id`` (made once and cached)."""
+    if env_id not in _OBS_SIZE_CACHE:
+        import gymnasium as gym
+        env = make_env(env_id)
+        try:
+            if not isinstance(env.observation_space, gym.spaces.Box) or \
+                    not isinstance(env.action_space, gym.spaces.Discrete):
+                raise ValueError(f"{env_id}: needs a Box observation and a Discrete action")
+            _OBS_SIZE_CACHE[env_id] = int(np.prod(env.observation_space.shape))
+        finally:
+            env.close()
+    return _OBS_SIZE_CACHE[env_id]
+
+
+class GymEnv(Component):
+    """A Gymnasium environment stepped on the host every steps_per_env_step network steps."""
+
+    type_name = "gym_env"
+    title = "Gymnasium environment"
+    category = "Environments"
+    description = "Any Gymnasium environment (Box observation, Discrete action), run on the host"
+    host_side = True
+    params = (
+        Param("env_id", "str", "CartPole-v1", help="Gymnasium id, e.g. CartPole-v1"),
+        Param("steps_per_env_step", "int", 20, min=1, max=100_000,
+              help="network steps per environment step"),
+        # live vectors written by host_exchange (the values below are only the initial fill)
+        Param("observation", "float", 0.0, help="(set by the host) current observation"),
+        Param("feedback", "float", 0.0, help="(set by the host) failure signal"),
+        Param("done", "float", 0.0, help="(set by the host) 1 after an episode ended"),
+        Param("episode_length", "float", 0.0, help="(set by the host) last episode's length"),
+        Param("episode", "float", 0.0, help="(set by the host) finished episodes"),
+        Param("steps", "float", 0.0, help="(set by the host) steps in this episode"),
+    )
+
+    @classmethod
+    def check(cls, p):
+        try:
+            observation_size(p["env_id"])
+        except Exception as exc:  # unknown id, wrong spaces, gymnasium missing
+            return [("env_id", f"cannot use {p['env_id']!r}: {exc}")]
+        return []
+
+    @classmethod
+    def ports(cls, p):
+        try:
+            n = observation_size(p["env_id"])
+        except Exception:
+            n = 1
+        return [Port("action", ACTION, 1, help="the action index")], env_out_ports(n)
+
+    def live_params(self):
+        n = self.size(observation_size(self.config["env_id"]))
+        out = {k: np.zeros(1, self.dtype) for k in
+               ("feedback", "done", "episode_length", "episode", "steps")}
+        out["observation"] = np.zeros(n, self.dtype)
+        return out
+
+    def step(self, p, s, inputs, ctx):
+        # feedback and done are pulses: shown during the first step of the chunk only
+        first = (ctx.t % self.config["steps_per_env_step"]) == 0
+        outs = {k: p[k] for k in ("observation", "episode_length", "episode", "steps")}
+        outs["feedback"] = p["feedback"] * first
+        outs["done"] = p["done"] * first
+        return s, outs
+
+    # --- host side ----------------------------------------------------------------------------
+    def host_period(self) -> int:
+        return int(self.config["steps_per_env_step"])
+
+    def host_reset(self, sim, node_id: str, seed: int) -> None:
+        if getattr(self, "env", None) is None:
+            self.env = make_env(self.config["env_id"])
+        self.seed = int(seed)
+        self.episode = 0
+        self.steps = 0
+        self.last_len = 0
+        obs, _ = self.env.reset(seed=self.seed)
+        self._publish(sim, node_id, obs, 0.0, 0.0)
+
+    def host_exchange(self, sim, node_id: str) -> None:
+        action = int(np.asarray(sim.input_value(node_id, "action")).reshape(-1)[0])
+        obs, _reward, terminated, truncated, _info = self.env.step(action)
+        self.steps += 1
+        fb = done = 0.0
+        if terminated or truncated:
+            self.episode += 1
+            self.last_len = self.steps
+            self.steps = 0
+            fb = -1.0 if terminated else 0.0
+            done = 1.0
+            obs, _ = self.env.reset(seed=self.seed * 100_003 + self.episode)
+        self._publish(sim, node_id, obs, fb, done)
+
+    def _publish(self, sim, node_id, obs, fb, done):
+        vals = {"observation": np.asarray(obs, np.float64).reshape(-1), "feedback": [fb],
+                "done": [done], "episode_length": [self.last_len], "episode": [self.episode],
+                "steps": [self.steps]}
+        for k, v in vals.items():
+            sim.set_param(node_id, k, np.asarray(v, np.float64))

@@ -1,0 +1,362 @@
+"""The projection component: connectivity, weights, signs, delays, event-driven vs dense
+propagation, fusion, and validation. Statistical checks use 5-sigma bounds."""
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from components.projection import (BLOCK, Projection, dense_matrix, event_propagate,
+                                   padded_tables)
+from engine import Graph, Node, Simulation, validate
+from engine.compiler import node_rng
+
+
+def make(n_pre, n_post, **cfg):
+    """A Projection instance outside any graph (for drawing synapses)."""
+    return Projection({**Projection.defaults(), **cfg}, {"n_pre": n_pre, "n_post": n_post},
+                      0.1, np.float32)
+
+
+def draw(n_pre, n_post, seed=0, **cfg):
+    return make(n_pre, n_post, **cfg).synapses(np.random.default_rng(seed))
+
+
+def graph(*nodes, edges=(), **settings):
+    g = Graph()
+    g.settings.update(settings)
+    for nid, typ, params in nodes:
+        g.add_node(Node(nid, typ, params))
+    for src, dst in edges:
+        g.connect(src, dst)
+    return g
+
+
+# --- connectivity --------------------------------------------------------------------------------
+
+def test_all_to_all():
+    pre, post, w = draw(7, 5, connectivity="all_to_all")
+    assert pre.size == 35
+    assert sorted(zip(pre.tolist(), post.tolist())) == [(i, j) for i in range(7) for j in range(5)]
+    pre, post, _ = draw(6, 6, connectivity="all_to_all", autapses=False)
+    assert pre.size == 30 and not np.any(pre == post)
+    assert {(i, j) for i, j in zip(pre, post)} == {(i, j) for i in range(6) for j in range(6)
+                                                   if i != j}
+    # autapses only concern pools of equal size (a pool projecting onto itself)
+    assert draw(6, 5, connectivity="all_to_all", autapses=False)[0].size == 30
+
+
+def test_fixed_probability_count():
+    n, p = 400, 0.1
+    pre, post, _ = draw(n, n, connectivity="fixed_probability", p=p)
+    pairs = n * n
+    assert abs(pre.size - pairs * p) < 5 * math.sqrt(pairs * p * (1 - p))   # 16000 +- 600
+    assert len(set(zip(pre.tolist(), post.tolist()))) == pre.size            # no duplicates
+    assert np.all(np.diff(pre) >= 0)                                         # sorted by pre
+    assert np.any(pre == post)
+    pre, post, _ = draw(n, n, connectivity="fixed_probability", p=p, autapses=False)
+    pairs = n * (n - 1)
+    assert not np.any(pre == post)
+    assert abs(pre.size - pairs * p) < 5 * math.sqrt(pairs * p * (1 - p))
+    assert draw(50, 60, connectivity="fixed_probability", p=0.0)[0].size == 0
+    assert draw(50, 60, connectivity="fixed_probability", p=1.0)[0].size == 3000
+
+
+def test_one_to_one():
+    pre, post, w = draw(9, 9, connectivity="one_to_one", weight=1.5)
+    np.testing.assert_array_equal(pre, np.arange(9))
+    np.testing.assert_array_equal(post, np.arange(9))
+    np.testing.assert_array_equal(w, 1.5)
+
+
+def test_fixed_fan_in_exact_in_degree():
+    pre, post, _ = draw(30, 40, connectivity="fixed_fan_in", fan_in=7)
+    np.testing.assert_array_equal(np.bincount(post, minlength=40), 7)
+    assert len(set(zip(pre.tolist(), post.tolist()))) == pre.size  # distinct pre per post
+    assert np.all(np.diff(pre) >= 0)
+    pre, post, _ = draw(30, 30, connectivity="fixed_fan_in", fan_in=29, autapses=False)
+    np.testing.assert_array_equal(np.bincount(post, minlength=30), 29)
+    assert not np.any(pre == post)
+
+
+def test_connectivity_depends_on_seed_only():
+    a = draw(100, 100, seed=1, connectivity="fixed_probability", p=0.2)
+    b = draw(100, 100, seed=1, connectivity="fixed_probability", p=0.2)
+    c = draw(100, 100, seed=2, connectivity="fixed_probability", p=0.2)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert a[0].size != c[0].size or np.any(a[1] != c[1])
+
+
+# --- weights and signs ---------------------------------------------------------------------------
+
+N_SYN = 200 * 200
+
+
+def weights(**cfg):
+    return draw(200, 200, connectivity="all_to_all", weight=2.0, **cfg)[2]
+
+
+def test_constant_weights_exact():
+    w = weights(weight_init="constant", weight_spread=0.7)   # spread ignored for constant
+    assert w.size == N_SYN and np.all(w == 2.0)
+
+
+def test_uniform_weights():
+    w = weights(weight_init="uniform", weight_spread=0.5)
+    assert w.min() >= 1.0 and w.max() <= 3.0
+    assert w.min() < 1.01 and w.max() > 2.99      # the whole range is used
+    sd = 2.0 * 0.5 / math.sqrt(3)
+    assert abs(w.mean() - 2.0) < 5 * sd / math.sqrt(N_SYN)
+    assert abs(w.std() - sd) < 0.01 * sd
+
+
+def test_normal_weights():
+    w = weights(weight_init="normal", weight_spread=0.1)   # sd 0.2: clipping at 0 never happens
+    sd = 0.2
+    assert abs(w.mean() - 2.0) < 5 * sd / math.sqrt(N_SYN)
+    assert abs(w.std() - sd) < 5 * sd / math.sqrt(2 * N_SYN)
+    w = weights(weight_init="normal", weight_spread=1.5)   # factors below zero clip to zero
+    assert w.min() == 0.0 and np.mean(w == 0.0) > 0.2
+
+
+def test_lognormal_weights():
+    s = 0.5
+    w = weights(weight_init="lognormal", weight_spread=s)
+    assert np.all(w > 0)
+    assert abs(w.mean() - 2.0) < 5 * 2.0 * s / math.sqrt(N_SYN)   # mean 1 * weight, CV = s
+    sig = math.sqrt(math.log1p(s * s))
+    lw = np.log(w / 2.0)                                          # normal(-sig^2/2, sig)
+    assert abs(lw.mean() + sig * sig / 2) < 5 * sig / math.sqrt(N_SYN)
+    assert abs(lw.std() - sig) < 5 * sig / math.sqrt(2 * N_SYN)
+
+
+def test_signs_and_dale():
+    assert np.all(weights(weight_init="normal", weight_spread=1.0) >= 0)
+    w = weights(sign="inhibitory", weight_init="uniform", weight_spread=0.5)
+    assert np.all(w <= 0) and w.min() >= -3.0
+    assert np.all(weights(sign="inhibitory") == -2.0)
+    pre, post, w = draw(50, 30, connectivity="all_to_all", weight=0.5, sign="mixed",
+                        excitatory_fraction=0.8, inhibitory_ratio=4.0,
+                        weight_init="uniform", weight_spread=0.2)
+    exc = pre < 40                                   # round(0.8 * 50) excitatory pre neurons
+    assert np.all(w[exc] > 0) and np.all(w[~exc] < 0)
+    assert w[exc].min() >= 0.4 and w[exc].max() <= 0.6
+    assert w[~exc].min() >= -2.4 and w[~exc].max() <= -1.6   # scaled by inhibitory_ratio
+    for i in range(50):                              # Dale's law: one sign per pre neuron
+        assert len(np.unique(np.sign(w[pre == i]))) == 1
+
+
+# --- propagation kernels -------------------------------------------------------------------------
+
+def random_tables(rng, n_pre, n_post, p, dyadic):
+    m = rng.random((n_pre, n_post)) < p
+    pre, post = np.nonzero(m)
+    if dyadic:
+        w = rng.integers(-16, 17, pre.size) / 8.0
+    else:
+        w = rng.normal(0.3, 1.0, pre.size)
+    W = np.zeros((n_pre, n_post), np.float32)
+    W[pre, post] = w
+    t, wt = padded_tables(pre, post, w, n_pre, n_post, np.float32)
+    return W, jnp.asarray(t), jnp.asarray(wt)   # the engine hands consts over as JAX arrays
+
+
+@pytest.mark.parametrize("n_spikes", [0, 1, 7, 8, 9, 16, 17, 50, 60])
+def test_event_matches_dense(n_spikes):
+    rng = np.random.default_rng(n_spikes)
+    n_pre, n_post = 60, 45
+    spikes = np.zeros(n_pre, np.float32)
+    spikes[rng.permutation(n_pre)[:n_spikes]] = 1.0
+    W, t, wt = random_tables(rng, n_pre, n_post, 0.3, dyadic=True)
+    np.testing.assert_array_equal(np.asarray(event_propagate(spikes, t, wt, n_post)),
+                                  np.asarray(jnp.asarray(spikes) @ W))
+    np.testing.assert_array_equal(dense_matrix({"targets": t, "weights": wt}, n_pre, n_post), W)
+    W, t, wt = random_tables(rng, n_pre, n_post, 0.3, dyadic=False)
+    ev = np.asarray(event_propagate(spikes, t, wt, n_post))
+    np.testing.assert_allclose(ev, spikes.astype(np.float64) @ W.astype(np.float64),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_all_simultaneous_spikes_are_delivered():
+    # every pre neuron spikes: 50 > BLOCK spikes in one step, each adds 1 to every target
+    n = 50
+    assert n > BLOCK
+    pre, post = np.divmod(np.arange(n * 3), 3)
+    t, wt = padded_tables(pre, post, np.ones(pre.size), n, 3, np.float32)
+    out = np.asarray(event_propagate(jnp.ones(n), jnp.asarray(t), jnp.asarray(wt), 3))
+    np.testing.assert_array_equal(out, [50.0, 50.0, 50.0])
+
+
+def test_empty_projection_tables():
+    proj = make(20, 30, connectivity="fixed_probability", p=0.0, propagation="event")
+    const, state = proj.init(None, np.random.default_rng(0))
+    assert state["buf"].shape == (1, 20)
+    const = {k: jnp.asarray(v) for k, v in const.items()}
+    assert const["targets"].shape == (21, 1) and np.all(np.asarray(const["targets"]) == 30)
+    out = np.asarray(proj.deliver(jnp.ones(20, jnp.float32), const))
+    np.testing.assert_array_equal(out, np.zeros(30))
+
+
+# --- delays and delivery through the engine ------------------------------------------------------
+# Source neurons get 4000 mV from step 3 on (t_on = 0.25 ms sits between steps 2 and 3): v jumps
+# 20 mV in one step, so each spikes exactly once, at step 3 (t_ref = 100 ms keeps it silent after).
+# One-to-one projections with weight 2 then raise each post neuron's v from -65 to -63 mV.
+
+SPIKE_STEP = 3
+
+
+def delay_graph(n, delays, modes):
+    nodes = [("drive", "current_source", {"size": n, "mode": "step", "amplitude": 4000.0,
+                                          "t_on": 0.25}),
+             ("src", "lif", {"size": n, "t_ref": 100.0})]
+    edges = [("drive.current", "src.current")]
+    names = []
+    for d in delays:
+        for mode in modes:
+            pid, tgt = f"p{d}{mode}", f"post{d}{mode}"
+            nodes += [(pid, "projection", {"connectivity": "one_to_one", "weight": 2.0,
+                                           "delay_steps": d, "propagation": mode}),
+                      (tgt, "lif", {"size": n})]
+            edges += [("src.spikes", f"{pid}.pre"), (f"{pid}.events", f"{tgt}.jump")]
+            names.append((d, pid, tgt))
+    return graph(*nodes, edges=edges), names
+
+
+def check_delays(n, delays, modes):
+    g, names = delay_graph(n, delays, modes)
+    rec_names = ["src.spikes"] + [f"{p}.events" for _, p, _ in names] + \
+                [f"{t}.v" for _, _, t in names]
+    rec = Simulation(g, record=rec_names).advance(20, chunk=20)
+    want_src = np.zeros((20, n), bool)
+    want_src[SPIKE_STEP] = True
+    np.testing.assert_array_equal(rec["src.spikes"], want_src)
+    for d, pid, tgt in names:
+        ev = rec[f"{pid}.events"]
+        want = np.zeros((20, n), np.float32)
+        want[SPIKE_STEP + d] = 2.0                       # arrives exactly d steps later
+        np.testing.assert_array_equal(ev, want, err_msg=pid)
+        v = rec[f"{tgt}.v"]
+        np.testing.assert_array_equal(v[:SPIKE_STEP + d], -65.0)
+        np.testing.assert_array_equal(v[SPIKE_STEP + d], -63.0)   # the jump lands that step
+        assert np.all((v[SPIKE_STEP + d + 1] > -63.0 - 0.2) & (v[SPIKE_STEP + d + 1] < -63.0))
+
+
+def test_delays_exact_to_the_step():
+    check_delays(8, (1, 2, 5), ("event", "dense"))
+
+
+def test_event_propagation_with_fewer_pre_neurons_than_a_block():
+    check_delays(1, (1, 3), ("event",))
+
+
+def test_more_than_block_spikes_in_one_step_through_engine():
+    g = graph(("drive", "current_source", {"size": 50, "amplitude": 4000.0}),
+              ("src", "lif", {"size": 50}),
+              ("proj", "projection", {"connectivity": "all_to_all", "weight": 1.0,
+                                      "propagation": "event"}),
+              ("post", "lif", {"size": 3, "v_th": 1000.0}),
+              edges=[("drive.current", "src.current"), ("src.spikes", "proj.pre"),
+                     ("proj.events", "post.jump")])
+    rec = Simulation(g, record=["src.spikes", "proj.events"]).advance(3, chunk=3)
+    assert rec["src.spikes"][0].sum() == 50                     # all 50 spike at step 0
+    np.testing.assert_array_equal(rec["proj.events"], [[0, 0, 0], [50, 50, 50], [0, 0, 0]])
+
+
+def event_vs_dense_graph(mode, **proj):
+    return graph(("src", "poisson_source", {"size": 200, "rate": 500.0}),
+                 ("proj", "projection", {"connectivity": "fixed_probability", "p": 0.1,
+                                         "propagation": mode, **proj}),
+                 ("post", "lif", {"size": 150}),
+                 edges=[("src.spikes", "proj.pre"), ("proj.events", "post.syn")])
+
+
+def run_mode(mode, **proj):
+    sim = Simulation(event_vs_dense_graph(mode, **proj), fuse=False,
+                     record=["proj.events", "post.v", "post.spikes"])
+    return sim, sim.advance(300, chunk=300)
+
+
+def test_event_and_dense_identical_for_dyadic_weights():
+    cfg = {"weight": 0.5, "sign": "mixed", "inhibitory_ratio": 2.0}   # +0.5 / -1.0
+    se, ev = run_mode("event", **cfg)
+    sd, de = run_mode("dense", **cfg)
+    assert "targets" in se.consts["proj"] and "W" in sd.consts["proj"]
+    # both storages hold the synapses drawn from the node's own generator
+    pre, post, w = make(200, 150, connectivity="fixed_probability", p=0.1, **cfg).synapses(
+        node_rng(0, "proj"))
+    W = np.zeros((200, 150), np.float32)
+    W[pre, post] = w
+    np.testing.assert_array_equal(dense_matrix(se.consts["proj"], 200, 150), W)
+    np.testing.assert_array_equal(dense_matrix(sd.consts["proj"], 200, 150), W)
+    for name in ("proj.events", "post.v", "post.spikes"):
+        np.testing.assert_array_equal(ev[name], de[name], err_msg=name)
+    assert np.abs(ev["proj.events"]).sum() > 0 and ev["post.spikes"].sum() > 0
+
+
+def test_event_and_dense_close_for_other_weights():
+    cfg = {"weight": 0.3, "weight_init": "lognormal", "weight_spread": 0.4}
+    _, ev = run_mode("event", **cfg)
+    _, de = run_mode("dense", **cfg)
+    assert np.abs(ev["proj.events"]).sum() > 0
+    np.testing.assert_allclose(ev["proj.events"], de["proj.events"], rtol=1e-5, atol=1e-5)
+
+
+# --- fusion --------------------------------------------------------------------------------------
+
+def ei_network():
+    ev = {"connectivity": "fixed_probability", "propagation": "event"}
+    return graph(
+        ("ext", "poisson_source", {"size": 100, "rate": 200.0}),
+        ("E", "lif", {"size": 80, "v_init": "uniform"}),
+        ("I", "lif", {"size": 20, "v_init": "uniform"}),
+        ("ext_E", "projection", {**ev, "p": 0.1, "weight": 4.0}),
+        ("EE", "projection", {**ev, "p": 0.1, "weight": 0.5, "autapses": False}),
+        ("EI", "projection", {**ev, "p": 0.2, "weight": 4.0}),
+        ("IE", "projection", {**ev, "p": 0.2, "weight": 1.0, "sign": "inhibitory"}),
+        ("II", "projection", {**ev, "p": 0.2, "weight": 0.25, "sign": "inhibitory",
+                              "autapses": False}),
+        edges=[("ext.spikes", "ext_E.pre"), ("ext_E.events", "E.syn"),
+               ("E.spikes", "EE.pre"), ("EE.events", "E.syn"),
+               ("E.spikes", "EI.pre"), ("EI.events", "I.syn"),
+               ("I.spikes", "IE.pre"), ("IE.events", "E.syn"),
+               ("I.spikes", "II.pre"), ("II.events", "I.syn")])
+
+
+def test_fused_and_unfused_identical_spikes():
+    g = ei_network()
+    fused = Simulation(g, record=["E.spikes", "I.spikes"])
+    plain = Simulation(g, record=["E.spikes", "I.spikes"], fuse=False)
+    assert sorted(sum(fused.model.fused.values(), [])) == ["EE", "EI", "IE", "II", "ext_E"]
+    assert plain.model.fused == {}
+    a = fused.advance(500, chunk=500)
+    b = plain.advance(500, chunk=500)
+    np.testing.assert_array_equal(a["E.spikes"], b["E.spikes"])
+    np.testing.assert_array_equal(a["I.spikes"], b["I.spikes"])
+    assert a["E.spikes"].sum() > 100 and a["I.spikes"].sum() > 10
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+def two_pools(n_pre, n_post, **proj):
+    return graph(("a", "lif", {"size": n_pre}), ("b", "lif", {"size": n_post}),
+                 ("proj", "projection", proj),
+                 edges=[("a.spikes", "proj.pre"), ("proj.events", "b.syn")])
+
+
+def test_validation_errors():
+    (prob,) = validate(two_pools(5, 6, connectivity="one_to_one"))
+    assert (prob.node, prob.param) == ("proj", "connectivity")
+    assert "5" in prob.message and "6" in prob.message
+    assert validate(two_pools(6, 6, connectivity="one_to_one")) == []
+    (prob,) = validate(two_pools(5, 8, connectivity="fixed_fan_in", fan_in=6))
+    assert (prob.node, prob.param) == ("proj", "fan_in") and "5 available" in prob.message
+    assert validate(two_pools(5, 8, connectivity="fixed_fan_in", fan_in=5)) == []
+    (prob,) = validate(two_pools(5, 5, connectivity="fixed_fan_in", fan_in=5, autapses=False))
+    assert (prob.node, prob.param) == ("proj", "fan_in") and "4 available" in prob.message
+    (prob,) = validate(two_pools(5, 5, p=1.5))
+    assert (prob.node, prob.param) == ("proj", "p")
+    (prob,) = validate(two_pools(5, 5, delay_steps=0))
+    assert (prob.node, prob.param) == ("proj", "delay_steps")
