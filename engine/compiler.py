@@ -299,8 +299,12 @@ class Model:
 
         def run(pparams, consts, packed):
             params = ppacker.unpack(pparams)
-            state, recs, last, finite = inner(params, consts, packer.unpack(packed))
-            return packer.pack(state), recs, last, finite
+            state, recs, last, _per_node = inner(params, consts, packer.unpack(packed))
+            out = packer.pack(state)
+            # one reduction per packed buffer (the per-node check is left to the replay)
+            finite = jnp.stack([jnp.all(jnp.isfinite(v)) for v in out.values()
+                                if jnp.issubdtype(v.dtype, jnp.floating)] or [jnp.asarray(True)])
+            return out, recs, last, finite
 
         fn = jax.jit(run)
         self._chunks[key] = fn
@@ -316,7 +320,11 @@ class StatePacker:
     """
 
     def __init__(self, example):
-        leaves, self.treedef = jax.tree_util.tree_flatten(example)
+        flat, self.treedef = jax.tree_util.tree_flatten_with_path(example)
+        leaves = [leaf for _, leaf in flat]
+        # path (tuple of dict keys) -> slot index, for writing one leaf into a packed buffer
+        self.index = {tuple(getattr(k, "key", k) for k in path): i
+                      for i, (path, _) in enumerate(flat)}
         self.slots = []  # (group dtype, offset, shape)
         sizes: dict[str, int] = {}
         for leaf in leaves:
@@ -332,6 +340,21 @@ class StatePacker:
         for (dt, _off, _shape), leaf in zip(self.slots, leaves):
             parts[dt].append(jnp.ravel(leaf))
         return {g: (jnp.concatenate(v) if len(v) > 1 else v[0]) for g, v in parts.items()}
+
+    def pack_host(self, tree) -> dict:
+        """Pack into NumPy buffers on the host (no device work)."""
+        leaves = jax.tree_util.tree_leaves(tree)
+        parts: dict[str, list] = {g: [] for g in self.groups}
+        for (dt, _off, _shape), leaf in zip(self.slots, leaves):
+            parts[dt].append(np.ravel(np.asarray(leaf)))
+        return {g: np.concatenate(v).astype(g) for g, v in parts.items()}
+
+    def write(self, packed: dict, path: tuple, value) -> dict:
+        """A copy of host-packed ``packed`` with the leaf at ``path`` replaced by ``value``."""
+        dt, off, shape = self.slots[self.index[path]]
+        buf = packed[dt].copy()
+        buf[off:off + int(np.prod(shape))] = np.ravel(value)
+        return {**packed, dt: buf}
 
     def unpack(self, packed):
         leaves = []

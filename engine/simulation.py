@@ -93,7 +93,8 @@ class Simulation:
     @params.setter
     def params(self, tree):
         self._params = tree
-        self._pparams = self._ppacker.pack(tree)
+        self._pparams_host = self._ppacker.pack_host(tree)
+        self._pparams = {k: jax.numpy.asarray(v) for k, v in self._pparams_host.items()}
 
     @property
     def state(self):
@@ -254,7 +255,10 @@ class Simulation:
                                       node=node, param=name)])
         elif not np.all(np.isfinite(arr)):
             raise GraphError([Problem("values must be finite", node=node, param=name)])
-        self.params = {**self.params, node: {**self.params[node], name: jax.numpy.asarray(arr)}}
+        # write the one slot into the packed host buffer: cheap enough to do every chunk
+        self._params = {**self._params, node: {**self._params[node], name: arr}}
+        self._pparams_host = self._ppacker.write(self._pparams_host, (node, name), arr)
+        self._pparams = {k: jax.numpy.asarray(v) for k, v in self._pparams_host.items()}
         if arr.ndim == 0 and not math.isnan(float(arr)):
             self.graph.nodes[node].params[name] = float(arr)
 
