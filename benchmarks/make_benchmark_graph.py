@@ -5,10 +5,10 @@ t_ref 2 ms, tau_syn 5 ms), all 49 pool-to-pool projections (Bernoulli p = 0.1 wi
 without autapses, p = 0.02 between pools; first 80 % of each pool excitatory with weight
 +0.5 mV x U(0.5, 1.5), the rest inhibitory with -2.5 mV x U(0.5, 1.5); delay 1 step), a constant
 bias current U(12, 18) mV per neuron, and two host inputs (``stim0``, ``stim1``) driving pools 0
-and 1, which the benchmark sets between chunks. The readout is the spike output of pool 6: the
-benchmark records ``pool6.spikes`` and sums it per interrupt into spike counts (one readout
-node type for this, ``spike_count``, did not exist when this file was made; recording the spikes
-keeps the file free of that dependency).
+and 1, which the benchmark sets between chunks. The readout, pool 6's spike counts at every
+interrupt, is not a node: the benchmark asks the Simulation to count ``pool6.spikes`` inside the
+scan (``count=[...]``). A ``spike_count`` node publishes at the end of fixed windows, which would
+tie the file to one interrupt interval.
 
 Canvas layout (positions in scene pixels): inputs on the left, the pools in a column, and the
 49 projections as a 7 x 7 matrix to the right of the pools (row = source pool, column = target

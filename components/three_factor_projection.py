@@ -11,7 +11,25 @@ the modulator M (input ``modulator``, e.g. a TD error or a reward signal) is non
     x_i <- x_i + s_i ;  y_j <- y_j + r_j
 
 (s: pre spikes this step, r: post spikes this step, M: this step's modulator; the weight change
-uses the trace updated this step.) No gradients: every quantity is local to the synapse except the
+uses the trace updated this step.)
+
+Competitive (actor) eligibility: with the optional input ``rival`` (the spikes of a pool that
+competes with post, e.g. the other action's pool, same size as post) and ``rival_gain`` = g > 0,
+the potentiation term is centred on the competition, as in the actor of Barto, Sutton & Anderson
+(1983) whose eligibility is (action taken - expected action) x input:
+
+    e_ij <- e_ij (1 - dt/tau_e) + a_plus x_i (r_j - g * mean_k q_k) - a_minus s_i y_j
+
+(q: the rival's spikes this step). Pools that win the competition become eligible with + sign,
+pools that lose with - sign, so a negative modulator pushes the policy away from the action
+taken and toward the other one instead of silencing both. g = 0 (default) or no rival: the plain
+rule above.
+
+Windowed eligibility (``window`` = W ms > 0, e.g. the critic's window): the pairing terms of the
+current window collect in ``state["pend"]`` and join e only at the window's last step, after
+that step's weight change, which uses e without them. A TD error emitted at the end of window k
+(judging the action chosen in window k - 1) then credits the actions of windows k - 1, k - 2, ...
+and not the action of window k, which it cannot judge yet. No gradients: every quantity is local to the synapse except the
 one broadcast modulator.
 
 Where the weights are: ``state["w"]`` (dense n_pre x n_post, model dtype, in the STATE so that it
@@ -20,6 +38,7 @@ synapse exists.
 """
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 
 from .base import EVENTS, MODULATOR, SPIKES, Param, Port
@@ -34,6 +53,12 @@ class ThreeFactorProjection(PlasticProjection):
         Param("tau_e", "float", 200.0, "ms", min=0.0, min_exclusive=True,
               help="time constant of the eligibility traces"),
         Param("lr", "float", 1.0, min=0.0, help="learning rate: dw = lr * modulator * e"),
+        Param("window", "float", 0.0, "ms", min=0.0, structural=True,
+              help="0: pairings are eligible at once; > 0: the pairings of each window of this "
+                   "length become eligible only at its last step, after that step's weight "
+                   "change (so a TD error at the end of window k credits windows before k)"),
+        Param("rival_gain", "float", 0.0, min=0.0,
+              help="weight of the rival pool's mean activity subtracted in the eligibility"),
     )
 
     @classmethod
@@ -42,18 +67,42 @@ class ThreeFactorProjection(PlasticProjection):
                  Port("post", SPIKES, "n_post", required=True,
                       help="spikes of the post-synaptic pool (for the eligibility)"),
                  Port("modulator", MODULATOR, 1, multi=True,
-                      help="neuromodulator gating the weight change (reward, TD error)")],
+                      help="neuromodulator gating the weight change (reward, TD error)"),
+                 Port("rival", SPIKES, "n_post", multi=True,
+                      help="spikes of a competing pool (actor eligibility, see rival_gain)")],
                 [Port("events", EVENTS, "n_post", help="weighted spike arrivals for post")])
+
+    def window_steps(self) -> int:
+        """Steps per eligibility window (0: pairings become eligible at once)."""
+        wnd = self.config["window"]
+        return 0 if wnd <= 0 else max(1, int(round(wnd / self.dt)))
 
     def init(self, key, rng):
         const, state = super().init(key, rng)
         state["e"] = np.zeros((self.n_pre, self.n_post), self.dtype)
+        if self.window_steps():
+            state["pend"] = np.zeros((self.n_pre, self.n_post), self.dtype)
         return const, state
 
     def update(self, p, st, inputs, ctx):
         pre, post = inputs["pre"], inputs["post"]
         x, y, pair = self.traces(p, st, pre, post)
-        e = (st["e"] * (1.0 - self.dt / p["tau_e"]) + pair) * ctx.const["mask"]
-        w = st["w"] + p["lr"] * inputs["modulator"][0] * e
+        if "rival" in inputs:  # unconnected: zeros from the engine, absent in direct calls
+            rival = p["rival_gain"] * jnp.mean(inputs["rival"])
+            xd = st["x"] * (1.0 - self.dt / p["tau_plus"])
+            pair = pair - p["a_plus"] * rival * jnp.outer(xd, jnp.ones_like(post))
+        m = inputs["modulator"][0]
+        wsteps = self.window_steps()
+        if not wsteps:
+            e = (st["e"] * (1.0 - self.dt / p["tau_e"]) + pair) * ctx.const["mask"]
+            w = st["w"] + p["lr"] * m * e
+            new = self.store(p, st, pre, w, ctx)
+            return {**new, "x": x, "y": y, "e": e.astype(self.dtype)}
+        pend = st["pend"] + pair * ctx.const["mask"]
+        e = st["e"] * (1.0 - self.dt / p["tau_e"])
+        w = st["w"] + p["lr"] * m * e
+        tick = (ctx.t + 1) % wsteps == 0
+        e = jnp.where(tick, e + pend, e)
+        pend = jnp.where(tick, jnp.zeros_like(pend), pend)
         new = self.store(p, st, pre, w, ctx)
-        return {**new, "x": x, "y": y, "e": e.astype(self.dtype)}
+        return {**new, "x": x, "y": y, "e": e.astype(self.dtype), "pend": pend.astype(self.dtype)}

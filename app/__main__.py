@@ -1,0 +1,6 @@
+"""``python -m app [FILE] [--run]``."""
+import sys
+
+from .main import main
+
+sys.exit(main())

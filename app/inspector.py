@@ -1,0 +1,386 @@
+"""The inspector: typed editors for the selected node's parameters (or the graph settings).
+
+One editor per parameter, chosen by kind: float -> spin box with unit suffix and range, int ->
+spin box, choice -> combo box, bool -> check box, str -> line edit, floats -> comma-separated
+line edit. Help text is the tooltip; a value that is invalid (``engine.validate.check_value``, or
+a validation problem naming that parameter) is flagged in red under its editor with the reason.
+Several selected nodes of one type are edited together (a parameter whose values differ is
+marked "mixed"). The node id is editable (rename). Emits requests; the editor applies them as
+undoable commands and then calls ``refresh``.
+"""
+from __future__ import annotations
+
+import math
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from components.base import Param
+from engine.graph import SETTINGS_SPEC, Graph
+from engine.registry import registry
+from engine.validate import check_value
+
+BIG = 1e12
+
+
+class FloatBox(QtWidgets.QDoubleSpinBox):
+    """A double spin box that shows values compactly (``20`` not ``20.000000``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.setDecimals(9)
+        self.setKeyboardTracking(False)
+
+    def textFromValue(self, value):
+        return f"{value:.9g}"
+
+    def valueFromText(self, text):
+        text = text.replace(self.suffix(), "").strip()
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text, pos):
+        body = text.replace(self.suffix(), "").strip()
+        try:
+            float(body)
+            return QtGui.QValidator.Acceptable, text, pos
+        except ValueError:
+            pass
+        if body in ("", "-", "+", ".", "-.", "+.") or body.lower().endswith(("e", "e-", "e+")):
+            return QtGui.QValidator.Intermediate, text, pos
+        return QtGui.QValidator.Invalid, text, pos
+
+
+def settings_params() -> list[Param]:
+    """The graph settings (dt, seed, dtype) described as Params, for the same editors."""
+    out = []
+    for key, (kind, unit, helptext, lo, hi) in SETTINGS_SPEC.items():
+        if kind == "choice":
+            out.append(Param(key, kind, lo[0], choices=tuple(lo), help=helptext))
+        else:
+            out.append(Param(key, kind, 0, unit=unit, min=lo, max=hi, help=helptext,
+                             min_exclusive=(key == "dt")))
+    return out
+
+
+def format_floats(values) -> str:
+    return ", ".join(f"{v:g}" for v in values) if isinstance(values, list) else str(values)
+
+
+def parse_floats(text: str):
+    parts = [t.strip() for t in text.replace(";", ",").split(",") if t.strip()]
+    return [float(t) for t in parts]
+
+
+class ParamRow:
+    """The editor, label and inline error of one parameter."""
+
+    def __init__(self, prm: Param, on_commit):
+        self.prm = prm
+        self.on_commit = on_commit
+        self.label = QtWidgets.QLabel(prm.name)
+        self.error = QtWidgets.QLabel("")
+        self.error.setObjectName("inlineError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.editor = self._make()
+        tip = prm.help or prm.name
+        extra = []
+        if prm.kind in ("float", "int", "floats") and (prm.min is not None or prm.max is not None):
+            extra.append(f"range {prm.range_text()}{(' ' + prm.unit) if prm.unit else ''}")
+        if prm.kind == "float":
+            extra.append("live: editable while running" if prm.live else "structural: rebuilds the model")
+        if extra:
+            tip += "\n(" + "; ".join(extra) + ")"
+        self.label.setToolTip(tip)
+        self.editor.setToolTip(tip)
+        self._value = None
+
+    def _make(self):
+        p = self.prm
+        if p.kind == "float":
+            w = FloatBox()
+            lo = -BIG if p.min is None else p.min
+            hi = BIG if p.max is None else p.max
+            w.setRange(lo, hi)
+            if p.unit:
+                w.setSuffix(f" {p.unit}")
+            w.editingFinished.connect(lambda: self.on_commit(self, w.value()))
+            return w
+        if p.kind == "int":
+            w = QtWidgets.QSpinBox()
+            w.setKeyboardTracking(False)
+            w.setRange(int(max(p.min if p.min is not None else -2**31, -2**31)),
+                       int(min(p.max if p.max is not None else 2**31 - 1, 2**31 - 1)))
+            if p.unit:
+                w.setSuffix(f" {p.unit}")
+            w.editingFinished.connect(lambda: self.on_commit(self, w.value()))
+            return w
+        if p.kind == "choice":
+            w = QtWidgets.QComboBox()
+            w.addItems([str(c) for c in p.choices])
+            w.activated.connect(lambda i: self.on_commit(self, p.choices[i]))
+            return w
+        if p.kind == "bool":
+            w = QtWidgets.QCheckBox()
+            w.toggled.connect(lambda v: self.on_commit(self, bool(v)))
+            return w
+        w = QtWidgets.QLineEdit()
+        if p.kind == "floats":
+            w.setPlaceholderText("comma-separated numbers")
+
+            def commit():
+                try:
+                    vals = parse_floats(w.text())
+                except ValueError:
+                    self.show_error("expected comma-separated numbers, e.g. 0.5, 1, 2")
+                    return
+                self.on_commit(self, vals)
+            w.editingFinished.connect(commit)
+        else:
+            w.editingFinished.connect(lambda: self.on_commit(self, w.text()))
+        return w
+
+    def set_value(self, value, mixed: bool = False) -> None:
+        """Show ``value`` without emitting a commit."""
+        self._value = value
+        w = self.editor
+        w.blockSignals(True)
+        try:
+            k = self.prm.kind
+            if k in ("float", "int") and isinstance(value, (int, float)) and not isinstance(value, bool):
+                # widen the range so an out-of-range value from a file is shown (and flagged)
+                if value < w.minimum():
+                    w.setMinimum(value)
+                if value > w.maximum():
+                    w.setMaximum(value)
+                if k == "float" and math.isfinite(value):
+                    w.setValue(float(value))
+                elif k == "int":
+                    w.setValue(int(value))
+            elif k == "choice":
+                i = w.findText(str(value))
+                if i < 0 and value is not None:
+                    w.addItem(str(value))
+                    i = w.findText(str(value))
+                w.setCurrentIndex(i)
+            elif k == "bool":
+                w.setChecked(bool(value))
+            elif k == "floats":
+                w.setText(format_floats(value))
+            elif k == "str":
+                w.setText("" if value is None else str(value))
+        finally:
+            w.blockSignals(False)
+        f = self.label.font()
+        f.setItalic(mixed)
+        self.label.setFont(f)
+        self.label.setText(self.prm.name + ("  (mixed)" if mixed else ""))
+
+    def show_error(self, message: str | None) -> None:
+        self.error.setText(message or "")
+        self.error.setVisible(bool(message))
+        self.editor.setProperty("invalid", bool(message))
+        self.editor.style().unpolish(self.editor)
+        self.editor.style().polish(self.editor)
+
+
+class Inspector(QtWidgets.QScrollArea):
+    """Editors for the selection; see the module docstring."""
+
+    param_edit_requested = QtCore.Signal(list, str, object)  # node ids, param, value
+    setting_edit_requested = QtCore.Signal(str, object)
+    rename_requested = QtCore.Signal(str, str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        self._body = QtWidgets.QWidget()
+        self.setWidget(self._body)
+        self._layout = QtWidgets.QVBoxLayout(self._body)
+        self._layout.setContentsMargins(8, 8, 8, 8)
+        self.title = QtWidgets.QLabel()
+        self.title.setObjectName("inspectorTitle")
+        self.title.setWordWrap(True)
+        self.subtitle = QtWidgets.QLabel()
+        self.subtitle.setWordWrap(True)
+        self.subtitle.setObjectName("hint")
+        self.id_edit = QtWidgets.QLineEdit()
+        self.id_edit.setToolTip("node id: unique, letters, digits, _ and - (edges follow a rename)")
+        self.id_error = QtWidgets.QLabel()
+        self.id_error.setObjectName("inlineError")
+        self.id_error.hide()
+        self.id_row = QtWidgets.QWidget()
+        idl = QtWidgets.QFormLayout(self.id_row)
+        idl.setContentsMargins(0, 0, 0, 0)
+        idl.addRow("id", self.id_edit)
+        idl.addRow("", self.id_error)
+        self.form_host = QtWidgets.QWidget()
+        self.form = QtWidgets.QFormLayout(self.form_host)
+        self.form.setContentsMargins(0, 6, 0, 0)
+        self.form.setLabelAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
+        self.form.setFieldGrowthPolicy(QtWidgets.QFormLayout.AllNonFixedFieldsGrow)
+        self.actions_host = QtWidgets.QWidget()
+        self.actions_layout = QtWidgets.QVBoxLayout(self.actions_host)
+        self.actions_layout.setContentsMargins(0, 6, 0, 0)
+        for w in (self.title, self.subtitle, self.id_row, self.form_host, self.actions_host):
+            self._layout.addWidget(w)
+        self._layout.addStretch(1)
+        self.id_edit.editingFinished.connect(self._rename)
+        self.rows: dict[str, ParamRow] = {}
+        self.node_ids: list[str] = []
+        self._type = None
+        self._graph: Graph | None = None
+        self._actions: list[tuple[str, object]] = []
+        self._action_buttons: list[QtWidgets.QPushButton] = []
+
+    # -- public ---------------------------------------------------------------------------------
+    def add_action(self, text: str, callback) -> None:
+        """A button acting on the selected node: ``callback(node_id)``."""
+        btn = QtWidgets.QPushButton(text)
+        btn.clicked.connect(lambda: [callback(n) for n in list(self.node_ids)])
+        self.actions_layout.addWidget(btn)
+        self._action_buttons.append(btn)
+        btn.setVisible(bool(self.node_ids))
+
+    def show_selection(self, graph: Graph, node_ids: list[str], problems=()) -> None:
+        """Show editors for ``node_ids`` (all of one type), or the graph settings for none."""
+        self._graph = graph
+        node_ids = [n for n in node_ids if n in graph.nodes]
+        types = {graph.nodes[n].type for n in node_ids}
+        if len(types) > 1:
+            self._clear_form()
+            self.node_ids = []
+            self._type = None
+            self.title.setText(f"{len(node_ids)} nodes of {len(types)} types")
+            self.subtitle.setText("Select nodes of one type to edit them together.")
+            self.id_row.hide()
+            self._show_actions(False)
+            return
+        key = (tuple(node_ids), next(iter(types)) if types else None)
+        if key != (tuple(self.node_ids), self._type) or not self.rows:
+            self._build(graph, node_ids, key[1])
+        self.refresh(problems)
+
+    def refresh(self, problems=()) -> None:
+        """Put the graph's current values into the editors and flag invalid ones."""
+        g = self._graph
+        if g is None:
+            return
+        if self.node_ids and any(n not in g.nodes for n in self.node_ids):
+            self.show_selection(g, [n for n in self.node_ids if n in g.nodes], problems)
+            return
+        by_param: dict[str, list[str]] = {}
+        for p in problems:
+            if p.param is not None and (p.node in self.node_ids or (not self.node_ids and p.node is None)):
+                prefix = f"{p.node}: " if p.node and len(self.node_ids) > 1 else ""
+                by_param.setdefault(p.param, []).append(prefix + p.message)
+        if self.node_ids:
+            nodes = [g.nodes[n] for n in self.node_ids]
+            cls = registry().types.get(self._type)
+            for name, row in self.rows.items():
+                default = row.prm.default if not row.prm.required else None
+                values = [n.params.get(name, default) for n in nodes]
+                mixed = any(v != values[0] for v in values[1:])
+                row.set_value(values[0], mixed)
+                msgs = []
+                for nid, v in zip(self.node_ids, values):
+                    if v is None and row.prm.required:
+                        msgs.append("a value is required")
+                        continue
+                    why = check_value(row.prm, v)
+                    if why:
+                        msgs.append((f"{nid}: " if len(nodes) > 1 else "") + why)
+                msgs += [m for m in by_param.get(name, []) if not any(m.endswith(x) for x in msgs)]
+                row.show_error("\n".join(dict.fromkeys(msgs)))
+            if len(nodes) == 1:
+                self.id_edit.setText(self.node_ids[0])
+            del cls
+        else:
+            for name, row in self.rows.items():
+                v = g.settings.get(name)
+                row.set_value(v)
+                why = check_value(row.prm, v) if v is not None else None
+                row.show_error(why or "\n".join(by_param.get(name, [])))
+
+    def row(self, name: str) -> ParamRow:
+        return self.rows[name]
+
+    # -- internals -------------------------------------------------------------------------------
+    def _clear_form(self):
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        self.rows = {}
+
+    def _show_actions(self, on: bool):
+        for b in self._action_buttons:
+            b.setVisible(on)
+
+    def _build(self, graph, node_ids, type_name):
+        self._clear_form()
+        self.node_ids = list(node_ids)
+        self._type = type_name
+        self.id_error.hide()
+        if not node_ids:
+            self.title.setText("Simulation settings")
+            self.subtitle.setText("Nothing selected: these settings apply to the whole graph.")
+            self.id_row.hide()
+            params = settings_params()
+            self._show_actions(False)
+        else:
+            cls = registry().types.get(type_name)
+            self._show_actions(True)
+            if cls is None:
+                self.title.setText(f"Unknown type '{type_name}'")
+                self.subtitle.setText("This node type is not in the registry; see the problems panel.")
+                self.id_row.setVisible(len(node_ids) == 1)
+                return
+            many = len(node_ids) > 1
+            self.title.setText(f"{cls.title}" + (f"  ×{len(node_ids)}" if many else ""))
+            self.subtitle.setText(f"{cls.type_name} · {cls.category}\n{cls.description}")
+            self.id_row.setVisible(not many)
+            params = cls.params
+        for prm in params:
+            row = ParamRow(prm, self._commit)
+            self.rows[prm.name] = row
+            cell = QtWidgets.QWidget()
+            v = QtWidgets.QVBoxLayout(cell)
+            v.setContentsMargins(0, 0, 0, 0)
+            v.setSpacing(1)
+            v.addWidget(row.editor)
+            v.addWidget(row.error)
+            self.form.addRow(row.label, cell)
+
+    def _commit(self, row: ParamRow, value):
+        g = self._graph
+        if g is None:
+            return
+        if row.prm.kind == "float" and isinstance(value, float) and value.is_integer() \
+                and isinstance(row._value, int) and not isinstance(row._value, bool):
+            value = float(value)
+        if self.node_ids:
+            default = row.prm.default if not row.prm.required else None
+            if all(g.nodes[n].params.get(row.prm.name, default) == value
+                   and type(g.nodes[n].params.get(row.prm.name, default)) is type(value)
+                   for n in self.node_ids if n in g.nodes):
+                return
+            self.param_edit_requested.emit(list(self.node_ids), row.prm.name, value)
+        else:
+            if g.settings.get(row.prm.name) == value:
+                return
+            self.setting_edit_requested.emit(row.prm.name, value)
+
+    def _rename(self):
+        if len(self.node_ids) != 1:
+            return
+        new = self.id_edit.text().strip()
+        if new and new != self.node_ids[0]:
+            self.rename_requested.emit(self.node_ids[0], new)
+
+    def show_rename_error(self, message: str) -> None:
+        self.id_error.setText(message)
+        self.id_error.setVisible(bool(message))
+        if message and self.node_ids:
+            self.id_edit.setText(self.node_ids[0])

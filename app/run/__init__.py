@@ -1,0 +1,30 @@
+"""Live simulation in the app: run toolbar, worker thread, monitor panels, recording to disk.
+
+``install(window, autorun=False)`` adds all of it to a main window and returns the
+RunController. The window must provide: ``graph`` (the current engine.Graph), ``current_path``,
+``select_node(node_id)``, ``set_node_badge(node_id, text)``, ``show_problems(problems)``,
+``register_node_action(text, callback(node_id))``, ``status(message)``, a signal
+``graph_edited(kind, node_id, param)`` (kind "param" or "structure"), and be a QMainWindow.
+
+How it works: the engine.Simulation lives in a worker thread (worker.py); the GUI sends it
+commands through a queue and receives status and frames through queued signals; frames are
+merged while the GUI is busy (frames.py), so the worker never waits for drawing and the GUI
+never waits on JAX. Monitors (monitors.py) are dock widgets opened from the node context menu.
+"""
+from __future__ import annotations
+
+from . import qtfix
+
+qtfix.apply()  # PySide6 6.12.0 loses a reference to True on every Signal.emit (see qtfix.py)
+
+
+def install(window, autorun: bool = False):
+    """Add the run toolbar and monitor actions to ``window``; start running when ``autorun``."""
+    from .controller import RunController
+
+    controller = RunController(window, autorun=autorun)
+    window.run_controller = controller
+    return controller
+
+
+__all__ = ["install"]

@@ -1,0 +1,552 @@
+"""Monitor panels: dock widgets with pyqtgraph plots fed by the worker's frames.
+
+Every monitor says which data it needs (``contribute(request, info)``), draws a frame
+(``update(frame)``), forgets everything on ``clear()`` and exports its plots as PNG or SVG
+(``export(path)``). Monitors keep only bounded history (their time window).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph import exporters
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QVBoxLayout, QWidget)
+
+from .graph_info import GraphInfo
+
+# Colours for pools (raster rows, rate curves): distinct on a dark background.
+PALETTE = [(80, 170, 255), (255, 140, 60), (90, 220, 120), (240, 90, 110), (190, 130, 255),
+           (240, 220, 80), (70, 220, 220), (255, 150, 210), (170, 200, 90), (200, 160, 120)]
+
+
+def pool_colour(i: int):
+    return PALETTE[i % len(PALETTE)]
+
+
+def export_item(item, path: str, width: int = 1200) -> str:
+    """Write a pyqtgraph item (a plot or a layout) to ``path`` (.png or .svg); return the path.
+
+    PNG goes through pyqtgraph's ImageExporter. SVG tries pyqtgraph's SVGExporter and falls
+    back to rendering the item's scene area into a QSvgGenerator: pyqtgraph 0.14's SVG
+    post-processing cannot parse the path syntax Qt 6.12 writes.
+    """
+    path = str(path)
+    if path.lower().endswith(".svg"):
+        try:
+            exporters.SVGExporter(item).export(path)
+        except Exception:
+            _render_svg(item, path)
+        return path
+    if not path.lower().endswith(".png"):
+        path += ".png"
+    exp = exporters.ImageExporter(item)
+    exp.parameters()["width"] = int(width)
+    exp.export(path)
+    return path
+
+
+def _render_svg(item, path: str) -> None:
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    rect = item.sceneBoundingRect()
+    gen = QSvgGenerator()
+    gen.setFileName(path)
+    gen.setSize(rect.size().toSize())
+    gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+    gen.setTitle("Spark monitor")
+    painter = QPainter(gen)
+    try:
+        item.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+    finally:
+        painter.end()
+
+
+class Monitor(QDockWidget):
+    """Base monitor: a dock holding a pyqtgraph layout and a small button row."""
+
+    closed = Signal()   # the dock was closed (the controller forgets the monitor)
+    kind = "monitor"
+
+    def __init__(self, title: str, parent=None):
+        super().__init__(title, parent)
+        self.setObjectName(f"monitor:{title}")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(2, 2, 2, 2)
+        self.controls = QHBoxLayout()
+        self.info_label = QLabel("")
+        self.controls.addWidget(self.info_label, 1)
+        exp = QPushButton("Export...")
+        exp.setToolTip("Save this panel as PNG or SVG")
+        exp.clicked.connect(self._export_dialog)
+        self.controls.addWidget(exp)
+        lay.addLayout(self.controls)
+        self.layout_widget = pg.GraphicsLayoutWidget()
+        lay.addWidget(self.layout_widget, 1)
+        self.setWidget(body)
+        self.gen = None
+
+    # --- interface -----------------------------------------------------------------------------
+    def nodes(self) -> list[str]:
+        """The graph nodes this monitor shows (a monitor whose nodes vanish is closed)."""
+        return []
+
+    def contribute(self, req, info: GraphInfo) -> None:
+        """Add what this monitor needs to the DisplayRequest ``req``."""
+
+    def window_steps(self, dt: float) -> int:
+        return 0
+
+    def update_frame(self, frame: dict) -> None:
+        if frame.get("gen") != self.gen:
+            self.gen = frame.get("gen")
+            self.clear()
+        self.draw(frame)
+        self.last_t1 = frame["t1"]
+
+    def draw(self, frame: dict) -> None:
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        pass
+
+    def export(self, path: str) -> str:
+        return export_item(self.layout_widget.ci, path)
+
+    def _export_dialog(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Export plot", f"{self.kind}.png",
+                                              "PNG image (*.png);;SVG drawing (*.svg)")
+        if path:
+            self.export(path)
+
+    def closeEvent(self, event):
+        self.closed.emit()
+        super().closeEvent(event)
+
+
+class RasterMonitor(Monitor):
+    """Scrolling spike raster of several pools, one colour per pool, drawn as one image.
+
+    Time is binned into at most ``N_BINS`` columns and neurons into at most ``MAX_ROWS`` rows
+    (a pixel is lit when any of its neurons spiked in its bin), so drawing costs the same for
+    a thousand or a million neurons.
+    """
+
+    kind = "raster"
+    N_BINS = 600
+    MAX_ROWS = 2400
+
+    def __init__(self, info: GraphInfo, pools: list[str], window_ms: float = 1000.0, parent=None):
+        super().__init__("Spike raster", parent)
+        self.pools: list[str] = []
+        self.window_ms = float(window_ms)
+        self.plot = self.layout_widget.addPlot()
+        self.plot.setLabel("bottom", "time", "ms")
+        self.plot.setMouseEnabled(x=False, y=True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.plot.invertY(True)
+        self.events: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.info = info
+        for p in pools:
+            self.add_pool(p)
+
+    def nodes(self):
+        return list(self.pools)
+
+    def add_pool(self, pool: str) -> None:
+        if pool not in self.pools:
+            self.pools.append(pool)
+            self._layout_rows()
+
+    def set_info(self, info: GraphInfo) -> None:
+        self.info = info
+        self.pools = [p for p in self.pools if info.spike_port(p)]
+        self._layout_rows()
+
+    def _layout_rows(self):
+        info = self.info
+        self.ports = [info.spike_port(p) for p in self.pools]
+        sizes = [info.ports[p].size if p in info.ports else 1 for p in self.ports]
+        per_pool = max(1, self.MAX_ROWS // max(1, len(self.pools)))
+        self.rows = [min(s, per_pool) for s in sizes]
+        self.sizes = sizes
+        self.offsets = np.concatenate([[0], np.cumsum(self.rows)]).astype(int)
+        self.n_rows = int(self.offsets[-1]) or 1
+        self.dt = info.dt
+        win_steps = max(1, int(round(self.window_ms / self.dt)))
+        self.bin_steps = max(1, -(-win_steps // self.N_BINS))
+        self.n_bins = max(1, -(-win_steps // self.bin_steps))
+        lut = np.zeros((256, 4), np.uint8)
+        lut[0] = (12, 14, 20, 255)
+        for k in range(len(self.pools)):
+            lut[k + 1, :3] = pool_colour(k)
+            lut[k + 1, 3] = 255
+        self.image.setLookupTable(lut)
+        ticks = [(self.offsets[k] + self.rows[k] / 2.0, p) for k, p in enumerate(self.pools)]
+        self.plot.getAxis("left").setTicks([ticks])
+        self.clear()
+
+    def contribute(self, req, info):
+        req.raster = tuple(dict.fromkeys(req.raster + tuple(p for p in self.ports if p)))
+
+    def window_steps(self, dt):
+        return int(round(self.window_ms / dt))
+
+    def clear(self):
+        self.buf = np.zeros((self.n_bins, self.n_rows), np.uint8)
+        self.last_bin = -1
+        self.events = {}
+        self.image.setImage(self.buf, autoLevels=False, levels=(0, 255))
+        self.image.setRect(QRectF(0, 0, self.window_ms, self.n_rows))
+
+    def draw(self, frame):
+        t1 = frame["t1"]
+        new_last = (t1 - 1) // self.bin_steps
+        if new_last >= self.last_bin + self.n_bins:
+            self.buf[:] = 0
+        elif new_last > self.last_bin:
+            idx = np.arange(self.last_bin + 1, new_last + 1) % self.n_bins
+            self.buf[idx] = 0
+        self.last_bin = max(self.last_bin, new_last)
+        first_bin = self.last_bin - self.n_bins + 1
+        keep_from = t1 - self.window_steps(self.dt)
+        for k, port in enumerate(self.ports):
+            ev = frame["events"].get(port)
+            if ev is None:
+                continue
+            s, i = ev
+            b = s // self.bin_steps
+            ok = b >= first_bin
+            rows = self.offsets[k] + (i[ok].astype(np.int64) * self.rows[k]) // self.sizes[k]
+            self.buf[b[ok] % self.n_bins, rows] = k + 1
+            old = self.events.get(port)
+            if old is not None:
+                s = np.concatenate([old[0], s])
+                i = np.concatenate([old[1], i])
+            keep = s >= keep_from
+            self.events[port] = (s[keep], i[keep])
+        img = np.roll(self.buf, -((self.last_bin + 1) % self.n_bins), axis=0)
+        self.image.setImage(img, autoLevels=False, levels=(0, 255))
+        x0 = first_bin * self.bin_steps * self.dt
+        self.image.setRect(QRectF(x0, 0, self.n_bins * self.bin_steps * self.dt, self.n_rows))
+        self.plot.setXRange(x0, x0 + self.n_bins * self.bin_steps * self.dt, padding=0)
+        self.plot.setYRange(0, self.n_rows, padding=0)
+        n_ev = sum(v[0].size for v in self.events.values())
+        self.info_label.setText(f"{len(self.pools)} pool(s), {sum(self.sizes)} neurons, "
+                                f"{n_ev} spikes in view")
+
+
+class TraceMonitor(Monitor):
+    """Membrane potential of chosen neurons of one pool."""
+
+    kind = "traces"
+
+    def __init__(self, info: GraphInfo, pool: str, neurons=(0, 1, 2), window_ms=200.0,
+                 parent=None):
+        super().__init__(f"Membrane potential: {pool}", parent)
+        self.pool = pool
+        self.port = info.v_port(pool)
+        self.dt = info.dt
+        size = info.ports[self.port].size if self.port else 1
+        self.neurons = tuple(n for n in neurons if 0 <= n < size) or (0,)
+        self.window_ms = float(window_ms)
+        self.edit = QLineEdit(", ".join(str(n) for n in self.neurons))
+        self.edit.setToolTip(f"neuron indices (0 .. {size - 1}), comma separated")
+        self.edit.setMaximumWidth(160)
+        self.controls.insertWidget(0, QLabel("neurons:"))
+        self.controls.insertWidget(1, self.edit)
+        self.size = size
+        self.edit.editingFinished.connect(self._neurons_edited)
+        self.on_change = None
+        self.plot = self.layout_widget.addPlot()
+        self.plot.setLabel("bottom", "time", "ms")
+        self.plot.setLabel("left", "v", "mV")
+        self.plot.addLegend(offset=(5, 5))
+        self.curves = []
+        self._make_curves()
+
+    def _make_curves(self):
+        for c in self.curves:
+            self.plot.removeItem(c)
+        self.curves = []
+        for k, n in enumerate(self.neurons):
+            c = self.plot.plot(pen=pg.mkPen(pool_colour(k), width=1.2), name=f"#{n}")
+            c.setClipToView(True)
+            c.setDownsampling(auto=True, method="peak")
+            self.curves.append(c)
+        self.clear()
+
+    def set_neurons(self, neurons) -> None:
+        self.neurons = tuple(n for n in neurons if 0 <= n < self.size) or (0,)
+        self.edit.setText(", ".join(str(n) for n in self.neurons))
+        self._make_curves()
+        if self.on_change:
+            self.on_change()
+
+    def _neurons_edited(self):
+        try:
+            vals = [int(x) for x in self.edit.text().replace(";", ",").split(",") if x.strip()]
+        except ValueError:
+            self.edit.setText(", ".join(str(n) for n in self.neurons))
+            return
+        if tuple(vals) != self.neurons:
+            self.set_neurons(vals)
+
+    def nodes(self):
+        return [self.pool]
+
+    def contribute(self, req, info):
+        if self.port:
+            req.traces[self.port] = tuple(self.neurons)
+
+    def window_steps(self, dt):
+        return int(round(self.window_ms / dt))
+
+    def clear(self):
+        self.t = np.zeros(0, np.int64)
+        self.v = np.zeros((0, len(self.neurons)))
+        for c in self.curves:
+            c.setData([], [])
+
+    def draw(self, frame):
+        item = frame["traces"].get(self.port)
+        if item is None:
+            return
+        s, v, idx = item
+        if tuple(idx) != self.neurons:
+            return
+        self.t = np.concatenate([self.t, s])
+        self.v = np.concatenate([self.v, v]) if self.v.size else np.asarray(v, float)
+        keep_from = frame["t1"] - self.window_steps(self.dt)
+        cut = int(np.searchsorted(self.t, keep_from))
+        self.t, self.v = self.t[cut:], self.v[cut:]
+        x = self.t * self.dt
+        for k, c in enumerate(self.curves):
+            c.setData(x, self.v[:, k])
+
+
+class RateMonitor(Monitor):
+    """Population firing rate (Hz) of several pools, one point per chunk."""
+
+    kind = "rates"
+
+    def __init__(self, info: GraphInfo, pools: list[str], window_ms=2000.0, parent=None):
+        super().__init__("Population rates", parent)
+        self.info = info
+        self.window_ms = float(window_ms)
+        self.plot = self.layout_widget.addPlot()
+        self.plot.setLabel("bottom", "time", "ms")
+        self.plot.setLabel("left", "rate", "Hz")
+        self.plot.addLegend(offset=(5, 5))
+        self.pools: list[str] = []
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for p in pools:
+            self.add_pool(p)
+
+    def add_pool(self, pool):
+        if pool in self.pools:
+            return
+        k = len(self.pools)
+        self.pools.append(pool)
+        self.curves[pool] = self.plot.plot(pen=pg.mkPen(pool_colour(k), width=1.5), name=pool)
+        self.data[pool] = (np.zeros(0), np.zeros(0))
+
+    def nodes(self):
+        return list(self.pools)
+
+    def contribute(self, req, info):
+        ports = tuple(info.spike_port(p) for p in self.pools if info.spike_port(p))
+        req.counts = tuple(dict.fromkeys(req.counts + ports))
+
+    def clear(self):
+        for p in self.pools:
+            self.data[p] = (np.zeros(0), np.zeros(0))
+            self.curves[p].setData([], [])
+
+    def draw(self, frame):
+        t_end = frame["t1"] * frame["dt"]
+        for p in self.pools:
+            port = self.info.spike_port(p)
+            item = frame["rates"].get(port)
+            if item is None:
+                continue
+            t, r = self.data[p]
+            t = np.concatenate([t, item[0]])
+            r = np.concatenate([r, item[1]])
+            keep = t >= t_end - self.window_ms
+            self.data[p] = (t[keep], r[keep])
+            self.curves[p].setData(*self.data[p])
+        latest = {p: self.data[p][1][-1] for p in self.pools if self.data[p][1].size}
+        self.info_label.setText("  ".join(f"{p}: {r:.1f} Hz" for p, r in latest.items()))
+
+
+class WeightsMonitor(Monitor):
+    """Weight histogram and weight matrix of one projection (re-read live when plastic)."""
+
+    kind = "weights"
+    MAX_SIDE = 400
+
+    def __init__(self, info: GraphInfo, projection: str, parent=None):
+        super().__init__(f"Weights: {projection}", parent)
+        self.projection = projection
+        self.hist = self.layout_widget.addPlot(row=0, col=0)
+        self.hist.setLabel("bottom", "weight", "mV")
+        self.hist.setLabel("left", "synapses")
+        self.hist_curve = self.hist.plot(stepMode="center", fillLevel=0,
+                                         brush=(80, 170, 255, 150), pen=pg.mkPen((80, 170, 255)))
+        self.mat = self.layout_widget.addPlot(row=0, col=1)
+        self.mat.setLabel("bottom", "post neuron")
+        self.mat.setLabel("left", "pre neuron")
+        self.mat.invertY(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.mat.addItem(self.image)
+        cmap = pg.colormap.get("CET-D1")
+        self.image.setColorMap(cmap)
+        self.bar = pg.ColorBarItem(colorMap=cmap, interactive=False, width=12)
+        self.bar.setImageItem(self.image, insert_in=self.mat)
+        self.matrix: np.ndarray | None = None
+        self.updates = 0
+
+    def nodes(self):
+        return [self.projection]
+
+    def contribute(self, req, info):
+        req.weights = tuple(dict.fromkeys(req.weights + (self.projection,)))
+
+    def clear(self):
+        pass  # keep the last matrix until a new one comes
+
+    def draw(self, frame):
+        W = frame["weights"].get(self.projection)
+        if W is None:
+            return
+        self.matrix = W
+        self.updates += 1
+        nz = W[W != 0]
+        vals = nz if nz.size else W.ravel()
+        if vals.size:
+            y, x = np.histogram(vals, bins=60)
+            self.hist_curve.setData(x, y)
+        img = block_reduce(W, self.MAX_SIDE)
+        m = float(np.max(np.abs(img))) if img.size else 1.0
+        m = m or 1.0
+        self.image.setImage(img, autoLevels=False)
+        self.image.setRect(QRectF(0, 0, W.shape[1], W.shape[0]))
+        self.bar.setLevels((-m, m))
+        self.info_label.setText(f"{W.shape[0]} x {W.shape[1]}, {nz.size} synapses, "
+                                f"mean {vals.mean() if vals.size else 0:.3g} mV")
+
+
+def block_reduce(W: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink a matrix to at most ``max_side`` per side by averaging blocks (for display)."""
+    r = max(1, -(-W.shape[0] // max_side))
+    c = max(1, -(-W.shape[1] // max_side))
+    if r == 1 and c == 1:
+        return np.asarray(W, np.float32)
+    H, Wd = -(-W.shape[0] // r) * r, -(-W.shape[1] // c) * c
+    pad = np.zeros((H, Wd), np.float32)
+    pad[:W.shape[0], :W.shape[1]] = W
+    return pad.reshape(H // r, r, Wd // c, c).mean(axis=(1, 3))
+
+
+class EnvironmentMonitor(Monitor):
+    """A cart-pole drawn from the environment's 4-vector observation (x, x_dot, theta, theta_dot)."""
+
+    kind = "environment"
+    X_LIMIT = 2.4
+    POLE = 1.0
+
+    def __init__(self, info: GraphInfo, node: str, parent=None):
+        super().__init__(f"Environment: {node}", parent)
+        self.node = node
+        self.port = info.observation_port(node)
+        self.plot = self.layout_widget.addPlot()
+        self.plot.setAspectLocked(True)
+        self.plot.setXRange(-self.X_LIMIT * 1.15, self.X_LIMIT * 1.15, padding=0)
+        self.plot.setYRange(-0.4, 1.4, padding=0)
+        self.plot.hideAxis("left")
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.plot([-self.X_LIMIT, self.X_LIMIT], [0, 0], pen=pg.mkPen((150, 150, 150), width=2))
+        for x in (-self.X_LIMIT, self.X_LIMIT):
+            self.plot.plot([x, x], [-0.15, 0.15], pen=pg.mkPen((200, 80, 80), width=2))
+        self.cart = self.plot.plot(pen=pg.mkPen((80, 170, 255), width=2), fillLevel=None)
+        self.pole = self.plot.plot(pen=pg.mkPen((240, 200, 80), width=6))
+        self.axle = pg.ScatterPlotItem(size=10, brush=(255, 255, 255))
+        self.plot.addItem(self.axle)
+        self.observation = None
+        self.show_state(np.zeros(4))
+
+    def nodes(self):
+        return [self.node]
+
+    def contribute(self, req, info):
+        if self.port:
+            req.values = tuple(dict.fromkeys(req.values + (self.port,)))
+
+    def show_state(self, obs) -> None:
+        x, _xd, theta, _td = [float(v) for v in np.asarray(obs).ravel()[:4]]
+        w, h = 0.5, 0.3
+        self.cart.setData([x - w / 2, x + w / 2, x + w / 2, x - w / 2, x - w / 2],
+                          [0, 0, h, h, 0])
+        top = (x + self.POLE * np.sin(theta), h + self.POLE * np.cos(theta))
+        self.pole.setData([x, top[0]], [h, top[1]])
+        self.axle.setData([x], [h])
+        self.observation = np.asarray(obs)
+        self.info_label.setText(f"x = {x:+.2f}  theta = {np.degrees(theta):+.1f} deg")
+
+    def draw(self, frame):
+        item = frame["values"].get(self.port)
+        if item is not None and item[1].shape[0]:
+            self.show_state(item[1][-1])
+
+
+class EpisodeMonitor(Monitor):
+    """Per-episode curves (return, length, ...) from an environment's episode outputs."""
+
+    kind = "episodes"
+
+    def __init__(self, info: GraphInfo, node: str, parent=None):
+        super().__init__(f"Episodes: {node}", parent)
+        self.node = node
+        self.ports = info.episode_ports(node)
+        self.plots, self.curves, self.values = {}, {}, {}
+        for k, port in enumerate(self.ports):
+            p = self.layout_widget.addPlot(row=k, col=0)
+            p.setLabel("left", port.rsplit(".", 1)[1])
+            p.setLabel("bottom", "episode")
+            self.plots[port] = p
+            self.curves[port] = p.plot(pen=pg.mkPen(pool_colour(k), width=1.5), symbol="o",
+                                       symbolSize=4)
+            self.values[port] = []
+        if not self.ports:
+            self.info_label.setText("this node reports no episode outputs")
+
+    def nodes(self):
+        return [self.node]
+
+    def contribute(self, req, info):
+        req.episodes = tuple(dict.fromkeys(req.episodes + tuple(self.ports)))
+        counter = info.episode_counter(self.node)
+        if counter:
+            for port in self.ports:
+                req.counters[port] = counter
+
+    def clear(self):
+        for port in self.ports:
+            self.values[port] = []
+            self.curves[port].setData([], [])
+
+    def draw(self, frame):
+        for port in self.ports:
+            new = frame["episodes"].get(port)
+            if new:
+                self.values[port].extend(new)
+                v = self.values[port]
+                self.curves[port].setData(np.arange(1, len(v) + 1), v)
+        n = max((len(v) for v in self.values.values()), default=0)
+        self.info_label.setText(f"{n} episode(s)")

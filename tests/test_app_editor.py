@@ -1,0 +1,429 @@
+"""The graph editor: building through the canvas API, inspector edits, undo/redo, refusals,
+files (save/reopen, bad files, unsaved-changes prompt), recovery, problems and clipboard."""
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6 import QtCore, QtWidgets  # noqa: E402
+
+from engine import Graph, Node, load, save  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+Box = QtWidgets.QMessageBox
+
+
+@pytest.fixture(autouse=True)
+def temp_settings(tmp_path, monkeypatch):
+    """Settings and recovery files in a temporary folder, never the user's."""
+    d = tmp_path / "settings"
+    d.mkdir()
+    monkeypatch.setenv("SPARK_SETTINGS_DIR", str(d))
+    return d
+
+
+@pytest.fixture
+def make_window(qtbot, monkeypatch):
+    from app.main_window import MainWindow
+    made = []
+
+    def make(path=None, **kw):
+        kw.setdefault("with_run", False)
+        w = MainWindow(path, **kw)
+        made.append(w)
+        return w
+    yield make
+    for w in made:  # close without prompts (qtbot.addWidget would close before this runs)
+        w.doc.undo.setClean()
+        w.close()
+        w.deleteLater()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.DeferredDelete)
+    QtWidgets.QApplication.clipboard().clear()  # mime data left at exit crashes offscreen Qt
+
+
+@pytest.fixture
+def win(make_window):
+    return make_window()
+
+
+def small(win):
+    """current_source -> lif through the window's editing API."""
+    a = win.add_node("current_source", (0, 0))
+    b = win.add_node("lif", (300, 0))
+    assert win.connect(f"{a}.current", f"{b}.current")
+    return a, b
+
+
+def test_build_edit_save_reopen(win, tmp_path, make_window):
+    a, b = small(win)
+    assert (a, b) == ("current_source", "lif")
+    assert set(win.canvas.node_ids()) == {a, b}
+    assert win.canvas.node_for(b).name() == b
+    assert win.canvas.id_for(win.canvas.node_for(a)) == a
+    assert {(e.src, e.dst) for e in win.canvas.edges()} == {(f"{a}.current", f"{b}.current")}
+    # edit sizes through the inspector widgets
+    win.select_node(a)
+    row = win.inspector.row("size")
+    row.editor.setValue(64)
+    row.editor.editingFinished.emit()
+    win.select_node(b)
+    assert win.inspector.node_ids == [b]
+    win.inspector.row("size").editor.setValue(64)
+    win.inspector.row("size").editor.editingFinished.emit()
+    tau = win.inspector.row("tau_m")
+    assert tau.editor.suffix() == " ms"
+    tau.editor.setValue(12.5)
+    tau.editor.editingFinished.emit()
+    vinit = win.inspector.row("v_init").editor
+    vinit.setCurrentIndex(vinit.findText("uniform"))
+    vinit.activated.emit(vinit.currentIndex())
+    assert win.graph.nodes[b].params["tau_m"] == 12.5
+    assert win.graph.nodes[b].params["v_init"] == "uniform"
+    assert win.validate_now() == []
+    win.move_node(b, 321.5, -40.0)
+    assert "*" in win.windowTitle()
+    path = tmp_path / "net.json"
+    assert win.save_to(str(path))
+    assert "*" not in win.windowTitle() and "net.json" in win.windowTitle()
+    g = load(path)
+    assert g == win.graph
+    assert g.nodes[b].position == (321.5, -40.0)
+    w2 = make_window(str(path))
+    assert w2.graph == g
+    assert w2.canvas.positions()[b] == (321.5, -40.0)
+    assert w2.current_path == str(path)
+
+
+def _undo_redo_check(win, do, qtbot, expect_kind="structure"):
+    before = win.graph.to_dict()
+    kinds = []
+    win.graph_edited.connect(lambda k, n, p: kinds.append(k))
+    do()
+    after = win.graph.to_dict()
+    assert after != before
+    assert kinds[-1] == expect_kind
+    win.doc.undo.undo()
+    assert win.graph.to_dict() == before
+    assert win.canvas.edges() == set(win.graph.edges)
+    assert set(win.canvas.node_ids()) == set(win.graph.nodes)
+    win.doc.undo.redo()
+    assert win.graph.to_dict() == after
+    assert set(win.canvas.node_ids()) == set(win.graph.nodes)
+    assert win.canvas.positions() == {n: v.position for n, v in win.graph.nodes.items()}
+    assert len(kinds) == 3
+
+
+def test_undo_redo_every_kind_of_edit(win, qtbot):
+    a, b = small(win)
+    _undo_redo_check(win, lambda: win.add_node("projection", (500, 0)), qtbot)
+    _undo_redo_check(win, lambda: win.connect(f"{b}.spikes", "projection.pre"), qtbot)
+    _undo_redo_check(win, lambda: win.disconnect(f"{b}.spikes", "projection.pre"), qtbot)
+    _undo_redo_check(win, lambda: win.set_param([b], "tau_m", 33.0), qtbot, "param")
+    _undo_redo_check(win, lambda: win.rename_node(b, "pool"), qtbot)
+    assert win.graph.edges[0].dst == "pool.current"
+    _undo_redo_check(win, lambda: win.delete_nodes(["pool"]), qtbot)
+
+    def drag():  # what a drag on the canvas does: the view moves, then the gesture is reported
+        win.canvas.node_for(a).view.xy_pos = [55.0, 66.0]
+        win.canvas.geometry_changed.emit()
+    _undo_redo_check(win, drag, qtbot)
+    assert win.graph.nodes[a].position == (55.0, 66.0)
+    win.doc.undo.undo()
+    assert win.canvas.positions()[a] == (0.0, 0.0)
+
+
+def test_graph_edited_signal_names_node_and_param(win, qtbot):
+    a, b = small(win)
+    with qtbot.waitSignal(win.graph_edited) as blocker:
+        win.set_param([b], "v_th", -52.0)
+    assert blocker.args == ["param", b, "v_th"]
+    with qtbot.waitSignal(win.graph_edited) as blocker:
+        win.doc.undo.undo()
+    assert blocker.args == ["param", b, "v_th"]
+
+
+def test_refused_connections_say_why(win):
+    a, b = small(win)
+    p = win.add_node("projection", (500, 0))
+    before = list(win.graph.edges)
+    # different signal kinds
+    assert not win.connect(f"{b}.spikes", f"{b}.current")
+    assert "spikes" in win.last_refusal and "current" in win.last_refusal
+    assert "spikes" in win.statusBar().currentMessage()
+    # a single-edge input that already has an edge
+    assert win.connect(f"{b}.spikes", f"{p}.pre")
+    c = win.add_node("lif", (0, 300))
+    assert not win.connect(f"{c}.spikes", f"{p}.pre")
+    assert "single edge" in win.last_refusal
+    # sizes that conflict
+    s = win.add_node("current_source", (0, 500))
+    win.set_param([s], "size", 7)
+    assert not win.connect(f"{s}.current", f"{b}.current")
+    assert "size" in win.last_refusal
+    assert win.graph.edges == before + [win.graph.edges[-1]]
+    # cycles are allowed (recurrent projection onto the same pool)
+    assert win.connect(f"{p}.events", f"{b}.syn")
+
+
+def test_canvas_gesture_connects_and_refuses(win):
+    a, b = small(win)
+    p = win.add_node("projection", (500, 0))
+    out_view = win.canvas.node_for(b).outputs()["spikes"].view
+    in_view = win.canvas.node_for(p).inputs()["pre"].view
+    win.canvas.viewer.connection_changed.emit([], [(out_view, in_view)])
+    assert any(e.dst == f"{p}.pre" for e in win.graph.edges)
+    assert win.canvas.edges() == set(win.graph.edges)
+    bad_in = win.canvas.node_for(b).inputs()["syn"].view
+    n_edges = len(win.graph.edges)
+    win.canvas.viewer.connection_changed.emit([], [(out_view, bad_in)])  # spikes -> events
+    assert len(win.graph.edges) == n_edges
+    assert win.canvas.edges() == set(win.graph.edges)
+    # detaching a pipe (drop on empty canvas) disconnects, undoably
+    win.canvas.viewer.connection_changed.emit([(in_view, out_view)], [])
+    assert not any(e.dst == f"{p}.pre" for e in win.graph.edges)
+    win.doc.undo.undo()
+    assert any(e.dst == f"{p}.pre" for e in win.graph.edges)
+
+
+def test_inspector_multi_edit_and_inline_errors(win, qtbot):
+    x = win.add_node("lif", (0, 0))
+    y = win.add_node("lif", (0, 200))
+    win.canvas.select([x, y])
+    assert sorted(win.inspector.node_ids) == sorted([x, y])
+    row = win.inspector.row("tau_m")
+    row.editor.setValue(7.0)
+    row.editor.editingFinished.emit()
+    assert win.graph.nodes[x].params["tau_m"] == 7.0 == win.graph.nodes[y].params["tau_m"]
+    win.doc.undo.undo()  # one step for both
+    assert win.graph.nodes[x].params["tau_m"] == 20.0 == win.graph.nodes[y].params["tau_m"]
+    # an invalid combination is flagged inline with the reason
+    win.select_node(x)
+    win.set_param([x], "v_reset", -40.0)
+    win.validate_now()
+    err = win.inspector.row("v_reset").error
+    assert not err.isHidden() and "v_th" in err.text()
+    assert win.canvas.has_problem_marker(x)
+    assert not win.canvas.has_problem_marker(y) or any(p.node == y for p in win.analysis.problems)
+    # an out-of-range value read from a file is shown and flagged
+    win.graph.nodes[x].params["tau_m"] = -3.0
+    win.inspector.refresh(win.validate_now())
+    assert win.inspector.row("tau_m").editor.value() == -3.0
+    assert "range" in win.inspector.row("tau_m").error.text()
+
+
+def test_rename_through_inspector(win):
+    a, b = small(win)
+    win.select_node(b)
+    win.inspector.id_edit.setText("exc")
+    win.inspector.id_edit.editingFinished.emit()
+    assert "exc" in win.graph.nodes and b not in win.graph.nodes
+    assert win.graph.edges[0].dst == "exc.current"
+    assert win.canvas.node_for("exc").name() == "exc"
+    win.inspector.id_edit.setText(a)  # taken
+    win.inspector.id_edit.editingFinished.emit()
+    assert "exc" in win.graph.nodes
+    assert "already exists" in win.inspector.id_error.text()
+    assert not win.rename_node("exc", "a.b")
+
+
+def test_unsaved_changes_prompt(win, monkeypatch):
+    small(win)
+    answers = []
+    monkeypatch.setattr(Box, "question", lambda *a, **k: answers.pop(0))
+    answers.append(Box.Cancel)
+    assert not win.new_file()
+    assert len(win.graph.nodes) == 2
+    answers.append(Box.Cancel)
+    assert not win.close()
+    assert win.isVisible() or True
+    answers.append(Box.Discard)
+    assert win.new_file()
+    assert len(win.graph.nodes) == 0 and "*" not in win.windowTitle()
+
+
+def test_bad_file_keeps_current_graph(win, tmp_path):
+    small(win)
+    before = win.graph.to_dict()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{ not json")
+    assert not win.open_file(str(bad), ask=False)
+    assert win.graph.to_dict() == before
+    assert win.last_load_problems and "JSON" in str(win.last_load_problems[0])
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps({"format": "spark-graph", "version": 99}))
+    assert not win.open_file(str(newer), ask=False)
+    assert win.graph.to_dict() == before
+    # a file that parses but does not validate opens, with every problem listed
+    g = Graph()
+    g.add_node(Node("x", "no_such_type", {}, (0, 0)))
+    g.add_node(Node("p", "lif", {"tau_m": -1.0}, (100, 0)))
+    path = tmp_path / "broken.json"
+    save(g, path)
+    assert win.open_file(str(path), ask=False)
+    nodes = {p.node for p in win.problems_panel.problems}
+    assert {"x", "p"} <= nodes
+    assert win.problems_panel.table.topLevelItemCount() == len(win.problems_panel.problems)
+
+
+def test_problem_click_selects_node(win):
+    a, b = small(win)
+    win.set_param([b], "v_reset", -10.0)
+    win.validate_now()
+    item = next(win.problems_panel.table.topLevelItem(i)
+                for i in range(win.problems_panel.table.topLevelItemCount())
+                if win.problems_panel.table.topLevelItem(i).text(1) == b)
+    win.canvas.select([])
+    win.problems_panel.table.itemClicked.emit(item, 0)
+    assert win.canvas.selected_ids() == [b]
+
+
+def test_validation_is_debounced_after_edits(win, qtbot):
+    n = win.add_node("projection", (0, 0))  # required input unconnected
+    qtbot.waitUntil(lambda: any(p.node == n for p in win.problems_panel.problems), timeout=5000)
+
+
+def test_copy_paste_duplicate_delete_select_all(win):
+    a, b = small(win)
+    win.canvas.select([a, b])
+    assert win.copy() == 2
+    pasted = win.paste()
+    assert len(pasted) == 2 and len(win.graph.nodes) == 4
+    assert all(p not in (a, b) for p in pasted)
+    assert len(win.graph.edges) == 2  # the internal edge came along, renamed
+    assert win.graph.nodes[pasted[0]].position == (40.0, 40.0)
+    win.doc.undo.undo()
+    assert len(win.graph.nodes) == 2
+    win.canvas.select([b])
+    dup = win.duplicate()
+    assert len(dup) == 1 and win.graph.nodes[dup[0]].params == win.graph.nodes[b].params
+    win.canvas.select_all()
+    assert set(win.canvas.selected_ids()) == set(win.graph.nodes)
+    win.act_delete.trigger()
+    assert not win.graph.nodes and not win.graph.edges
+    win.doc.undo.undo()
+    assert len(win.graph.nodes) == 3
+
+
+def test_backdrop_is_saved_and_undoable(win, tmp_path, make_window):
+    a, b = small(win)
+    win.canvas.select([a, b])
+    bid = win.group_selection("Drive")
+    bds = win.graph.meta["backdrops"]
+    assert bds[0]["id"] == bid and bds[0]["title"] == "Drive"
+    assert bid in win.canvas.backdrop_rects()
+    path = tmp_path / "bd.json"
+    win.save_to(str(path))
+    w2 = make_window(str(path))
+    assert w2.graph.meta["backdrops"] == bds
+    assert w2.canvas.backdrop_rects()[bid] == bds[0]["rect"]
+    win.doc.undo.undo()
+    assert not win.graph.meta.get("backdrops")
+    assert not win.canvas.backdrop_rects()
+
+
+def test_recovery_file_offered_after_crash(make_window, monkeypatch, temp_settings):
+    w = make_window()
+    small(w)
+    assert w.autosave()
+    rec = w.recovery.path
+    data = json.loads(rec.read_text())
+    data["pid"] = 2 ** 22 + 12345  # as if written by a process that has died
+    crashed = rec.parent / "spark-999999-1.json"
+    crashed.write_text(json.dumps(data))
+    w.recovery.clear()
+    assert not rec.exists()
+    asked = []
+    monkeypatch.setattr(Box, "question", lambda *a, **k: asked.append(a[2]) or Box.Yes)
+    w2 = make_window()
+    assert asked and "Recover" in asked[0]
+    assert set(w2.graph.nodes) == {"current_source", "lif"}
+    assert "*" in w2.windowTitle()
+    assert not crashed.exists()
+    w2.doc.undo.setClean()
+    asked.clear()
+    make_window()
+    assert not asked  # offered once only
+
+
+def test_settings_and_layout_use_temp_location(win, temp_settings):
+    win.save_layout()
+    assert (temp_settings / "spark.ini").exists()
+    win.problems_dock.hide()
+    win.save_layout()
+    from app.main_window import MainWindow
+    w2 = MainWindow(with_run=False)
+    try:
+        assert w2.problems_dock.isHidden()
+    finally:
+        w2.close()
+        w2.deleteLater()
+
+
+def test_palette_lists_registry_and_adds(win):
+    from engine.registry import registry
+    names = win.palette.visible_types()
+    assert set(names) == set(registry().names())
+    win.palette.search.setText("leaky")
+    assert "lif" in win.palette.visible_types()
+    assert "projection" not in win.palette.visible_types()
+    win.palette.search.returnPressed.emit()
+    assert any(n.type in win.palette.visible_types() for n in win.graph.nodes.values())
+    mime = QtCore.QMimeData()
+    mime.setText("spark-component:projection")
+    win.canvas.ngraph.data_dropped.emit(mime, QtCore.QPoint(10, 20))
+    assert any(n.type == "projection" and n.position == (10.0, 20.0)
+               for n in win.graph.nodes.values())
+
+
+def test_node_actions_and_badges(win):
+    a, b = small(win)
+    seen = []
+    win.register_node_action("Probe", seen.append)
+    win.select_node(b)
+    btn = win.inspector._action_buttons[-1]
+    btn.click()
+    assert seen == [b]
+    win.set_node_badge(b, "12 Hz")
+    assert win.canvas.badge(b) == "12 Hz"
+    win.show_problems([])
+    assert win.problems_panel.problems == []
+
+
+def test_main_parses_args_and_picks_example(monkeypatch):
+    from app import main as app_main
+    ns = app_main.parse_args(["x.json", "--run"])
+    assert ns.file == "x.json" and ns.run
+    assert not app_main.parse_args([]).run
+    f = app_main.default_file()
+    assert f is None or Path(f).name in app_main.FLAGSHIP
+
+
+def test_examples_menu_lists_every_example(win):
+    names = {a.text() for a in win.examples_menu.actions()}
+    for p in (ROOT / "resources" / "examples").glob("*.json"):
+        assert p.stem.replace("_", " ") in names
+
+
+def test_every_example_opens_and_round_trips(win, tmp_path):
+    for p in sorted((ROOT / "resources" / "examples").glob("*.json")):
+        assert win.open_file(str(p), ask=False)
+        assert win.graph == load(p)
+        assert set(win.canvas.node_ids()) == set(win.graph.nodes)
+        out = tmp_path / p.name
+        win.save_to(str(out))
+        assert load(out) == load(p)
+
+
+def test_none_refcount_guard(qtbot):
+    """Importing app protects None from PySide6 6.12's extra releases on CPython 3.11."""
+    import sys
+
+    import app  # noqa: F401
+    assert sys.version_info >= (3, 12) or sys.getrefcount(None) > 1 << 40
+    label = QtWidgets.QLabel()
+    before = sys.getrefcount(None)
+    for _ in range(100):
+        label.setText("x")
+    assert before - sys.getrefcount(None) <= 100  # still fine however many calls

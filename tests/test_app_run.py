@@ -1,0 +1,365 @@
+"""Live runs in the app (app/run): toolbar commands, monitors, live edits, failures, recording.
+
+Runs against a small fake main window that implements exactly the interface app.run.install
+needs, so these tests do not depend on the editor.
+"""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QMainWindow
+
+import app.run as run_pkg
+from app.run.frames import Mailbox
+from app.run.graph_info import GraphInfo
+from app.run.monitors import EnvironmentMonitor, RasterMonitor, WeightsMonitor
+from components.projection import dense_matrix
+from engine import Graph, Node, Simulation
+
+WAIT = 60_000  # ms; generous for a slow CI machine (these waits end as soon as the state holds)
+
+
+class FakeWindow(QMainWindow):
+    """The main-window interface app.run relies on, and nothing more."""
+
+    graph_edited = Signal(str, str, str)
+
+    def __init__(self, graph: Graph):
+        super().__init__()
+        self._graph = graph
+        self.current_path = None
+        self.badges: dict[str, str] = {}
+        self.problems: list = []
+        self.selected = None
+        self.messages: list[str] = []
+        self.node_actions: dict = {}
+
+    @property
+    def graph(self) -> Graph:
+        return self._graph
+
+    def select_node(self, node_id):
+        self.selected = node_id
+
+    def set_node_badge(self, node_id, text):
+        self.badges[node_id] = text
+
+    def show_problems(self, problems):
+        self.problems = list(problems)
+
+    def register_node_action(self, text, callback):
+        self.node_actions[text] = callback
+
+    def status(self, message):
+        self.messages.append(message)
+
+    def edit_param(self, node, name, value):
+        """What the editor does when the inspector changes a value."""
+        self._graph.nodes[node].params[name] = value
+        self.graph_edited.emit("param", node, name)
+
+
+def pool_graph(amplitude=30.0, size=40, heterogeneity=5.0, seed=3) -> Graph:
+    g = Graph()
+    g.settings["seed"] = seed
+    g.add_node(Node("src", "current_source", {"size": size, "amplitude": amplitude,
+                                              "heterogeneity": heterogeneity}))
+    g.add_node(Node("pool", "lif", {"size": size, "v_init": "uniform"}))
+    g.connect("src.current", "pool.current")
+    return g
+
+
+def two_pool_graph(tau_syn_b=5.0) -> Graph:
+    g = pool_graph()
+    g.add_node(Node("B", "lif", {"size": 30, "tau_syn": tau_syn_b}))
+    g.add_node(Node("proj", "projection", {"connectivity": "fixed_probability", "p": 0.3,
+                                           "weight": 2.0, "weight_init": "uniform",
+                                           "weight_spread": 0.5}))
+    g.connect("pool.spikes", "proj.pre")
+    g.connect("proj.events", "B.syn")
+    return g
+
+
+@pytest.fixture
+def make(qtbot):
+    made = []
+
+    def _make(graph, autorun=False):
+        win = FakeWindow(graph)
+        qtbot.addWidget(win)
+        ctl = run_pkg.install(win, autorun=autorun)
+        ctl.popups = False
+        made.append(ctl)
+        return win, ctl
+
+    yield _make
+    for ctl in made:
+        ctl.shutdown()
+
+
+def wait_state(qtbot, ctl, state):
+    qtbot.waitUntil(lambda: ctl.state == state, timeout=WAIT)
+
+
+def test_install_registers_toolbar_and_actions(make):
+    win, ctl = make(pool_graph())
+    assert {"Monitor spikes", "Monitor membrane potential", "Monitor rate",
+            "Monitor weights"} <= set(win.node_actions)
+    assert ctl.run_action.shortcut().toString() == "F5"
+    assert ctl.step_action.shortcut().toString() == "F10"
+    assert ctl.stop_action.shortcut().toString() == "Shift+F5"
+    assert win.run_controller is ctl
+
+
+def test_step_run_pause_reset_stop(qtbot, make):
+    win, ctl = make(pool_graph())
+    ctl.chunk_box.setValue(50)
+    ctl.step()
+    qtbot.waitUntil(lambda: ctl.t == 50 and ctl.state == "paused", timeout=WAIT)
+    ctl.step()
+    qtbot.waitUntil(lambda: ctl.t == 100 and ctl.state == "paused", timeout=WAIT)
+    assert ctl.time_ms == pytest.approx(10.0)
+    ctl.run()
+    qtbot.waitUntil(lambda: ctl.state == "running" and ctl.t > 300, timeout=WAIT)
+    ctl.pause()
+    wait_state(qtbot, ctl, "paused")
+    t_paused = ctl.t
+    qtbot.wait(150)
+    assert ctl.t == t_paused and ctl.worker.sim.t == t_paused
+    ctl.reset()
+    qtbot.waitUntil(lambda: ctl.t == 0, timeout=WAIT)
+    assert ctl.state == "paused"
+    ctl.stop()
+    wait_state(qtbot, ctl, "idle")
+    assert ctl.worker.sim is None
+    assert ctl.compiles == 1
+
+
+def test_raster_matches_headless_run(qtbot, make):
+    graph = pool_graph()
+    win, ctl = make(graph)
+    mon = ctl.monitor_spikes("pool")
+    assert isinstance(mon, RasterMonitor)
+    ctl.chunk_box.setValue(40)
+    ctl.run_for(400)
+    qtbot.waitUntil(lambda: ctl.state == "paused" and ctl.t == 400, timeout=WAIT)
+    qtbot.waitUntil(lambda: getattr(mon, "last_t1", 0) == 400, timeout=WAIT)
+    s, i = mon.events["pool.spikes"]
+    got = sorted(zip(s.tolist(), i.tolist()))
+    ref = Simulation(graph, record=["pool.spikes"]).advance(400, 40)["pool.spikes"]
+    want = sorted(zip(*[a.tolist() for a in np.nonzero(ref)]))
+    assert len(want) > 50
+    assert got == want
+    assert mon.buf.any()
+    # the pool badge shows its firing rate
+    assert win.badges["pool"].endswith("Hz")
+
+
+def test_param_edit_while_running_changes_dynamics(qtbot, make):
+    win, ctl = make(pool_graph(amplitude=10.0, heterogeneity=0.0))  # below threshold: silent
+    mon = ctl.monitor_spikes("pool")
+    ctl.run()
+    qtbot.waitUntil(lambda: ctl.state == "running" and ctl.t > 600, timeout=WAIT)
+    qtbot.waitUntil(lambda: getattr(mon, "last_t1", 0) > 600, timeout=WAIT)
+    assert mon.events.get("pool.spikes", (np.zeros(0),))[0].size == 0
+    t_edit = ctl.t
+    win.edit_param("src", "amplitude", 40.0)
+    qtbot.waitUntil(lambda: mon.events.get("pool.spikes", (np.zeros(0),))[0].size > 0,
+                    timeout=WAIT)
+    assert ctl.compiles == 1           # no rebuild
+    assert ctl.t >= t_edit             # no restart
+    first = int(mon.events["pool.spikes"][0].min())
+    assert first >= t_edit - ctl.chunk_box.value()
+    ctl.pause()
+    wait_state(qtbot, ctl, "paused")
+
+
+def test_structural_edit_asks_and_rebuilds(qtbot, make):
+    win, ctl = make(pool_graph())
+    asked = []
+    ctl.confirm = lambda title, text: asked.append(text) or True
+    ctl.run()
+    qtbot.waitUntil(lambda: ctl.state == "running" and ctl.t > 100, timeout=WAIT)
+    win._graph.nodes["pool"].params["size"] = 60
+    win._graph.nodes["src"].params["size"] = 60
+    win.graph_edited.emit("structure", "pool", "")
+    qtbot.waitUntil(lambda: ctl.compiles == 2 and ctl.state == "running", timeout=WAIT)
+    assert asked
+    assert ctl.worker.sim.model.rnodes["pool"].comp.config["size"] == 60
+    ctl.pause()
+    wait_state(qtbot, ctl, "paused")
+
+
+def test_failing_node_names_node_and_step_and_app_stays_usable(qtbot, make):
+    graph = two_pool_graph(tau_syn_b=1e-6)  # I_syn of B flips sign x 1e5 per step: overflows
+    before = graph.to_dict()
+    win, ctl = make(graph)
+    ctl.run()
+    qtbot.waitUntil(lambda: ctl.last_error is not None, timeout=WAIT)
+    message, node, step = ctl.last_error
+    assert node == "B" and step > 0
+    assert "B" in message and str(step) in message
+    wait_state(qtbot, ctl, "error")
+    assert win.selected == "B"
+    assert any(p.node == "B" for p in win.problems)
+    assert graph.to_dict() == before
+    # fix it and run again: the window is still usable
+    win.edit_param("B", "tau_syn", 5.0)
+    ctl.run()
+    qtbot.waitUntil(lambda: ctl.state == "running" and ctl.t > 200, timeout=WAIT)
+    assert ctl.last_error is None
+    ctl.pause()
+    wait_state(qtbot, ctl, "paused")
+
+
+def test_invalid_graph_does_not_run(qtbot, make):
+    g = pool_graph()
+    g.add_node(Node("dangling", "projection", {}))  # required input 'pre' not connected
+    win, ctl = make(g)
+    ctl.run()
+    assert ctl.state == "idle"
+    assert any(p.node == "dangling" for p in win.problems)
+    qtbot.wait(50)
+    assert ctl.compiles == 0 and ctl.worker.sim is None
+
+
+def test_weights_monitor_shows_projection_matrix(qtbot, make):
+    graph = two_pool_graph()
+    win, ctl = make(graph)
+    mon = ctl.monitor_weights("proj")
+    assert isinstance(mon, WeightsMonitor)
+    ctl.step()
+    qtbot.waitUntil(lambda: mon.matrix is not None, timeout=WAIT)
+    ref = Simulation(graph, fuse=False)
+    W = dense_matrix(ref.consts["proj"], 40, 30)
+    np.testing.assert_allclose(mon.matrix, W)
+    assert mon.matrix.shape == (40, 30) and np.count_nonzero(mon.matrix) > 0
+
+
+def test_trace_and_rate_monitors_receive_data(qtbot, make):
+    graph = pool_graph()
+    win, ctl = make(graph)
+    tr = ctl.monitor_membrane("pool", neurons=(0, 5))
+    rm = ctl.monitor_rate("pool")
+    ctl.run_for(300)
+    qtbot.waitUntil(lambda: getattr(tr, "last_t1", 0) == 300, timeout=WAIT)
+    ref = Simulation(graph, record=["pool.v"]).advance(300, 100)["pool.v"]
+    np.testing.assert_allclose(tr.v, ref[:, [0, 5]], rtol=1e-6)
+    t, r = rm.data["pool"]
+    assert t.size == 3 and np.all(r >= 0)
+    assert r.sum() > 0
+
+
+def test_recording_to_disk(qtbot, make, tmp_path):
+    graph = pool_graph()
+    win, ctl = make(graph)
+    plan = ctl.recording_plan(["pool.spikes", "pool.v"], 250, str(tmp_path / "rec.npz"))
+    info = GraphInfo(graph)
+    assert info.record_bytes(plan.ports, plan.n_steps) == 250 * 40 * 1 + 250 * 40 * 4
+    ctl.start_recording(plan)
+    ctl.run_for(400)
+    qtbot.waitUntil(lambda: bool(ctl.last_recording), timeout=WAIT)
+    data = np.load(tmp_path / "rec.npz")
+    ref = Simulation(graph, record=["pool.spikes", "pool.v"]).advance(250, 100)
+    np.testing.assert_array_equal(data["pool__spikes"], ref["pool.spikes"])
+    np.testing.assert_allclose(data["pool__v"], ref["pool.v"], rtol=1e-6)
+    assert data["time_ms"].shape == (250,)
+    with open(tmp_path / "rec.rates.csv") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == ["time_ms", "pool.spikes_hz"]
+    assert len(rows) == 1 + 25  # 1 ms bins of 10 steps
+
+
+def test_display_off_runs_without_frames(qtbot, make):
+    win, ctl = make(pool_graph())
+    mon = ctl.monitor_spikes("pool")
+    ctl.set_display(False)
+    ctl.run_for(500)
+    qtbot.waitUntil(lambda: ctl.t == 500 and ctl.state == "paused", timeout=WAIT)
+    qtbot.wait(50)
+    assert ctl.frames_drawn == 0 and not hasattr(mon, "last_t1")
+    assert ctl.worker.sim.record == ()
+
+
+def test_autorun_starts_at_once(qtbot, make):
+    win, ctl = make(pool_graph(), autorun=True)
+    qtbot.waitUntil(lambda: ctl.state == "running" and ctl.t > 0, timeout=WAIT)
+    ctl.stop()
+    wait_state(qtbot, ctl, "idle")
+
+
+def test_export_png_and_svg(qtbot, make, tmp_path):
+    win, ctl = make(pool_graph())
+    mon = ctl.monitor_spikes("pool")
+    ctl.step()
+    qtbot.waitUntil(lambda: getattr(mon, "last_t1", 0) == 100, timeout=WAIT)
+    png = mon.export(str(tmp_path / "raster.png"))
+    svg = mon.export(str(tmp_path / "raster.svg"))
+    with open(png, "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in open(svg).read()
+
+
+def test_closing_a_monitor_stops_its_recording(qtbot, make):
+    win, ctl = make(pool_graph())
+    mon = ctl.monitor_membrane("pool")
+    assert "pool.v" in ctl.request().traces
+    mon.close()
+    qtbot.waitUntil(lambda: mon not in ctl.monitors, timeout=WAIT)
+    assert "pool.v" not in ctl.request().traces
+
+
+def test_environment_view_draws_cart_and_pole(qtbot):
+    info = GraphInfo(pool_graph())
+    mon = EnvironmentMonitor(info, "env")
+    qtbot.addWidget(mon)
+    mon.show_state([0.5, 0.0, 0.3, 0.0])
+    cx, cy = mon.cart.getData()
+    assert cx.min() == pytest.approx(0.25) and cx.max() == pytest.approx(0.75)
+    px, py = mon.pole.getData()
+    assert px[1] - px[0] == pytest.approx(np.sin(0.3))
+    assert py[1] - py[0] == pytest.approx(np.cos(0.3))
+
+
+def test_mailbox_merges_frames_and_notifies_once():
+    box = Mailbox()
+
+    def frame(t0, t1, spikes):
+        s = np.array([t for t, _ in spikes], np.int64)
+        i = np.array([n for _, n in spikes], np.int32)
+        return {"gen": 1, "t0": t0, "t1": t1, "dt": 0.1, "window": 100,
+                "events": {"p.spikes": (s, i)}, "rates": {"p.spikes": (np.array([t1 * 0.1]),
+                                                                       np.array([5.0]))},
+                "counts": {"p.spikes": (len(spikes), t1 - t0, 10)}, "traces": {},
+                "values": {}, "episodes": {"e.ret": [float(t1)]}, "weights": {}}
+
+    assert box.put(frame(0, 100, [(5, 1), (50, 2)])) is True
+    assert box.put(frame(100, 200, [(120, 3)])) is False   # GUI already notified
+    f = box.take()
+    assert (f["t0"], f["t1"]) == (0, 200)
+    assert f["events"]["p.spikes"][0].tolist() == [120]    # older than the 100-step window: gone
+    assert f["counts"]["p.spikes"] == (3, 200, 10)
+    assert f["episodes"]["e.ret"] == [100.0, 200.0]
+    assert box.take() is None
+    assert box.put(frame(200, 300, [])) is True
+
+
+def test_many_void_calls_and_emits_do_not_crash(qtbot):
+    """PySide6 6.12.0 on Python 3.11 loses a reference to None per void call and to True per
+    Signal.emit; app.run.qtfix keeps the interpreter alive (this loop aborted it before)."""
+    from PySide6.QtCore import QObject, Signal as Sig
+
+    from app.run import qtfix
+
+    class Emitter(QObject):
+        fired = Sig(int)
+
+    qtfix.apply()
+    e = Emitter()
+    for k in range(30_000):
+        e.setObjectName("x")
+        e.fired.emit(k)
+    assert not qtfix.leaks() or qtfix._applied
