@@ -146,6 +146,16 @@ class Canvas(QtCore.QObject):
                         out.add(Edge(f"{src}.{other.name()}", f"{nid}.{name}"))
         return out
 
+    def pipe_for(self, edge: Edge):
+        """The pipe item drawing ``edge``, or None when it is not drawn."""
+        a, b = self._nodes.get(edge.src_node), self._nodes.get(edge.dst_node)
+        if a is None or b is None or edge.dst_port not in b.inputs():
+            return None
+        for pipe in b.inputs()[edge.dst_port].view.connected_pipes:
+            if pipe.output_port.node is a.view and pipe.output_port.name == edge.src_port:
+                return pipe
+        return None
+
     def port_edge(self, a_view, b_view) -> Edge | None:
         """The edge between two port items (any order), or None for a non-Spark port."""
         if a_view.port_type == PortTypeEnum.IN.value:
@@ -248,6 +258,7 @@ class Canvas(QtCore.QObject):
                 extra["caption"].setToolTip("\n".join(msgs))
                 node.view.setToolTip("\n".join(msgs) if msgs else extra["tip"])
                 extra["warn"].setVisible(bool(msgs))
+                self._place_extras(nid)
             node.view.update()
 
     def has_problem_marker(self, node_id: str) -> bool:
@@ -326,7 +337,7 @@ class Canvas(QtCore.QObject):
         self._nodes[node.id] = ng
         self._ids[ng.id] = node.id
         title = getattr(cls, "title", "") or node.type
-        caption = QtWidgets.QGraphicsSimpleTextItem(f"{title}  ·  {node.type}", ng.view)
+        caption = QtWidgets.QGraphicsSimpleTextItem(title, ng.view)  # the type, readably
         caption.setBrush(QtGui.QColor(150, 156, 168))
         f = caption.font()
         f.setPointSizeF(8.0)
@@ -337,11 +348,11 @@ class Canvas(QtCore.QObject):
         bf.setPointSizeF(8.5)
         bf.setBold(True)
         badge.setFont(bf)
-        warn = QtWidgets.QGraphicsSimpleTextItem("!", ng.view)
+        warn = QtWidgets.QGraphicsSimpleTextItem("⚠ problem", ng.view)
         warn.setBrush(QtGui.QColor(*PROBLEM_BORDER[:3]))
         wf = warn.font()
         wf.setBold(True)
-        wf.setPointSizeF(11.0)
+        wf.setPointSizeF(8.5)
         warn.setFont(wf)
         warn.setVisible(False)
         tip = f"{node.id} ({node.type})" + (f"\n{cls.description}" if cls else "")
@@ -368,7 +379,7 @@ class Canvas(QtCore.QObject):
         badge.setText(self._badges.get(nid, ""))
         bw = badge.boundingRect().width()
         badge.setPos(view.width - bw - 2.0, view.height + 2.0)
-        extra["warn"].setPos(view.width - 14.0, 2.0)
+        extra["warn"].setPos(2.0, view.height + 2.0)  # bottom left; the badge is bottom right
 
     def _remove(self, nid):
         ng = self._nodes.pop(nid)

@@ -279,7 +279,6 @@ class Inspector(QtWidgets.QScrollArea):
                 by_param.setdefault(p.param, []).append(prefix + p.message)
         if self.node_ids:
             nodes = [g.nodes[n] for n in self.node_ids]
-            cls = registry().types.get(self._type)
             for name, row in self.rows.items():
                 default = row.prm.default if not row.prm.required else None
                 values = [n.params.get(name, default) for n in nodes]
@@ -297,7 +296,6 @@ class Inspector(QtWidgets.QScrollArea):
                 row.show_error("\n".join(dict.fromkeys(msgs)))
             if len(nodes) == 1:
                 self.id_edit.setText(self.node_ids[0])
-            del cls
         else:
             for name, row in self.rows.items():
                 v = g.settings.get(name)
@@ -357,18 +355,20 @@ class Inspector(QtWidgets.QScrollArea):
         g = self._graph
         if g is None:
             return
-        if row.prm.kind == "float" and isinstance(value, float) and value.is_integer() \
-                and isinstance(row._value, int) and not isinstance(row._value, bool):
-            value = float(value)
+
+        def same(old):
+            if row.prm.kind == "float" and isinstance(old, (int, float)) \
+                    and not isinstance(old, bool):
+                return float(old) == float(value)  # 20 in a file equals 20.0 in the box
+            return old == value and type(old) is type(value)
         if self.node_ids:
             default = row.prm.default if not row.prm.required else None
-            if all(g.nodes[n].params.get(row.prm.name, default) == value
-                   and type(g.nodes[n].params.get(row.prm.name, default)) is type(value)
+            if all(same(g.nodes[n].params.get(row.prm.name, default))
                    for n in self.node_ids if n in g.nodes):
                 return
             self.param_edit_requested.emit(list(self.node_ids), row.prm.name, value)
         else:
-            if g.settings.get(row.prm.name) == value:
+            if same(g.settings.get(row.prm.name)):
                 return
             self.setting_edit_requested.emit(row.prm.name, value)
 

@@ -115,7 +115,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.problems_panel.validate_requested.connect(self.validate_now)
 
         self.resize(1600, 1000)
-        self._restore_layout()
         recovered = self._offer_recovery() if check_recovery else False
         if not recovered:
             if path:
@@ -131,6 +130,8 @@ class MainWindow(QtWidgets.QMainWindow):
             install = getattr(run, "install", None)  # absent while app/run is being written
             if install is not None:
                 install(self, autorun=autorun)
+        # after the run UI has added its docks and toolbars, so their places are restored too
+        self._restore_layout()
 
     # ================================================================ public interface (app/run)
     @property
@@ -185,8 +186,8 @@ class MainWindow(QtWidgets.QMainWindow):
                                    QtCore.Qt.RightDockWidgetArea)
         self.problems_dock = dock("Problems", "problemsDock", self.problems_panel,
                                   QtCore.Qt.BottomDockWidgetArea)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [250, 380], QtCore.Qt.Horizontal)
-        self.resizeDocks([self.problems_dock], [190], QtCore.Qt.Vertical)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 340], QtCore.Qt.Horizontal)
+        self.resizeDocks([self.problems_dock], [160], QtCore.Qt.Vertical)
 
     def _action(self, text, slot, shortcuts=(), tip="", canvas_only=False):
         a = QtGui.QAction(text, self)
@@ -215,8 +216,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.act_redo = A("&Redo", self.doc.undo.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
         self.doc.undo.canUndoChanged.connect(self.act_undo.setEnabled)
         self.doc.undo.canRedoChanged.connect(self.act_redo.setEnabled)
-        self.doc.undo.undoTextChanged.connect(lambda t: self.act_undo.setText(f"&Undo {t}".strip()))
-        self.doc.undo.redoTextChanged.connect(lambda t: self.act_redo.setText(f"&Redo {t}".strip()))
+        # what would be undone goes in the tooltip, so the toolbar does not change width
+        self.doc.undo.undoTextChanged.connect(lambda t: self.act_undo.setToolTip(f"Undo {t} (Ctrl+Z)"))
+        self.doc.undo.redoTextChanged.connect(lambda t: self.act_redo.setToolTip(f"Redo {t} (Ctrl+Shift+Z)"))
         self.act_undo.setEnabled(False)
         self.act_redo.setEnabled(False)
         self.act_cut = A("Cu&t", self.cut, ["Ctrl+X"], canvas_only=True)

@@ -185,12 +185,65 @@ def engine_speed(path: str, chunk: int, seconds: float) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def screenshot(app, path: str, out: str, seconds: float) -> None:
+    """Open ``path`` in the editor, show every kind of monitor that fits, run for ``seconds``
+    at full speed and save a picture of the window to ``out``."""
+    from app.run.graph_info import GraphInfo
+    from PySide6.QtCore import Qt
+
+    win, ctl, kind = make_window(path)
+    ctl.popups = False
+    win.resize(1600, 1000)
+    win.show()
+    pump(app, 0.5)
+    info = GraphInfo(win.graph)
+    pools = info.pools()
+    for p in pools:
+        ctl.monitor_spikes(p)
+        ctl.monitor_rate(p)
+    envs = [n for n in win.graph.nodes if info.observation_port(n)]
+    for n in envs:
+        ctl.monitor_environment(n)
+        if info.episode_ports(n):
+            ctl.monitor_episodes(n)
+    projs = [n for n in win.graph.nodes if info.is_projection(n)]
+    plastic = [n for n in projs if win.graph.nodes[n].type != "projection"]
+    if plastic or projs:
+        ctl.monitor_weights((plastic or projs)[0])
+    if pools:
+        ctl.monitor_membrane(pools[0], neurons=(0, 1, 2))
+    ctl.run()
+    pump(app, 300.0, lambda: ctl.state == "running" and ctl.t > 0)
+    pump(app, 0.3)
+    right = [m for m in ctl.monitors
+             if win.dockWidgetArea(m) == Qt.DockWidgetArea.RightDockWidgetArea]
+    bottom = [m for m in ctl.monitors if m not in right]
+    from PySide6.QtWidgets import QDockWidget
+    others = [d for d in win.findChildren(QDockWidget) if d not in ctl.monitors and d.isVisible()
+              and win.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea]
+    if bottom:  # side by side along the bottom: the raster gets the most room
+        win.resizeDocks(others + bottom, [180] * len(others) + [480] +
+                        [300] * (len(bottom) - 1), Qt.Orientation.Horizontal)
+        win.resizeDocks(bottom[:1], [380], Qt.Orientation.Vertical)
+    if right:   # stacked on the right
+        win.resizeDocks(right, [230] * len(right), Qt.Orientation.Vertical)
+        win.resizeDocks(right[:1], [520], Qt.Orientation.Horizontal)
+    pump(app, seconds)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    win.grab().save(out)
+    ctl.pause()
+    pump(app, 30.0, lambda: ctl.state == "paused")
+    print(f"saved {out}: {Path(path).name} at t = {ctl.time_ms:,.0f} ms, window: {kind}")
+    ctl.shutdown()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("graph", nargs="?", default=str(DEFAULT))
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--chunk", type=int, default=100)
-    ap.add_argument("--screenshot", default=None)
+    ap.add_argument("--screenshot", default=None,
+                    help="instead of measuring: run GRAPH with monitors and save the window here")
     ap.add_argument("--stand-in", action="store_true", help="use a bare window, not the editor")
     args = ap.parse_args(argv)
     path = args.graph if Path(args.graph).exists() else str(ROOT / "resources/examples/two_pools.json")
@@ -203,6 +256,9 @@ def main(argv=None):
         apply_theme(app)
     except Exception:
         pass
+    if args.screenshot:
+        screenshot(app, path, args.screenshot, args.seconds)
+        return 0
     win, ctl, kind = make_window(path, args.stand_in)
     ctl.popups = False
     win.resize(1600, 1000)
@@ -223,12 +279,6 @@ def main(argv=None):
     on_sps, (on_max, on_p99, on_n) = measure_phase(app, ctl, probe, args.seconds)
     drawn = ctl.frames_drawn
     draw_ms = 1000.0 * ctl.draw_seconds / max(1, drawn)
-    if args.screenshot:
-        ctl.run()
-        pump(app, 2.0)
-        win.grab().save(args.screenshot)
-        ctl.pause()
-        pump(app, 30.0, lambda: ctl.state == "paused")
     ctl.set_display(False)
     off_sps, (off_max, off_p99, off_n) = measure_phase(app, ctl, probe, args.seconds)
     ctl.shutdown()

@@ -1,7 +1,6 @@
 """The graph editor: building through the canvas API, inspector edits, undo/redo, refusals,
 files (save/reopen, bad files, unsaved-changes prompt), recovery, problems and clipboard."""
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from PySide6 import QtCore, QtWidgets  # noqa: E402
 from engine import Graph, Node, load, save  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # NodeGraphQt's own
 Box = QtWidgets.QMessageBox
 
 
@@ -427,3 +427,133 @@ def test_none_refcount_guard(qtbot):
     for _ in range(100):
         label.setText("x")
     assert before - sys.getrefcount(None) <= 100  # still fine however many calls
+
+
+def test_tab_opens_search_and_adds_at_cursor(win, qtbot):
+    win.show()
+    viewer = win.canvas.viewer
+    from PySide6 import QtGui
+    ev = QtGui.QKeyEvent(QtCore.QEvent.KeyPress, QtCore.Qt.Key_Tab, QtCore.Qt.NoModifier)
+    QtWidgets.QApplication.sendEvent(viewer, ev)
+    assert win.tab_popup.isVisible()
+    win.tab_popup.edit.setText("izhikevich")
+    assert win.tab_popup.list.count() == 1
+    win.tab_popup.edit.returnPressed.emit()
+    assert not win.tab_popup.isVisible()
+    assert [n.type for n in win.graph.nodes.values()] == ["izhikevich"]
+
+
+def test_context_menu_offers_node_actions(win, qtbot):
+    a, b = small(win)
+    win.register_node_action("Watch", lambda n: None)
+    win.show()
+    view = win.canvas.node_for(b).view
+    pos = win.canvas.viewer.mapFromScene(view.sceneBoundingRect().center())
+    from PySide6 import QtGui
+    ev = QtGui.QContextMenuEvent(QtGui.QContextMenuEvent.Mouse, pos,
+                                 win.canvas.viewer.viewport().mapToGlobal(pos))
+    QtWidgets.QApplication.sendEvent(win.canvas.viewer.viewport(), ev)
+    texts = [a.text() for a in win._last_menu.actions()]
+    win._last_menu.close()
+    assert "Watch" in texts and any("Delete" in t for t in texts)
+    assert win.canvas.selected_ids() == [b]
+
+
+def test_open_asks_first_and_recent_files(win, tmp_path, monkeypatch):
+    a, b = small(win)
+    path = tmp_path / "x.json"
+    win.save_to(str(path))
+    win.set_param([b], "tau_m", 9.0)
+    other = tmp_path / "y.json"
+    save(Graph(), other)
+    monkeypatch.setattr(Box, "question", lambda *a, **k: Box.Cancel)
+    assert not win.open_file(str(other))
+    assert win.current_path == str(path) and win.graph.nodes[b].params["tau_m"] == 9.0
+    win._fill_recent()
+    assert str(path.resolve()) in [a.text() for a in win.recent_menu.actions()]
+
+
+def test_ports_coloured_by_kind_and_pipe_delete(win):
+    from app.canvas import KIND_COLORS
+    a, b = small(win)
+    node = win.canvas.node_for(b)
+    assert tuple(node.inputs()["current"].color[:3]) == KIND_COLORS["current"]
+    assert tuple(node.outputs()["spikes"].color[:3]) == KIND_COLORS["spikes"]
+    win.canvas.select([])
+    pipe = win.canvas.pipe_for(win.graph.edges[0])
+    assert pipe is node.inputs()["current"].view.connected_pipes[0]
+    assert win.canvas.port_edge(pipe.output_port, pipe.input_port) == win.graph.edges[0]
+    pipe.setSelected(True)
+    assert win.canvas.selected_edges() == [win.graph.edges[0]]
+    win.delete_selection()
+    assert win.graph.edges == [] and len(win.graph.nodes) == 2
+
+
+def test_standard_shortcuts(win):
+    from PySide6.QtGui import QKeySequence as K
+    keys = {a.text().replace("&", "").split(" ")[0]: [s.toString() for s in a.shortcuts()]
+            for a in win.findChildren(type(win.act_undo))}
+    assert "Ctrl+Shift+Z" in keys["Redo"] and "Ctrl+Y" in keys["Redo"]
+    assert keys["Undo"] == ["Ctrl+Z"] and "Del" in keys["Delete"]
+    assert keys["Zoom"] == ["F"] and keys["Validate"] == ["F7"]
+    assert win.act_save_as.shortcut() == K("Ctrl+Shift+S")
+
+
+def test_focus_out_without_change_makes_no_edit(win):
+    a, b = small(win)
+    win.graph.nodes[b].params["tau_m"] = 20  # an int in the file
+    win.select_node(b)
+    win.inspector.refresh([])
+    n = win.doc.undo.count()
+    win.inspector.row("tau_m").editor.editingFinished.emit()
+    win.inspector.row("size").editor.editingFinished.emit()
+    assert win.doc.undo.count() == n
+    # settings are edited when nothing is selected
+    win.canvas.select([])
+    dt = win.inspector.row("dt")
+    dt.editor.setValue(0.05)
+    dt.editor.editingFinished.emit()
+    assert win.graph.settings["dt"] == 0.05
+    win.doc.undo.undo()
+    assert win.graph.settings["dt"] == 0.1
+
+
+def _drag(viewport, start, end, steps=8):
+    from PySide6 import QtGui
+    from PySide6.QtTest import QTest
+    QTest.mousePress(viewport, QtCore.Qt.LeftButton, QtCore.Qt.NoModifier, start)
+    for i in range(1, steps + 1):
+        pt = QtCore.QPointF(start + (end - start) * (i / steps))
+        ev = QtGui.QMouseEvent(QtCore.QEvent.MouseMove, pt, viewport.mapToGlobal(pt),
+                               QtCore.Qt.NoButton, QtCore.Qt.LeftButton, QtCore.Qt.NoModifier)
+        QtWidgets.QApplication.sendEvent(viewport, ev)
+    QTest.mouseRelease(viewport, QtCore.Qt.LeftButton, QtCore.Qt.NoModifier, end)
+
+
+def test_mouse_drag_connects_refuses_and_moves(win):
+    win.show()
+    a = win.add_node("lif", (0, 0))
+    p = win.add_node("projection", (300, 0))
+    win.canvas.fit()
+    QtWidgets.QApplication.processEvents()
+    v = win.canvas.viewer
+
+    def at(port):
+        return v.mapFromScene(port.view.sceneBoundingRect().center())
+    _drag(v.viewport(), at(win.canvas.node_for(a).outputs()["spikes"]),
+          at(win.canvas.node_for(p).inputs()["pre"]))
+    assert [(e.src, e.dst) for e in win.graph.edges] == [(f"{a}.spikes", f"{p}.pre")]
+    # events -> current is refused and nothing is drawn for it
+    _drag(v.viewport(), at(win.canvas.node_for(p).outputs()["events"]),
+          at(win.canvas.node_for(a).inputs()["current"]))
+    assert len(win.graph.edges) == 1 and win.canvas.edges() == set(win.graph.edges)
+    assert "current" in win.last_refusal
+    view = win.canvas.node_for(a).view
+    grip = v.mapFromScene(view.sceneBoundingRect().center()
+                          + QtCore.QPointF(0, -view.height / 2 + 8))
+    _drag(v.viewport(), grip, grip + QtCore.QPoint(50, 25))
+    moved = win.graph.nodes[a].position
+    assert moved[0] > 10 and moved[1] > 5
+    win.doc.undo.undo()
+    assert win.graph.nodes[a].position == (0.0, 0.0)
+    assert win.canvas.positions()[a] == (0.0, 0.0)

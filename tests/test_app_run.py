@@ -363,3 +363,26 @@ def test_many_void_calls_and_emits_do_not_crash(qtbot):
         e.setObjectName("x")
         e.fired.emit(k)
     assert not qtfix.leaks() or qtfix._applied
+
+
+def test_real_main_window_autorun(qtbot, tmp_path):
+    """`spark app FILE --run`: the editor window installs the run UI and starts at once."""
+    mw = pytest.importorskip("app.main_window")
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "resources" / "examples" / "minimal.json"
+    if not path.exists():
+        pytest.skip("no minimal example")
+    win = mw.MainWindow(str(path), autorun=True, check_recovery=False)
+    qtbot.addWidget(win)
+    ctl = win.run_controller
+    ctl.popups = False
+    try:
+        qtbot.waitUntil(lambda: ctl.state == "running" and ctl.t > 0, timeout=WAIT)
+        pools = GraphInfo(win.graph).pools()
+        if pools:
+            qtbot.waitUntil(lambda: all(p in ctl.badges for p in pools), timeout=WAIT)
+        ctl.stop()
+        wait_state(qtbot, ctl, "idle")
+    finally:
+        ctl.shutdown()

@@ -23,7 +23,7 @@ from .monitors import (EnvironmentMonitor, EpisodeMonitor, Monitor, RasterMonito
 from .recording_dialog import RecordingDialog, make_plan
 from .worker import DisplayRequest, SimWorker
 
-FRAME_INTERVAL_S = 1.0 / 30.0   # draw at most 30 frames per second
+FRAME_INTERVAL_S = 1.0 / 25.0   # draw at most 25 frames per second
 BADGE_INTERVAL_S = 0.25         # pool rate badges refresh 4 times per second
 SPEEDS = [("0.1x", 0.1), ("0.25x", 0.25), ("0.5x", 0.5), ("1x", 1.0), ("2x", 2.0), ("5x", 5.0),
           ("10x", 10.0), ("max", None)]
@@ -69,13 +69,17 @@ class RunController(QObject):
         self.draw_seconds = 0.0
         self.badges: dict[str, str] = {}
         self._badge_counts: dict[str, list] = {}
+        self._badge_pending: dict[str, str] = {}
         self._last_badge = 0.0
         self._last_draw = 0.0
         self._built_info: GraphInfo | None = None
         self._closed = False
 
+        # Frames are drawn when the worker signals one (if the last draw is old enough) and
+        # by this steady timer otherwise; a steady timer (not a restarted single-shot one)
+        # leaves other timers of the event loop their turn.
         self._draw_timer = QTimer(self)
-        self._draw_timer.setSingleShot(True)
+        self._draw_timer.setInterval(int(FRAME_INTERVAL_S * 1000))
         self._draw_timer.timeout.connect(self._draw)
 
         self._build_toolbar()
@@ -107,25 +111,28 @@ class RunController(QObject):
 
         self.run_action = action("Run", "F5", self.toggle_run, "Run / pause the simulation")
         self.pause_action = action("Pause", "F6", self.pause, "Pause")
+        tb.removeAction(self.pause_action)   # F5 toggles run/pause; F6 stays as a shortcut
+        self.window.addAction(self.pause_action)
         self.step_action = action("Step", "F10", self.step, "Run one chunk")
         self.stop_action = action("Stop", "Shift+F5", self.stop,
                                   "Stop and discard the simulation")
         self.reset_action = action("Reset", "Ctrl+Shift+F5", self.reset, "Back to t = 0")
         tb.addSeparator()
-        tb.addWidget(QLabel(" speed "))
         self.speed_box = QComboBox()
         for text, f in SPEEDS:
             self.speed_box.addItem(text, f)
         self.speed_box.setCurrentIndex(len(SPEEDS) - 1)
-        self.speed_box.setToolTip("Real-time factor (simulated ms per wall-clock ms), or max")
+        self.speed_box.setFixedWidth(72)
+        self.speed_box.setToolTip("Speed: real-time factor (simulated ms per wall-clock ms), "
+                                  "or as fast as possible")
         self.speed_box.currentIndexChanged.connect(
             lambda i: self.set_speed(self.speed_box.itemData(i)))
         tb.addWidget(self.speed_box)
-        tb.addWidget(QLabel(" chunk "))
         self.chunk_box = QSpinBox()
         self.chunk_box.setRange(1, 100_000)
         self.chunk_box.setValue(100)
-        self.chunk_box.setSuffix(" steps")
+        self.chunk_box.setPrefix("chunk ")
+        self.chunk_box.setFixedWidth(100)
         self.chunk_box.setToolTip("Steps per chunk: the host reads results and applies edits "
                                   "between chunks")
         self.chunk_box.valueChanged.connect(self.set_chunk)
@@ -143,8 +150,8 @@ class RunController(QObject):
         self.state_label = QLabel(" idle ")
         self.time_label = QLabel(" t = 0 ms ")
         self.speed_label = QLabel(" 0 steps/s ")
-        for w in (self.state_label, self.time_label, self.speed_label):
-            w.setMinimumWidth(90)
+        for w, width in ((self.state_label, 84), (self.time_label, 110), (self.speed_label, 120)):
+            w.setFixedWidth(width)
             tb.addWidget(w)
         self.window.addToolBar(tb)
         self._update_actions()
@@ -398,8 +405,8 @@ class RunController(QObject):
                             "at t = 0). Rebuild now?"):
                 self._build(run=self.state == "running")
             else:
-                self.window.status("The graph changed; the model is rebuilt at the next "
-                                   "run from stop or reset")
+                self.window.status("The graph changed: the model is rebuilt (from t = 0) at "
+                                   "the next Run, Step or Reset")
 
     def _refresh_monitors(self):
         """Close monitors whose nodes left the graph; give the others the new graph info."""
@@ -417,6 +424,10 @@ class RunController(QObject):
     # --- worker signals ----------------------------------------------------------------------------
     def _set_state(self, state: str):
         self.state = state
+        if state == "idle":
+            self._draw_timer.stop()
+        elif not self._draw_timer.isActive():
+            self._draw_timer.start()
         labels = {"compiling": " compiling... ", "running": " running ", "paused": " paused ",
                   "idle": " idle ", "error": " error "}
         self.state_label.setText(labels.get(state, state))
@@ -444,20 +455,16 @@ class RunController(QObject):
         self.t, self.time_ms, self.sps = st["t"], st["time_ms"], st["sps"]
         self.gen, self.compiles = st["gen"], st["compiles"]
         self._set_state(st["state"])
-        self.time_label.setText(f" t = {self.time_ms:,.1f} ms ")
+        self.time_label.setText(f" t = {self.time_ms:,.1f} ms " if self.time_ms < 10_000
+                                else f" t = {self.time_ms / 1000.0:,.2f} s ")
         self.speed_label.setText(f" {self.sps:,.0f} steps/s " if self.state == "running"
                                  else " - steps/s ")
         if st.get("note"):
             self.window.status(st["note"])
 
     def _on_frame_ready(self):
-        if self._draw_timer.isActive():
-            return
-        wait = FRAME_INTERVAL_S - (time.perf_counter() - self._last_draw)
-        if wait <= 0:
+        if time.perf_counter() - self._last_draw >= FRAME_INTERVAL_S:
             self._draw()
-        else:
-            self._draw_timer.start(int(wait * 1000) + 1)
 
     def _draw(self):
         frame = self.worker.mailbox.take()
@@ -472,28 +479,36 @@ class RunController(QObject):
         self.draw_seconds += time.perf_counter() - t0
 
     def _update_badges(self, frame):
+        """Pool firing rates on the canvas. New texts are computed 4 times per second and handed
+        to the window one node per drawn frame: a canvas repaint covers the bounding box of
+        everything that changed, so one small badge at a time keeps each repaint cheap."""
         for port, (c, n, size) in frame["counts"].items():
             acc = self._badge_counts.setdefault(port, [0, 0, size])
             acc[0] += c
             acc[1] += n
         now = time.perf_counter()
-        if now - self._last_badge < BADGE_INTERVAL_S:
-            return
-        self._last_badge = now
-        dt = frame["dt"]
-        for port, (c, n, size) in self._badge_counts.items():
-            if n:
-                node = port.rsplit(".", 1)[0]
-                text = f"{c / (size * n * dt / 1000.0):.1f} Hz"
-                self.badges[node] = text
-                self.window.set_node_badge(node, text)
-        self._badge_counts = {}
+        if now - self._last_badge >= BADGE_INTERVAL_S:
+            self._last_badge = now
+            dt = frame["dt"]
+            for port, (c, n, size) in self._badge_counts.items():
+                if n:
+                    node = port.rsplit(".", 1)[0]
+                    text = f"{c / (size * n * dt / 1000.0):.1f} Hz"
+                    if self.badges.get(node) != text:
+                        self._badge_pending[node] = text
+            self._badge_counts = {}
+        if self._badge_pending:
+            node = next(iter(self._badge_pending))
+            text = self._badge_pending.pop(node)
+            self.badges[node] = text
+            self.window.set_node_badge(node, text)
 
     def _clear_badges(self):
         for node in list(self.badges):
             self.window.set_node_badge(node, "")
         self.badges = {}
         self._badge_counts = {}
+        self._badge_pending = {}
 
     def _on_failed(self, message: str, node: str, step: int):
         self.last_error = (message, node, step)

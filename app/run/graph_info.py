@@ -84,8 +84,10 @@ class GraphInfo:
         return name if name in self.ports else None
 
     def is_projection(self, node: str) -> bool:
-        """A node with synapses (palette category 'Projections'), whose weights can be shown."""
-        return self.categories.get(node) == "Projections" and node in self.node_ports
+        """A node with synapses (input 'pre', output 'events'), whose weights can be shown:
+        static projections and the plastic ones (STDP, three-factor) alike."""
+        names = {p.port for p in self.node_ports.get(node, [])}
+        return "events" in names and self.categories.get(node) in ("Projections", "Plasticity")
 
     def observation_port(self, node: str) -> str | None:
         """"node.observation" when the node has one (an environment), else None."""

@@ -6,12 +6,14 @@ Every monitor says which data it needs (``contribute(request, info)``), draws a 
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph import exporters
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from .graph_info import GraphInfo
 
@@ -63,6 +65,29 @@ def _render_svg(item, path: str) -> None:
         painter.end()
 
 
+class StickyRange:
+    """Y-range of a plot that only changes when the data leave it or use less than a third of
+    it: axes are re-drawn rarely, which keeps a live plot cheap."""
+
+    def __init__(self, plot, floor=None):
+        self.plot, self.floor, self.lo, self.hi = plot, floor, None, None
+
+    def fit(self, lo: float, hi: float) -> None:
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            return
+        if self.floor is not None:
+            lo = min(lo, self.floor)
+        if hi - lo < 1e-9:
+            hi = lo + 1.0
+        if self.lo is not None and self.lo <= lo and hi <= self.hi and \
+                (hi - lo) >= (self.hi - self.lo) / 3.0:
+            return
+        pad = 0.1 * (hi - lo)
+        self.lo, self.hi = lo - (0 if self.floor is not None and lo >= self.floor else pad), \
+            hi + pad
+        self.plot.setYRange(self.lo, self.hi, padding=0)
+
+
 class Monitor(QDockWidget):
     """Base monitor: a dock holding a pyqtgraph layout and a small button row."""
 
@@ -78,7 +103,10 @@ class Monitor(QDockWidget):
         lay.setContentsMargins(2, 2, 2, 2)
         self.controls = QHBoxLayout()
         self.info_label = QLabel("")
+        # text changes must not re-layout the window (that costs more than drawing the plot)
+        self.info_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.controls.addWidget(self.info_label, 1)
+        self._info_at = 0.0
         exp = QPushButton("Export...")
         exp.setToolTip("Save this panel as PNG or SVG")
         exp.clicked.connect(self._export_dialog)
@@ -113,6 +141,13 @@ class Monitor(QDockWidget):
     def clear(self) -> None:
         pass
 
+    def show_info(self, text: str, force: bool = False) -> None:
+        """Show ``text`` in the header (at most 4 times per second unless ``force``)."""
+        now = time.perf_counter()
+        if force or now - self._info_at >= 0.25:
+            self._info_at = now
+            self.info_label.setText(text)
+
     def export(self, path: str) -> str:
         return export_item(self.layout_widget.ci, path)
 
@@ -136,16 +171,17 @@ class RasterMonitor(Monitor):
     """
 
     kind = "raster"
-    N_BINS = 600
-    MAX_ROWS = 2400
+    N_BINS = 500
+    MAX_ROWS = 1200
 
     def __init__(self, info: GraphInfo, pools: list[str], window_ms: float = 1000.0, parent=None):
         super().__init__("Spike raster", parent)
         self.pools: list[str] = []
         self.window_ms = float(window_ms)
         self.plot = self.layout_widget.addPlot()
-        self.plot.setLabel("bottom", "time", "ms")
+        self.plot.setLabel("bottom", "time relative to now", "ms")
         self.plot.setMouseEnabled(x=False, y=True)
+        self.plot.hideButtons()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.plot.invertY(True)
@@ -201,7 +237,10 @@ class RasterMonitor(Monitor):
         self.last_bin = -1
         self.events = {}
         self.image.setImage(self.buf, autoLevels=False, levels=(0, 255))
-        self.image.setRect(QRectF(0, 0, self.window_ms, self.n_rows))
+        span = self.n_bins * self.bin_steps * self.dt
+        self.image.setRect(QRectF(-span, 0, span, self.n_rows))
+        self.plot.setXRange(-span, 0, padding=0)
+        self.plot.setYRange(0, self.n_rows, padding=0)
 
     def draw(self, frame):
         t1 = frame["t1"]
@@ -231,13 +270,9 @@ class RasterMonitor(Monitor):
             self.events[port] = (s[keep], i[keep])
         img = np.roll(self.buf, -((self.last_bin + 1) % self.n_bins), axis=0)
         self.image.setImage(img, autoLevels=False, levels=(0, 255))
-        x0 = first_bin * self.bin_steps * self.dt
-        self.image.setRect(QRectF(x0, 0, self.n_bins * self.bin_steps * self.dt, self.n_rows))
-        self.plot.setXRange(x0, x0 + self.n_bins * self.bin_steps * self.dt, padding=0)
-        self.plot.setYRange(0, self.n_rows, padding=0)
         n_ev = sum(v[0].size for v in self.events.values())
-        self.info_label.setText(f"{len(self.pools)} pool(s), {sum(self.sizes)} neurons, "
-                                f"{n_ev} spikes in view")
+        self.show_info(f"{len(self.pools)} pool(s), {sum(self.sizes)} neurons, {n_ev} spikes "
+                      f"in the last {self.window_ms:g} ms (t = {t1 * self.dt:,.1f} ms)")
 
 
 class TraceMonitor(Monitor):
@@ -256,6 +291,7 @@ class TraceMonitor(Monitor):
         self.window_ms = float(window_ms)
         self.edit = QLineEdit(", ".join(str(n) for n in self.neurons))
         self.edit.setToolTip(f"neuron indices (0 .. {size - 1}), comma separated")
+        self.edit.setMinimumWidth(70)
         self.edit.setMaximumWidth(160)
         self.controls.insertWidget(0, QLabel("neurons:"))
         self.controls.insertWidget(1, self.edit)
@@ -263,9 +299,13 @@ class TraceMonitor(Monitor):
         self.edit.editingFinished.connect(self._neurons_edited)
         self.on_change = None
         self.plot = self.layout_widget.addPlot()
-        self.plot.setLabel("bottom", "time", "ms")
+        self.plot.setLabel("bottom", "time relative to now", "ms")
         self.plot.setLabel("left", "v", "mV")
-        self.plot.addLegend(offset=(5, 5))
+        self.plot.addLegend(offset=(-5, 5), colCount=len(self.neurons) or 1)
+        self.plot.setXRange(-self.window_ms, 0, padding=0)
+        self.plot.setMouseEnabled(x=False, y=True)
+        self.plot.hideButtons()
+        self.yrange = StickyRange(self.plot)
         self.curves = []
         self._make_curves()
 
@@ -324,9 +364,11 @@ class TraceMonitor(Monitor):
         keep_from = frame["t1"] - self.window_steps(self.dt)
         cut = int(np.searchsorted(self.t, keep_from))
         self.t, self.v = self.t[cut:], self.v[cut:]
-        x = self.t * self.dt
+        x = (self.t - frame["t1"]) * self.dt
         for k, c in enumerate(self.curves):
             c.setData(x, self.v[:, k])
+        if self.v.size:
+            self.yrange.fit(float(self.v.min()), float(self.v.max()))
 
 
 class RateMonitor(Monitor):
@@ -339,9 +381,13 @@ class RateMonitor(Monitor):
         self.info = info
         self.window_ms = float(window_ms)
         self.plot = self.layout_widget.addPlot()
-        self.plot.setLabel("bottom", "time", "ms")
+        self.plot.setLabel("bottom", "time relative to now", "ms")
         self.plot.setLabel("left", "rate", "Hz")
         self.plot.addLegend(offset=(5, 5))
+        self.plot.setXRange(-self.window_ms, 0, padding=0)
+        self.plot.setMouseEnabled(x=False, y=True)
+        self.plot.hideButtons()
+        self.yrange = StickyRange(self.plot, floor=0.0)
         self.pools: list[str] = []
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.data: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -380,9 +426,12 @@ class RateMonitor(Monitor):
             r = np.concatenate([r, item[1]])
             keep = t >= t_end - self.window_ms
             self.data[p] = (t[keep], r[keep])
-            self.curves[p].setData(*self.data[p])
+            self.curves[p].setData(self.data[p][0] - t_end, self.data[p][1])
+        tops = [float(self.data[p][1].max()) for p in self.pools if self.data[p][1].size]
+        if tops:
+            self.yrange.fit(0.0, max(tops))
         latest = {p: self.data[p][1][-1] for p in self.pools if self.data[p][1].size}
-        self.info_label.setText("  ".join(f"{p}: {r:.1f} Hz" for p, r in latest.items()))
+        self.show_info("  ".join(f"{p}: {r:.1f} Hz" for p, r in latest.items()))
 
 
 class WeightsMonitor(Monitor):
@@ -438,8 +487,8 @@ class WeightsMonitor(Monitor):
         self.image.setImage(img, autoLevels=False)
         self.image.setRect(QRectF(0, 0, W.shape[1], W.shape[0]))
         self.bar.setLevels((-m, m))
-        self.info_label.setText(f"{W.shape[0]} x {W.shape[1]}, {nz.size} synapses, "
-                                f"mean {vals.mean() if vals.size else 0:.3g} mV")
+        self.show_info(f"{W.shape[0]} x {W.shape[1]}, {nz.size} synapses, "
+                      f"mean {vals.mean() if vals.size else 0:.3g} mV", force=True)
 
 
 def block_reduce(W: np.ndarray, max_side: int) -> np.ndarray:
@@ -466,7 +515,9 @@ class EnvironmentMonitor(Monitor):
         self.node = node
         self.port = info.observation_port(node)
         self.plot = self.layout_widget.addPlot()
+        self.layout_widget.setMinimumHeight(180)
         self.plot.setAspectLocked(True)
+        self.plot.setLimits(xMin=-self.X_LIMIT * 1.6, xMax=self.X_LIMIT * 1.6)
         self.plot.setXRange(-self.X_LIMIT * 1.15, self.X_LIMIT * 1.15, padding=0)
         self.plot.setYRange(-0.4, 1.4, padding=0)
         self.plot.hideAxis("left")
@@ -497,7 +548,7 @@ class EnvironmentMonitor(Monitor):
         self.pole.setData([x, top[0]], [h, top[1]])
         self.axle.setData([x], [h])
         self.observation = np.asarray(obs)
-        self.info_label.setText(f"x = {x:+.2f}  theta = {np.degrees(theta):+.1f} deg")
+        self.show_info(f"x = {x:+.2f}  theta = {np.degrees(theta):+.1f} deg")
 
     def draw(self, frame):
         item = frame["values"].get(self.port)
@@ -549,4 +600,4 @@ class EpisodeMonitor(Monitor):
                 v = self.values[port]
                 self.curves[port].setData(np.arange(1, len(v) + 1), v)
         n = max((len(v) for v in self.values.values()), default=0)
-        self.info_label.setText(f"{n} episode(s)")
+        self.show_info(f"{n} episode(s)")

@@ -118,6 +118,7 @@ class SimWorker(QObject):
         self._last_status = 0.0
         self._weights_due: dict[str, float] = {}
         self._episode_last: dict[str, float] = {}
+        self._compiled: set = set()
 
     # --- called from any thread ----------------------------------------------------------------
     def send(self, *cmd) -> None:
@@ -274,6 +275,7 @@ class SimWorker(QObject):
                  if n in self.graph.nodes and self.graph.nodes[n].type == "projection"]
         self.sim = Simulation(self.graph, watch=watch, chunk=self.chunk)
         self.compiles += 1
+        self._compiled = set()
         self.gen += 1
         self.mailbox.clear()
         self._episode_last.clear()
@@ -322,7 +324,8 @@ class SimWorker(QObject):
                 self._set_state("paused", force=True)
                 return
         key = (k, tuple(sim.record), tuple(sim.watch))
-        if key not in getattr(sim.model, "_chunks", {key: None}):
+        if key not in self._compiled:  # first chunk of this shape: JAX compiles it now
+            self._compiled.add(key)
             self._set_state("compiling", force=True)
         t0 = sim.t
         recs = sim.advance(k, k)
