@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .base import VALUE, Component, Param, Port
-from .lif import BIG, initial_v, pool_params, pool_ports, refractory_steps
+from .lif import BIG, initial_v, pool_params, pool_ports, refractory_steps, reset_below_threshold
 
 
 class ALIF(Component):
@@ -42,9 +42,7 @@ class ALIF(Component):
 
     @classmethod
     def check(cls, p):
-        if p["v_reset"] >= p["v_th"]:
-            return [("v_reset", f"v_reset ({p['v_reset']} mV) must be below v_th ({p['v_th']} mV)")]
-        return []
+        return reset_below_threshold(p)
 
     def init(self, key, rng):
         n = self.config["size"]

@@ -61,6 +61,13 @@ def initial_v(cfg, rng: np.random.Generator, dtype):
     return np.full(n, cfg["v_rest"], dtype)
 
 
+def reset_below_threshold(p):
+    """The integrate-and-fire family's check: v_reset must lie below v_th."""
+    if p["v_reset"] >= p["v_th"]:
+        return [("v_reset", f"v_reset ({p['v_reset']} mV) must be below v_th ({p['v_th']} mV)")]
+    return []
+
+
 def refractory_steps(p, dt):
     """round(t_ref / dt) as a traced integer (t_ref is live)."""
     return jnp.round(p["t_ref"] / dt).astype(jnp.int32)
@@ -79,9 +86,7 @@ class LIF(Component):
 
     @classmethod
     def check(cls, p):
-        if p["v_reset"] >= p["v_th"]:
-            return [("v_reset", f"v_reset ({p['v_reset']} mV) must be below v_th ({p['v_th']} mV)")]
-        return []
+        return reset_below_threshold(p)
 
     def init(self, key, rng):
         n = self.config["size"]
