@@ -70,6 +70,7 @@ class AdEx(Component):
     """Adaptive exponential integrate-and-fire pool (see the module docstring for the equations)."""
 
     type_name = "adex"
+    elementwise = True
     title = "AdEx pool"
     category = "Neurons"
     description = "Adaptive exponential integrate-and-fire neurons (Brette & Gerstner 2005)"

@@ -25,6 +25,7 @@ class ALIF(Component):
     """Adaptive LIF pool (spike-triggered, exponentially decaying adaptation current)."""
 
     type_name = "alif"
+    elementwise = True
     title = "Adaptive LIF pool"
     category = "Neurons"
     description = "LIF neurons with a spike-triggered adaptation current (frequency adaptation)"

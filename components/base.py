@@ -27,6 +27,13 @@ of a step (projections with a delay of at least one step, for instance). They im
 ``read(p, state, ctx) -> outputs`` and ``update(p, state, inputs, ctx) -> state`` instead of
 ``step``; the engine reads every latched node before any other node steps and updates them last,
 so a latched node never forms an instantaneous loop. See engine/schedule.py for the step semantics.
+
+Elementwise components (``elementwise = True``; the neuron pools, current sources, host inputs)
+treat every neuron independently: every state and const leaf and every port has the node's
+``size`` as its one axis, ``step`` is correct when any live parameter is a per-neuron vector of
+that length instead of a scalar, and ``step`` draws no random numbers. The compiler then runs all
+nodes of such a type that share their structural settings as ONE node on concatenated vectors
+(fewer, larger kernels per step), with the same results as running them one by one.
 """
 from __future__ import annotations
 
@@ -143,6 +150,7 @@ class Component:
     category: ClassVar[str] = "Other"  # palette group
     params: ClassVar[tuple[Param, ...]] = ()
     latched: ClassVar[bool] = False
+    elementwise: ClassVar[bool] = False  # see the module docstring (grouping of equal nodes)
     description: ClassVar[str] = ""    # one line for the palette tooltip
 
     def __init__(self, config: dict, sizes: dict, dt: float, dtype):

@@ -13,6 +13,7 @@ from .base import CURRENT, Component, Param, Port
 
 class CurrentSource(Component):
     type_name = "current_source"
+    elementwise = True
     title = "Current source"
     category = "Inputs"
     description = "Constant or step current, optionally different for each neuron"

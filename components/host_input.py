@@ -12,6 +12,7 @@ from .base import CURRENT, VALUE, Component, Param, Port
 
 class HostInput(Component):
     type_name = "host_input"
+    elementwise = True
     title = "Host input"
     category = "Inputs"
     description = "A vector supplied from outside between chunks (held for the chunk)"

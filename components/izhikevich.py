@@ -43,6 +43,7 @@ class Izhikevich(Component):
     """Izhikevich simple-model neurons with firing-pattern presets."""
 
     type_name = "izhikevich"
+    elementwise = True
     title = "Izhikevich pool"
     category = "Neurons"
     description = "Izhikevich (2003) neurons: regular/fast spiking, bursting, chattering presets"

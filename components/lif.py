@@ -75,6 +75,7 @@ def refractory_steps(p, dt):
 
 class LIF(Component):
     type_name = "lif"
+    elementwise = True
     title = "LIF pool"
     category = "Neurons"
     description = "Leaky integrate-and-fire neurons with refractoriness and exponential synapses"

@@ -17,8 +17,8 @@ changes sign (Dale's law). Sign: excitatory (+), inhibitory (-), or mixed: the f
 round(excitatory_fraction * n_pre) pre neurons are excitatory, the others inhibitory with
 magnitude scaled by inhibitory_ratio.
 
-Propagation is event-driven (cost grows with spikes x fan-out; spikes are processed in blocks of
-8) or dense (a matrix product, for small or dense projections); ``auto`` picks dense when the
+Propagation is event-driven (cost grows with spikes x fan-out; the spiking neurons are found
+through a bit set, one per loop iteration) or dense (a matrix product, for small or dense projections); ``auto`` picks dense when the
 connectivity is dense or n_pre * n_post <= 65,536. Both give the same sums.
 """
 from __future__ import annotations
@@ -29,7 +29,6 @@ from jax import lax
 
 from .base import EVENTS, SPIKES, Component, Param, Port
 
-BLOCK = 8  # spikes handled per event-loop iteration
 DENSE_AUTO_LIMIT = 65_536
 
 
@@ -106,27 +105,37 @@ def padded_tables(pre, post, w, n_pre: int, sentinel: int, dtype):
     return targets, weights
 
 
+def spike_words(spikes):
+    """The spiking neurons as a bit set: bit b of word k is set when neuron 32 k + b spiked."""
+    n = spikes.shape[0]
+    bits = jnp.concatenate([spikes > 0, jnp.zeros((-n) % 32, bool)]).reshape(-1, 32)
+    return jnp.sum(bits.astype(jnp.uint32) << jnp.arange(32, dtype=jnp.uint32), axis=1,
+                   dtype=jnp.uint32)
+
+
 def event_propagate(spikes, targets, weights, n_out: int):
     """Sum the target rows of the spiking neurons into a vector of ``n_out`` (+1 spill slot).
 
     ``targets``/``weights`` have one more row than ``spikes`` has entries (the no-spike row) and
-    padding entries point at index ``n_out``. Spikes are taken BLOCK at a time, so the work is
-    proportional to the number of spikes, and any number of spikes is delivered exactly.
+    padding entries point at index ``n_out``. The spiking neurons are found through a bit set of
+    32-bit words: each loop iteration takes the lowest set bit of the first non-zero word (an
+    argmax over n/32 words and a count of leading zeros) and adds that neuron's row, so the work
+    is proportional to the number of spikes x fan-out plus n/32 per spike, and any number of
+    spikes is delivered exactly.
     """
-    n = spikes.shape[0]
-    k = min(BLOCK, n)
-    mask = (spikes > 0).astype(weights.dtype)
-    count = jnp.sum(spikes > 0)
-    out = jnp.zeros(n_out + 1, weights.dtype)
+    words = spike_words(spikes)
 
-    def body(_, carry):
-        acc, m = carry
-        vals, rows = lax.top_k(m, k)
-        rows = jnp.where(vals > 0, rows, n)
-        acc = acc.at[targets[rows]].add(weights[rows], mode="promise_in_bounds")
-        return acc, m.at[rows].set(0.0, mode="drop")
+    def body(carry):
+        acc, w = carry
+        k = jnp.argmax(w != 0)
+        x = w[k]
+        low = x & (~x + jnp.uint32(1))  # the lowest set bit of x
+        i = k * 32 + (31 - lax.clz(low)).astype(jnp.int32)
+        acc = acc.at[targets[i]].add(weights[i], mode="promise_in_bounds")
+        return acc, w.at[k].set(x ^ low)
 
-    out, _ = lax.fori_loop(0, (count + k - 1) // k, body, (out, mask))
+    out, _ = lax.while_loop(lambda c: jnp.any(c[1] != 0), body,
+                            (jnp.zeros(n_out + 1, weights.dtype), words))
     return out[:n_out]
 
 

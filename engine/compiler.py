@@ -81,14 +81,96 @@ class Model:
         for src, dst in edges:
             dn, dp = dst.rsplit(".", 1)
             self.rnodes[dn].sources.setdefault(dp, []).append(src)
+        deps = [(s.rsplit(".", 1)[0], d.rsplit(".", 1)[0]) for s, d in edges]
+        # groups of equal elementwise nodes: gid -> [(member id, offset, size)]; the members
+        # stay in rnodes (their ports, sources and configs) but run as one runtime node
+        self.groups: dict[str, list[tuple[str, int, int]]] = {}
+        self.group_of: dict[str, str] = {}
         ids = list(self.rnodes)
         self.latched = [n for n in ids if self.rnodes[n].comp.latched]
-        deps = [(s.rsplit(".", 1)[0], d.rsplit(".", 1)[0]) for s, d in edges]
         self.order, self.delayed = order_nodes(ids, set(self.latched), deps)
+        if fuse:
+            self._group(deps)
+            ids = self._runtime_ids()
+            self.order, self.delayed = order_nodes(ids, set(self.latched), self._rdeps(deps))
         self.delayed_ports = sorted({s for s, d in edges
-                                     if (s.rsplit(".", 1)[0], d.rsplit(".", 1)[0]) in self.delayed})
+                                     if (self.rid(s.rsplit(".", 1)[0]),
+                                         self.rid(d.rsplit(".", 1)[0])) in self.delayed})
         self.ids = ids
         self._chunks: dict = {}
+
+    # --- grouping of equal elementwise nodes ---------------------------------------------------
+    def rid(self, nid: str) -> str:
+        """The runtime node that computes graph node ``nid`` (its group, or itself)."""
+        return self.group_of.get(nid, nid)
+
+    def _rdeps(self, deps):
+        return [(self.rid(a), self.rid(b)) for a, b in deps]
+
+    def _runtime_ids(self) -> list[str]:
+        ids = []
+        for nid in self.rnodes:
+            if nid in self.groups:
+                continue
+            g = self.group_of.get(nid)
+            if g is None:
+                ids.append(nid)
+            elif self.groups[g][0][0] == nid:  # a group sits where its first member was
+                ids.append(g)
+        return ids
+
+    def _group(self, deps):
+        """Merge the elementwise nodes of one type with equal structural settings (see
+        components/base.py) into one runtime node, unless that would change which edges
+        deliver the previous step's value (a same-step path between two members)."""
+        cands: dict[tuple, list[str]] = {}
+        for nid, r in self.rnodes.items():
+            comp, cls = r.comp, type(r.comp)
+            if (not getattr(cls, "elementwise", False) or cls.latched
+                    or getattr(comp, "host_side", False)):
+                continue
+            key = (cls.type_name,) + tuple((prm.name, repr(comp.config.get(prm.name)))
+                                           for prm in cls.params
+                                           if not prm.live and prm.name != "size")
+            cands.setdefault(key, []).append(nid)
+        for k, members in enumerate(m for m in cands.values() if len(m) >= 2):
+            gid = f"__group{k}_{type(self.rnodes[members[0]].comp).type_name}"
+            for m in members:
+                self.group_of[m] = gid
+            self.groups[gid] = [(m, 0, 0) for m in members]  # tentative: only the order counts
+            ids = self._runtime_ids()
+            _, delayed = order_nodes(ids, set(self.latched), self._rdeps(deps))
+            if any(((a, b) in self.delayed) != ((self.rid(a), self.rid(b)) in delayed)
+                   for a, b in deps):
+                for m in members:  # a member feeds another within the step: keep them apart
+                    del self.group_of[m]
+                del self.groups[gid]
+                continue
+            off, self.groups[gid] = 0, []
+            for m in members:
+                n = int(self.rnodes[m].comp.config["size"])
+                self.groups[gid].append((m, off, n))
+                off += n
+            first = self.rnodes[members[0]].comp
+            cls = type(first)
+            comp = cls({**first.config, "size": off}, first.sizes, self.dt, self.dtype)
+            ins, outs = cls.ports(comp.config)
+            self.rnodes[gid] = RNode(gid, comp, {p.name: p for p in ins},
+                                     {p.name: p for p in outs}, category=cls.category)
+
+    def group_params(self, params, gid):
+        """The live parameters of a group: every member's value, one entry per neuron."""
+        mem = self.groups[gid]
+        names = self.rnodes[mem[0][0]].comp.live_params().keys()
+        return {name: jnp.concatenate([jnp.broadcast_to(params[m][name], (n,))
+                                       for m, _, n in mem]) for name in names}
+
+    def member_view(self, tree, nid):
+        """Graph node ``nid``'s part of its group's state or const pytree."""
+        for m, off, n in self.groups[self.group_of[nid]]:
+            if m == nid:
+                return jax.tree_util.tree_map(lambda x: x[off:off + n], tree)
+        raise KeyError(nid)
 
     # --- fusion --------------------------------------------------------------------------------
     def _fuse(self, edges, keep):
@@ -138,7 +220,7 @@ class Model:
         """(params, consts, state) for ``seed`` (default: the graph's seed)."""
         seed = int(self.graph.settings.get("seed", 0) if seed is None else seed)
         params, consts, nodes = {}, {}, {}
-        for nid, r in self.rnodes.items():
+        def init_one(nid, r):
             try:
                 if isinstance(r.comp, FusedEvents):
                     const, state = r.comp.init_fused(lambda m: node_rng(seed, m))
@@ -149,6 +231,16 @@ class Model:
             except Exception as exc:
                 raise GraphError([Problem(f"could not initialise: {type(exc).__name__}: {exc}",
                                           node=nid)]) from exc
+            return const, state
+
+        for nid in self.ids:
+            r = self.rnodes[nid]
+            if nid in self.groups:  # every member draws its own values, then they are joined
+                parts = [init_one(m, self.rnodes[m]) for m, _, _ in self.groups[nid]]
+                const, state = (jax.tree_util.tree_map(lambda *xs: np.concatenate(xs),
+                                                       *[p[i] for p in parts]) for i in (0, 1))
+            else:
+                const, state = init_one(nid, r)
             consts[nid] = jax.tree_util.tree_map(jnp.asarray, const)
             nodes[nid] = jax.tree_util.tree_map(jnp.asarray, state)
         prev = {name: self._zeros(name) for name in self.delayed_ports}
@@ -180,7 +272,7 @@ class Model:
             acc = None
             for s in srcs:
                 sn = s.rsplit(".", 1)[0]
-                v = prev[s] if (sn, r.id) in self.delayed else vals[s]
+                v = prev[s] if (self.rid(sn), self.rid(r.id)) in self.delayed else vals[s]
                 acc = v if acc is None else acc + v
             inputs[pname] = self._zeros(f"{r.id}.{pname}") if acc is None else acc
         return inputs
@@ -222,12 +314,23 @@ class Model:
             vals.update({f"{nid}.{k}": v for k, v in outs.items()})
         for nid in self.order:
             r = self.rnodes[nid]
-            inputs = self._gather(r, vals, state["prev"])
-            ns, outs = self._call(r, "step", r.comp.step, params[nid], state["nodes"][nid],
-                                  inputs, ctx(nid))
+            if nid in self.groups:
+                mem = self.groups[nid]
+                parts = [self._gather(self.rnodes[m], vals, state["prev"]) for m, _, _ in mem]
+                inputs = {pn: jnp.concatenate([q[pn] for q in parts]) for pn in r.inputs}
+                p = self.group_params(params, nid)
+            else:
+                inputs = self._gather(r, vals, state["prev"])
+                p = params[nid]
+            ns, outs = self._call(r, "step", r.comp.step, p, state["nodes"][nid], inputs,
+                                  ctx(nid))
             self._check_outputs(r, outs)
             nodes[nid] = ns
-            vals.update({f"{nid}.{k}": v for k, v in outs.items()})
+            if nid in self.groups:
+                vals.update({f"{m}.{k}": v[off:off + n] for m, off, n in self.groups[nid]
+                             for k, v in outs.items()})
+            else:
+                vals.update({f"{nid}.{k}": v for k, v in outs.items()})
         for nid in self.latched:
             r = self.rnodes[nid]
             inputs = self._gather(r, vals, state["prev"])
@@ -348,13 +451,6 @@ class StatePacker:
         for (dt, _off, _shape), leaf in zip(self.slots, leaves):
             parts[dt].append(np.ravel(np.asarray(leaf)))
         return {g: np.concatenate(v).astype(g) for g, v in parts.items()}
-
-    def write(self, packed: dict, path: tuple, value) -> dict:
-        """A copy of host-packed ``packed`` with the leaf at ``path`` replaced by ``value``."""
-        dt, off, shape = self.slots[self.index[path]]
-        buf = packed[dt].copy()
-        buf[off:off + int(np.prod(shape))] = np.ravel(value)
-        return {**packed, dt: buf}
 
     def unpack(self, packed):
         leaves = []

@@ -78,6 +78,7 @@ class Simulation:
         params, self.consts, state = self.model.init(self.seed)
         self._packer = StatePacker(state)
         self._ppacker = StatePacker(params)
+        self._param_specs = {}
         self.state = state
         self.params = params if old is None else old
         self._last = {}
@@ -93,17 +94,31 @@ class Simulation:
     @params.setter
     def params(self, tree):
         self._params = tree
-        self._pparams_host = self._ppacker.pack_host(tree)
-        self._pparams = {k: jax.numpy.asarray(v) for k, v in self._pparams_host.items()}
+        self._pparams = self._ppacker.pack_host(tree)
 
     @property
     def state(self):
-        """The full state pytree (unpacked on demand from the packed buffers)."""
-        return self._packer.unpack(self._packed)
+        """The full state pytree (unpacked on demand from the packed buffers).
+
+        Nodes that run inside a group (engine/compiler.py) appear under their own id as well, as
+        slices of the group's state; assigning a tree writes such member entries back.
+        """
+        tree = self._packer.unpack(self._packed)
+        nodes = dict(tree["nodes"])
+        for m in self.model.group_of:
+            nodes[m] = self.model.member_view(nodes[self.model.group_of[m]], m)
+        return {**tree, "nodes": nodes}
 
     @state.setter
     def state(self, tree):
-        self._packed = self._packer.pack(tree)
+        nodes = dict(tree["nodes"])
+        for gid, mem in self.model.groups.items():
+            if any(m in nodes for m, _, _ in mem):
+                parts = [nodes.pop(m) if m in nodes else self.model.member_view(nodes[gid], m)
+                         for m, _, _ in mem]
+                nodes[gid] = jax.tree_util.tree_map(lambda *xs: jax.numpy.concatenate(xs),
+                                                    *parts)
+        self._packed = self._packer.pack({**tree, "nodes": nodes})
         self._t = int(tree["t"])
 
     @property
@@ -202,8 +217,14 @@ class Simulation:
             bad = np.flatnonzero(~np.asarray(finite))
             if bad.size:
                 nid = self.model.ids[int(bad[0])]
+                node_st = st["nodes"][nid]
+                for m, _, _ in self.model.groups.get(nid, ()):  # name the member
+                    view = self.model.member_view(node_st, m)
+                    if _bad_leaf(view) != "?":
+                        nid, node_st = m, view
+                        break
                 members = self.model.fused.get(nid)
-                var = _bad_leaf(st["nodes"][nid])
+                var = _bad_leaf(node_st)
                 where = f"node '{nid}'" if not members else f"projections {', '.join(members)}"
                 raise SimulationError(
                     f"{where}: state '{var}' became NaN or infinite at step {t} "
@@ -228,8 +249,35 @@ class Simulation:
         """Change a live parameter between chunks (no recompilation).
 
         Raises StructuralEdit for a parameter that changes the model's structure, and GraphError
-        (naming node and parameter) for an unknown node/parameter or a bad value.
+        (naming node and parameter) for an unknown node/parameter or a bad value. Cheap enough to
+        call before every chunk (a few microseconds).
         """
+        spec = self._param_specs.get((node, name))
+        if spec is None:
+            spec = self._param_spec(node, name)
+        prm, shape, (group, off, _shape) = spec
+        arr = np.asarray(value, dtype=self.model.dtype)
+        if arr.ndim == 0:
+            msg = check_value(prm, float(arr))
+            if msg:
+                raise GraphError([Problem(msg, node=node, param=name)])
+            if not math.isnan(float(arr)):
+                self.graph.nodes[node].params[name] = float(arr)
+            arr = np.broadcast_to(arr, shape) if shape else arr
+        elif arr.shape != shape:
+            raise GraphError([Problem(f"expected shape {shape}, got {arr.shape}",
+                                      node=node, param=name)])
+        elif not np.isfinite(arr).all():
+            raise GraphError([Problem("values must be finite", node=node, param=name)])
+        self._params = {**self._params, node: {**self._params[node], name: arr}}
+        # the packed host buffers go straight into the next chunk call (cheaper than uploading
+        # them first); a buffer already handed to JAX may be aliased, so write into a copy
+        buf = self._pparams[group].copy()
+        buf[off:off + arr.size] = arr.ravel()
+        self._pparams = {**self._pparams, group: buf}
+
+    def _param_spec(self, node: str, name: str):
+        """Check once that ``node.name`` is a live parameter; cache where it lives."""
         if node not in self.graph.nodes:
             raise GraphError([Problem("no such node", node=node)])
         cls = registry().get(self.graph.nodes[node].type)
@@ -243,24 +291,10 @@ class Simulation:
                                  "model (it is structural)")
         if node not in self.params:
             raise StructuralEdit(f"node '{node}' was fused; rebuild to change '{name}'")
-        current = self.params[node][name]
-        arr = np.asarray(value, dtype=self.model.dtype)
-        if arr.ndim == 0:
-            msg = check_value(prm, float(arr))
-            if msg:
-                raise GraphError([Problem(msg, node=node, param=name)])
-            arr = np.broadcast_to(arr, current.shape).copy() if current.ndim else arr
-        elif arr.shape != tuple(current.shape):
-            raise GraphError([Problem(f"expected shape {tuple(current.shape)}, got {arr.shape}",
-                                      node=node, param=name)])
-        elif not np.all(np.isfinite(arr)):
-            raise GraphError([Problem("values must be finite", node=node, param=name)])
-        # write the one slot into the packed host buffer: cheap enough to do every chunk
-        self._params = {**self._params, node: {**self._params[node], name: arr}}
-        self._pparams_host = self._ppacker.write(self._pparams_host, (node, name), arr)
-        self._pparams = {k: jax.numpy.asarray(v) for k, v in self._pparams_host.items()}
-        if arr.ndim == 0 and not math.isnan(float(arr)):
-            self.graph.nodes[node].params[name] = float(arr)
+        shape = tuple(np.shape(self.params[node][name]))
+        spec = (prm, shape, self._ppacker.slots[self._ppacker.index[(node, name)]])
+        self._param_specs[(node, name)] = spec
+        return spec
 
     def set_input(self, node: str, value) -> None:
         """Set the vector a host-input node presents from the next chunk on."""

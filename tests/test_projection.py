@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from components.projection import (BLOCK, Projection, dense_matrix, event_propagate,
-                                   padded_tables)
+from components.projection import (Projection, dense_matrix, event_propagate, padded_tables,
+                                   spike_words)
 from engine import Graph, Node, Simulation, validate
 from engine.compiler import node_rng
 
@@ -181,13 +181,32 @@ def test_event_matches_dense(n_spikes):
 
 
 def test_all_simultaneous_spikes_are_delivered():
-    # every pre neuron spikes: 50 > BLOCK spikes in one step, each adds 1 to every target
-    n = 50
-    assert n > BLOCK
+    # every pre neuron spikes (70: two full 32-bit words and a partial one), each adds 1 to
+    # every one of its 3 targets
+    n = 70
     pre, post = np.divmod(np.arange(n * 3), 3)
     t, wt = padded_tables(pre, post, np.ones(pre.size), n, 3, np.float32)
     out = np.asarray(event_propagate(jnp.ones(n), jnp.asarray(t), jnp.asarray(wt), 3))
-    np.testing.assert_array_equal(out, [50.0, 50.0, 50.0])
+    np.testing.assert_array_equal(out, [70.0, 70.0, 70.0])
+
+
+@pytest.mark.parametrize("idx", [[0], [31], [32], [63, 64], [0, 31, 32, 33, 68, 69], [69]])
+def test_spikes_at_word_edges(idx):
+    # neuron i projects only to post neuron i with weight 2**i (distinct bits): the output
+    # names exactly which neurons were found, including bit 31 of a word and the last word
+    n = 70
+    pre = post = np.arange(n)
+    w = np.ldexp(1.0, np.arange(n) % 20)
+    t, wt = padded_tables(pre, post, w, n, n, np.float32)
+    spikes = np.zeros(n, np.float32)
+    spikes[idx] = 1.0
+    words = np.asarray(spike_words(jnp.asarray(spikes)))
+    assert words.shape == (3,) and words.dtype == np.uint32
+    assert sorted(k * 32 + b for k in range(3) for b in range(32) if words[k] >> b & 1) == idx
+    out = np.asarray(event_propagate(jnp.asarray(spikes), jnp.asarray(t), jnp.asarray(wt), n))
+    expect = np.zeros(n, np.float32)
+    expect[idx] = w[idx]
+    np.testing.assert_array_equal(out, expect)
 
 
 def test_empty_projection_tables():
