@@ -8,6 +8,13 @@ a component) is turned into a signal that the editor answers with an undoable co
 
 Two-way mapping: ``node_for(id)`` -> NodeGraphQt node, ``id_for(ngq_node)`` -> node id; a pipe
 maps to ``Edge(src, dst)`` through the ids of its two ports' nodes.
+
+Ports and pipes are coloured by signal kind (a port is hollow while free, filled once connected;
+a pipe takes the colour of the output feeding it). Rate badges (``set_badge``) are small opaque
+labels floating over the view's viewport rather than scene items: a scene item's repaint
+redraws every node and pipe under it (tens of milliseconds on a 60-node graph), an opaque child
+widget's repaint touches only itself. They keep a constant size on screen, so they stay
+readable when the graph is zoomed out.
 """
 from __future__ import annotations
 
@@ -35,9 +42,70 @@ CATEGORY_COLORS = {
     "Learning": (86, 72, 34),
 }
 DEFAULT_NODE_COLOR = (56, 60, 68)
+PIPE_ALPHA = 200
 PROBLEM_BORDER = (235, 64, 64, 255)
 NORMAL_BORDER = (90, 96, 108, 255)
 COMPONENT_MIME = "application/x-spark-component"
+
+
+def paint_port(painter, rect, info) -> None:
+    """NodeGraphQt port painter: a disc in the port's signal-kind colour, hollow while free,
+    filled when connected, brighter under the mouse."""
+    color = QtGui.QColor(*info["color"][:3])
+    if info["hovered"]:
+        color = color.lighter(140)
+    painter.save()
+    painter.setRenderHint(QtGui.QPainter.Antialiasing, True)
+    painter.setPen(QtGui.QPen(color, 2.0))
+    painter.setBrush(color if info["connected"] else QtGui.QColor(30, 32, 36))
+    painter.drawEllipse(rect.adjusted(1.0, 1.0, -1.0, -1.0))
+    painter.restore()
+
+
+class BadgeLabel(QtWidgets.QWidget):
+    """A node's rate badge: an opaque, fixed-size widget on the viewer's viewport (see the
+    module docstring for why it is not a scene item). It paints its own background, so no
+    style sheet can make it transparent (an opaque-flagged widget that left its background
+    unpainted would show garbage)."""
+
+    SAMPLE = "8888.8 Hz"
+    BACKGROUND = QtGui.QColor(24, 26, 30)
+    BORDER = QtGui.QColor(90, 80, 40)
+    COLOR = QtGui.QColor(255, 214, 90)
+
+    def __init__(self, parent):
+        super().__init__(parent)
+        self.setObjectName("rateBadge")
+        self.setAttribute(QtCore.Qt.WA_TransparentForMouseEvents, True)
+        self.setAttribute(QtCore.Qt.WA_OpaquePaintEvent, True)
+        self._text = ""
+        f = self.font()
+        f.setPointSizeF(8.5)
+        f.setBold(True)
+        self.setFont(f)
+        fm = QtGui.QFontMetrics(f)
+        # fixed size: a new text repaints the badge and nothing else (no re-layout, no resize)
+        self.setFixedSize(fm.horizontalAdvance(self.SAMPLE) + 8, fm.height() + 2)
+        self.hide()
+
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:
+        if text != self._text:
+            self._text = text
+            self.update()
+
+    def paintEvent(self, _event):
+        p = QtGui.QPainter(self)
+        r = self.rect()
+        p.fillRect(r, self.BACKGROUND)
+        p.setPen(self.BORDER)
+        p.drawRect(r.adjusted(0, 0, -1, -1))
+        p.setPen(self.COLOR)
+        p.setFont(self.font())
+        p.drawText(r, QtCore.Qt.AlignCenter, self._text)
+        p.end()
 
 
 class SparkNode(BaseNode):
@@ -85,6 +153,9 @@ class _Graph(NodeGraph):
 
     def _on_node_double_clicked(self, node_id):
         node = self.get_node_by_id(node_id)
+        bid = self._canvas._bd_ids.get(node_id)
+        if bid is not None:
+            self._canvas.backdrop_double_clicked.emit(bid)
         self.node_double_clicked.emit(node)
 
 
@@ -97,6 +168,7 @@ class Canvas(QtCore.QObject):
     component_dropped = QtCore.Signal(str, float, float)  # type name, scene x, y
     selection_changed = QtCore.Signal()
     context_menu_requested = QtCore.Signal(QtCore.QPoint, str)  # global pos, node id or ""
+    backdrop_double_clicked = QtCore.Signal(str)        # backdrop id (the editor asks a title)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -115,8 +187,11 @@ class Canvas(QtCore.QObject):
         self._sigs: dict[str, tuple] = {}       # node id -> (type, ports) it was drawn with
         self._backdrops: dict[str, BackdropNode] = {}
         self._bd_ids: dict[str, str] = {}
-        self._extras: dict[str, dict] = {}      # node id -> caption/badge items
+        self._extras: dict[str, dict] = {}      # node id -> caption/marker items
         self._badges: dict[str, str] = {}
+        self._badge_labels: dict[str, BadgeLabel] = {}
+        self._badge_key = None                  # view transform + node rects they were placed for
+        self._badges_kept: dict[str, str] = {}  # badges of nodes being redrawn
         self._syncing = False
         self.ngraph.node_selection_changed.connect(lambda *_: self._emit_selection())
         self.ngraph.node_selected.connect(lambda *_: self._emit_selection())
@@ -124,6 +199,7 @@ class Canvas(QtCore.QObject):
         self.viewer.setContextMenuPolicy(QtCore.Qt.CustomContextMenu)
         self.viewer.customContextMenuRequested.connect(self._on_context_menu)
         self.viewer.setAcceptDrops(True)
+        self.viewer.viewport().installEventFilter(self)
 
     # -- mapping ----------------------------------------------------------------------------
     def node_for(self, node_id: str):
@@ -205,9 +281,11 @@ class Canvas(QtCore.QObject):
             self.selection_changed.emit()
 
     def fit(self) -> None:
+        """Zoom to show the whole graph, with a margin for captions and rate badges."""
         if self._nodes or self._backdrops:
             self.ngraph.clear_selection()
             self.ngraph.fit_to_selection()
+            self.viewer.scale(0.93, 0.93)
 
     def scene_cursor_pos(self) -> tuple[float, float]:
         p = self.viewer.mapToScene(self.viewer.mapFromGlobal(QtGui.QCursor.pos()))
@@ -239,10 +317,50 @@ class Canvas(QtCore.QObject):
 
     # -- badges and problem markers ----------------------------------------------------------
     def set_badge(self, node_id: str, text: str) -> None:
+        """Show ``text`` under the node's bottom-right corner ("" hides it). Cheap: only the
+        badge itself is repainted, and only when its text changed."""
+        if self._badges.get(node_id, "") == text:
+            return
         self._badges[node_id] = text
-        extra = self._extras.get(node_id)
-        if extra is not None:
-            self._place_extras(node_id)
+        label = self._badge_labels.get(node_id)
+        if label is None:
+            if not text or node_id not in self._nodes:
+                return
+            label = self._badge_labels[node_id] = BadgeLabel(self.viewer.viewport())
+            self._badge_key = None
+            self._place_badge(node_id, label)
+        label.setText(text)
+        label.setVisible(bool(text))
+
+    def badge_label(self, node_id: str):
+        return self._badge_labels.get(node_id)
+
+    def _place_badge(self, nid: str, label: BadgeLabel) -> None:
+        view = self._nodes[nid].view
+        r = view.sceneBoundingRect()
+        p = self.viewer.mapFromScene(QtCore.QPointF(r.x() + view.width, r.y() + view.height))
+        label.move(p.x() - label.width(), p.y() + 3)
+
+    def _place_badges(self) -> None:
+        """Move the badges along with the view (called before each viewport paint; does
+        nothing unless the view transform or a badged node's rectangle changed)."""
+        live = [n for n, lab in self._badge_labels.items() if not lab.isHidden() and n in self._nodes]
+        if not live:
+            return
+        t = self.viewer.viewportTransform()
+        key = (t.m11(), t.m22(), t.dx(), t.dy(),
+               tuple((tuple(self._nodes[n].view.sceneBoundingRect().getRect()),
+                      self._nodes[n].view.width) for n in live))
+        if key == self._badge_key:
+            return
+        self._badge_key = key
+        for n in live:
+            self._place_badge(n, self._badge_labels[n])
+
+    def eventFilter(self, obj, ev):
+        if ev.type() == QtCore.QEvent.Paint and self._badge_labels:
+            self._place_badges()
+        return False
 
     def badge(self, node_id: str) -> str:
         return self._badges.get(node_id, "")
@@ -278,7 +396,7 @@ class Canvas(QtCore.QObject):
                 sig = (node.type, tuple((p.name, p.kind, str(p.size), p.multi) for p in ins),
                        tuple((p.name, p.kind, str(p.size)) for p in outs))
                 if nid in self._nodes and self._sigs.get(nid) != sig:
-                    self._remove(nid)
+                    self._remove(nid, keep_badge=True)
                 if nid not in self._nodes:
                     self._create(node, ins, outs)
                     self._sigs[nid] = sig
@@ -306,6 +424,8 @@ class Canvas(QtCore.QObject):
         self._extras[new] = self._extras.pop(old)
         if old in self._badges:
             self._badges[new] = self._badges.pop(old)
+        if old in self._badge_labels:
+            self._badge_labels[new] = self._badge_labels.pop(old)
         node.model.name = new
         node.view.name = new
         node.view.draw_node()
@@ -324,10 +444,12 @@ class Canvas(QtCore.QObject):
         ng.model.text_color = (235, 235, 235, 255)
         ng.view.text_color = (235, 235, 235, 255)
         for p in ins:
-            port = ng.add_input(p.name, multi_input=True, color=KIND_COLORS[p.kind])
+            port = ng.add_input(p.name, multi_input=True, color=KIND_COLORS[p.kind],
+                                painter_func=paint_port)
             port.view.setToolTip(self._port_tip(p, "input"))
         for p in outs:
-            port = ng.add_output(p.name, multi_output=True, color=KIND_COLORS[p.kind])
+            port = ng.add_output(p.name, multi_output=True, color=KIND_COLORS[p.kind],
+                                 painter_func=paint_port)
             port.view.setToolTip(self._port_tip(p, "output"))
         self.ngraph.add_node(ng, pos=list(node.position), selected=False, push_undo=False)
         ng.model.name = node.id  # NodeGraphQt renamed it to a unique "node N" on adding
@@ -342,12 +464,6 @@ class Canvas(QtCore.QObject):
         f = caption.font()
         f.setPointSizeF(8.0)
         caption.setFont(f)
-        badge = QtWidgets.QGraphicsSimpleTextItem("", ng.view)
-        badge.setBrush(QtGui.QColor(255, 214, 90))
-        bf = badge.font()
-        bf.setPointSizeF(8.5)
-        bf.setBold(True)
-        badge.setFont(bf)
         warn = QtWidgets.QGraphicsSimpleTextItem("⚠ problem", ng.view)
         warn.setBrush(QtGui.QColor(*PROBLEM_BORDER[:3]))
         wf = warn.font()
@@ -357,8 +473,11 @@ class Canvas(QtCore.QObject):
         warn.setVisible(False)
         tip = f"{node.id} ({node.type})" + (f"\n{cls.description}" if cls else "")
         ng.view.setToolTip(tip)
-        self._extras[node.id] = {"caption": caption, "badge": badge, "warn": warn, "tip": tip}
+        self._extras[node.id] = {"caption": caption, "warn": warn, "tip": tip}
         self._place_extras(node.id)
+        kept = self._badges_kept.pop(node.id, "")
+        if kept:
+            self.set_badge(node.id, kept)
 
     @staticmethod
     def _port_tip(p, direction):
@@ -373,19 +492,23 @@ class Canvas(QtCore.QObject):
         if extra is None:
             return
         view = self._nodes[nid].view
+        self._badge_key = None
         cap = extra["caption"]
         cap.setPos(2.0, -cap.boundingRect().height() - 2.0)
-        badge = extra["badge"]
-        badge.setText(self._badges.get(nid, ""))
-        bw = badge.boundingRect().width()
-        badge.setPos(view.width - bw - 2.0, view.height + 2.0)
-        extra["warn"].setPos(2.0, view.height + 2.0)  # bottom left; the badge is bottom right
+        extra["warn"].setPos(2.0, view.height + 2.0)  # bottom left; the rate badge is bottom right
 
-    def _remove(self, nid):
+    def _remove(self, nid, keep_badge: bool = False):
         ng = self._nodes.pop(nid)
         self._ids.pop(ng.id, None)
         self._sigs.pop(nid, None)
         self._extras.pop(nid, None)
+        text = self._badges.pop(nid, "")
+        if keep_badge and text:  # redrawn with new ports: _create shows the badge again
+            self._badges_kept[nid] = text
+        label = self._badge_labels.pop(nid, None)
+        if label is not None:
+            label.hide()
+            label.deleteLater()
         self.ngraph.remove_node(ng, push_undo=False)
 
     def _sync_edges(self, graph: Graph) -> None:
@@ -418,6 +541,21 @@ class Canvas(QtCore.QObject):
                 for pipe in list(port.view.connected_pipes):
                     if pipe.output_port not in [o.view for o in port.connected_ports()]:
                         pipe.delete()
+        self._colour_pipes()
+
+    def _colour_pipes(self) -> None:
+        """Give every pipe the signal-kind colour of the output that feeds it."""
+        for node in self._nodes.values():
+            for port in node.inputs().values():
+                for pipe in port.view.connected_pipes:
+                    out = pipe.output_port
+                    if out is None:
+                        continue
+                    color = (*tuple(out.color)[:3], PIPE_ALPHA)
+                    if tuple(pipe.color) != color:
+                        pipe.color = color
+                        if not (pipe.active() or pipe.highlighted()):
+                            pipe.reset()
 
     def _sync_backdrops(self, specs: list) -> None:
         seen = set()

@@ -33,6 +33,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the app; returns the exit status."""
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    from . import qtfix  # noqa: F401  (before any widget: see app/qtfix.py)
     from PySide6 import QtWidgets
 
     from .main_window import MainWindow

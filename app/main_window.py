@@ -19,6 +19,7 @@ from engine.problems import GraphError
 from engine.registry import registry
 from engine.validate import analyze, check_value
 
+from . import qtfix  # noqa: F401  (PySide6 reference-count workaround, applied on import)
 from . import session
 from .canvas import Canvas
 from .document import Document
@@ -57,8 +58,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     Interface for app/run: ``graph`` (the current engine.Graph), ``current_path``,
     ``select_node(node_id)``, ``set_node_badge(node_id, text)``, ``show_problems(problems)``,
-    ``register_node_action(text, callback)``, ``status(message)`` and the signal
-    ``graph_edited(kind, node_id, param)``.
+    ``register_node_action(text, callback)``, ``status(message)``, ``place_monitor(dock,
+    area)`` and the signal ``graph_edited(kind, node_id, param)``.
     """
 
     graph_edited = QtCore.Signal(str, str, str)
@@ -73,6 +74,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._node_actions: list[tuple[str, object]] = []
         self._paste_count = 0
         self._shown_problems = None  # problems pushed by show_problems (run errors)
+        self.popups = True           # message boxes for refusals (tests turn them off)
 
         self.canvas = Canvas(self)
         self.setCentralWidget(self.canvas.widget)
@@ -105,6 +107,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.canvas.component_dropped.connect(lambda t, x, y: self.add_node(t, (x, y)))
         self.canvas.selection_changed.connect(self._on_selection)
         self.canvas.context_menu_requested.connect(self._context_menu)
+        self.canvas.backdrop_double_clicked.connect(self._ask_backdrop_title)
         self.canvas.viewer.installEventFilter(self)
         self.palette.add_requested.connect(lambda t: self.add_node(t))
         self.tab_popup.chosen.connect(lambda t: self.add_node(t, self._tab_scene_pos))
@@ -165,6 +168,70 @@ class MainWindow(QtWidgets.QMainWindow):
     def status(self, message: str) -> None:
         self.statusBar().showMessage(message, 8000)
 
+    def place_monitor(self, dock: QtWidgets.QDockWidget, area) -> None:
+        """Dock a monitor panel (called by app/run for each new monitor).
+
+        Bottom monitors (raster, traces, rates) go side by side in the bottom row; the
+        problems panel becomes a tab behind the first of them, so the plots are never
+        squeezed by the problems table (a run error or a validation problem raises the
+        problems tab again). Right monitors (weights, environment, episodes) stack under the
+        inspector, which keeps room for live edits. Then ``arrange_monitors`` shares out the
+        space.
+        """
+        bottom = area == QtCore.Qt.BottomDockWidgetArea
+        first = not self.monitor_docks(area)
+        # appended to the area's row (bottom) or column (right); QMainWindow.splitDockWidget
+        # cannot be used: splitting a dock that sits in a tab group only adds another tab
+        self.addDockWidget(area, dock, QtCore.Qt.Horizontal if bottom else QtCore.Qt.Vertical)
+        if bottom and first and self._docked_in(self.problems_dock, area) \
+                and not self.tabifiedDockWidgets(self.problems_dock):
+            self.tabifyDockWidget(dock, self.problems_dock)  # problems: a tab behind it
+        dock.show()
+        dock.raise_()
+        self.arrange_monitors()
+
+    def _docked_in(self, dock, area) -> bool:
+        """Open (a tab behind another one counts), not floating, and docked in ``area``."""
+        return (dock.toggleViewAction().isChecked() and not dock.isFloating()
+                and self.dockWidgetArea(dock) == area)
+
+    def monitor_docks(self, area) -> list:
+        """The monitor panels docked in ``area``, one per tab group, in creation order."""
+        out = []
+        for d in self.findChildren(QtWidgets.QDockWidget):
+            if d.objectName().startswith("monitor:") and self._docked_in(d, area) \
+                    and not any(o in out for o in self.tabifiedDockWidgets(d)):
+                out.append(d)
+        return out
+
+    def arrange_monitors(self) -> None:
+        """Share the window between the panels once monitors are open: the palette keeps
+        its width, the right column widens for plots, the bottom row gets 320 px of height
+        and splits its width (the raster 1.4 shares, rates 1.1, each other plot 1)."""
+        H, V = QtCore.Qt.Horizontal, QtCore.Qt.Vertical
+        left_area, right_area = QtCore.Qt.LeftDockWidgetArea, QtCore.Qt.RightDockWidgetArea
+        bottom = self.monitor_docks(QtCore.Qt.BottomDockWidgetArea)
+        right = self.monitor_docks(right_area)
+        left_w = 230 if self._docked_in(self.palette_dock, left_area) else 0
+        inspector_right = self._docked_in(self.inspector_dock, right_area)
+        right_w = 460 if right else (340 if inspector_right else 0)
+        sides = ([self.palette_dock] if left_w else []) + \
+            ([self.inspector_dock] if inspector_right else right[:1])
+        if sides:
+            self.resizeDocks(sides, [w for w in (left_w, right_w) if w][:len(sides)], H)
+        if bottom:
+            room = max(600, self.width() - left_w - right_w - 24)
+            weights = [{"raster": 1.4, "rates": 1.1}.get(getattr(d, "kind", ""), 1.0)
+                       for d in bottom]
+            self.resizeDocks(bottom, [int(room * w / sum(weights)) for w in weights], H)
+            self.resizeDocks(bottom[:1], [max(320, bottom[0].height())], V)
+        if right:
+            column = ([self.inspector_dock] if inspector_right else []) + right
+            top = 240 if inspector_right else 0
+            room = max(300, self.height() - 130 - top)
+            sizes = ([top] if top else []) + [room // len(right)] * len(right)
+            self.resizeDocks(column, sizes, V)
+
     # ================================================================ building the window
     def _build_docks(self):
         self.setDockNestingEnabled(True)
@@ -186,7 +253,7 @@ class MainWindow(QtWidgets.QMainWindow):
                                    QtCore.Qt.RightDockWidgetArea)
         self.problems_dock = dock("Problems", "problemsDock", self.problems_panel,
                                   QtCore.Qt.BottomDockWidgetArea)
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 340], QtCore.Qt.Horizontal)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 340], QtCore.Qt.Horizontal)
         self.resizeDocks([self.problems_dock], [160], QtCore.Qt.Vertical)
 
     def _action(self, text, slot, shortcuts=(), tip="", canvas_only=False):
@@ -364,6 +431,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _update_title(self):
         name = Path(self.doc.path).name if self.doc.path else "Untitled"
+        if self.is_example(self.doc.path):
+            name += " (example)"
         self.setWindowTitle(f"{name}{'*' if self.doc.dirty else ''} — Spark")
 
     def schedule_validation(self):
@@ -716,8 +785,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._last_menu = menu
 
     def _ask_backdrop_title(self, bid):
-        text, ok = QtWidgets.QInputDialog.getText(self, "Rename backdrop", "Title:")
-        if ok:
+        current = next((str(b.get("title", "")) for b in self.graph.meta.get("backdrops", [])
+                        if isinstance(b, dict) and str(b.get("id")) == bid), "")
+        text, ok = QtWidgets.QInputDialog.getText(self, "Rename backdrop", "Title:",
+                                                  text=current)
+        if ok and text != current:
             self.rename_backdrop(bid, text)
 
     def eventFilter(self, obj, ev):
@@ -793,15 +865,37 @@ class MainWindow(QtWidgets.QMainWindow):
         self._error_box = box
         box.open()
 
+    @staticmethod
+    def is_example(path: str | None) -> bool:
+        """Whether ``path`` is one of the shipped examples (resources/examples/*.json)."""
+        if not path:
+            return False
+        try:
+            return Path(path).resolve().parent == EXAMPLES_DIR.resolve() and \
+                Path(path).suffix == ".json"
+        except OSError:
+            return False
+
     def save(self) -> bool:
-        if not self.doc.path:
+        """Save to the current file; an untitled graph or an example asks for a name (examples
+        are templates: the shipped file is never overwritten)."""
+        if not self.doc.path or self.is_example(self.doc.path):
             return self.save_as()
         return self.save_to(self.doc.path)
 
-    def save_as(self) -> bool:
-        start = self.doc.path or str(Path.home() / "untitled.json")
+    def ask_save_path(self) -> str:
+        """The file dialog of Save As ("" when cancelled). Tests replace it."""
+        if self.doc.path and not self.is_example(self.doc.path):
+            start = self.doc.path
+        else:
+            name = Path(self.doc.path).name if self.doc.path else "untitled.json"
+            start = str(Path.home() / name)
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
             self, "Save graph as", start, "Spark graphs (*.json)")
+        return path
+
+    def save_as(self) -> bool:
+        path = self.ask_save_path()
         if not path:
             return False
         if not Path(path).suffix:
@@ -809,6 +903,13 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.save_to(path)
 
     def save_to(self, path: str) -> bool:
+        if self.is_example(path):
+            msg = (f"{Path(path).name} is a shipped example and is never overwritten: "
+                   "save your changes under another name or folder.")
+            self.status(msg)
+            if self.popups:
+                QtWidgets.QMessageBox.warning(self, "Examples are templates", msg)
+            return False
         try:
             fileio.save(self.graph, path)
         except OSError as exc:

@@ -1,17 +1,26 @@
 """Live-run benchmark: GUI responsiveness and simulation speed while the app runs a network.
 
 Opens a graph (default resources/examples/benchmark_7pools.json) in the editor window (or a
-minimal stand-in window when app.main_window is unavailable), opens a spike raster and a rate
-panel for every pool plus one membrane trace, and runs at full speed:
+minimal stand-in window when app.main_window is unavailable), opens every monitor the graph
+offers (``open_monitors``: a spike raster and a rate panel of all pools, a membrane trace, the
+neuromodulator, the environment view, episode curves and plastic weights) and runs at full
+speed:
 
 * GUI event-loop latency: a QTimer probe fires every 10 ms; its lateness (actual interval minus
   10 ms) is collected while the simulation runs; max and 99th percentile are reported
   (target: under 50 ms);
-* steps/s with the display on and off, and the engine alone (no GUI) for reference;
+* steps/s with the display on and off, the engine alone (no GUI) for reference, and
+  environment steps/s for graphs with an environment;
+* what the canvas costs: refreshing every pool's rate badge, and one full repaint;
 * raster drawing cost for 10,000 neurons (synthetic frames), as frames per second.
 
+The load average at the start and the end is printed with the results.
+
 Usage:  QT_QPA_PLATFORM=offscreen python benchmarks/bench_live.py [GRAPH] [--seconds S]
-        [--chunk K] [--screenshot PNG]   (the screenshot is best taken under xvfb-run)
+        [--chunk K] [--monitors raster,rates,...]
+Screenshots (under xvfb-run, with a fresh SPARK_SETTINGS_DIR):
+        python benchmarks/bench_live.py GRAPH --screenshot PNG [--seconds S] [--monitors ...]
+        [--select NODE] [--no-run]
 """
 from __future__ import annotations
 
@@ -129,11 +138,27 @@ def pump(app, seconds: float, until=None):
     return until() if until is not None else True
 
 
+def measure_compile(app, ctl, probe):
+    """Build and run one chunk (Step) with the latency probe on: how the GUI fares while the
+    worker compiles. Returns (seconds, max lateness ms, p99 ms)."""
+    probe.start()
+    t0 = time.perf_counter()
+    ctl.step()
+    pump(app, 300.0, lambda: ctl.state == "paused" and ctl.t > 0)
+    seconds = time.perf_counter() - t0
+    probe.stop()
+    mx, p99, _n = probe.summary()
+    return seconds, mx, p99
+
+
 def measure_phase(app, ctl, probe, seconds: float):
     """Run for ``seconds`` of wall time (after compiling); return steps/s and probe stats."""
+    t_start = ctl.t
     ctl.run()
-    pump(app, 300.0, lambda: ctl.state == "running" and ctl.t > 0)
-    pump(app, 0.5)  # settle (first frames, JIT of the chunk)
+    # a changed display setting recompiles the chunk: wait until chunks of the new shape run
+    k = ctl.chunk_box.value()
+    pump(app, 300.0, lambda: ctl.state == "running" and ctl.t >= t_start + 3 * k)
+    pump(app, 0.5)  # settle (first frames)
     probe.start()
     t0, w0 = ctl.worker.sim.t, time.perf_counter()
     pump(app, seconds)
@@ -185,55 +210,78 @@ def engine_speed(path: str, chunk: int, seconds: float) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def screenshot(app, path: str, out: str, seconds: float) -> None:
-    """Open ``path`` in the editor, show every kind of monitor that fits, run for ``seconds``
-    at full speed and save a picture of the window to ``out``."""
+MONITOR_KINDS = ("raster", "rates", "membrane", "signal", "environment", "episodes", "weights")
+
+
+def open_monitors(ctl, win, kinds=MONITOR_KINDS) -> None:
+    """Open the monitors of ``kinds`` that the graph offers: a raster and a rate panel of all
+    pools, the membrane potential of the first pool, the neuromodulator (the signal feeding a
+    plastic projection's 'modulator' input, else the first modulator output outside the
+    environments), the environment and its episodes, and the weights of the first plastic
+    projection."""
     from app.run.graph_info import GraphInfo
-    from PySide6.QtCore import Qt
+
+    info = GraphInfo(win.graph)
+    g = win.graph
+    pools = info.pools()
+    if "raster" in kinds:
+        for p in pools:
+            ctl.monitor_spikes(p)
+    if "rates" in kinds:
+        for p in pools:
+            ctl.monitor_rate(p)
+    if "membrane" in kinds and pools:
+        ctl.monitor_membrane(pools[0], neurons=(0, 1, 2))
+    if "signal" in kinds:
+        mods = [e.src for e in g.edges if e.dst_port == "modulator" and e.src in info.ports]
+        mods += [q for n in g.nodes if info.categories.get(n) != "Environments"
+                 for q in info.signal_ports(n) if info.ports[q].kind == "modulator"]
+        if mods:
+            node, port = mods[0].rsplit(".", 1)
+            ctl.monitor_signal(node, port=mods[0], elements=(0,))
+    for n in [n for n in g.nodes if info.observation_port(n)]:
+        if "environment" in kinds:
+            ctl.monitor_environment(n)
+        if "episodes" in kinds and info.episode_ports(n):
+            ctl.monitor_episodes(n)
+    plastic = [n for n in g.nodes if info.is_projection(n) and g.nodes[n].type != "projection"]
+    if "weights" in kinds and plastic:
+        ctl.monitor_weights(plastic[0])
+
+
+def screenshot(app, path: str, out: str, seconds: float, run: bool = True,
+               select: str | None = None, kinds=MONITOR_KINDS) -> None:
+    """Open ``path`` in the editor (fresh layout), open the monitors (``open_monitors``), run
+    for ``seconds`` at full speed and save a picture of the window to ``out`` (PNG, reduced
+    to 256 colours when ImageMagick's ``convert`` is installed). ``run=False``: the editor
+    alone, no monitors. ``select``: a node to select (the inspector shows it)."""
+    import shutil
+    import subprocess
 
     win, ctl, kind = make_window(path)
     ctl.popups = False
     win.resize(1600, 1000)
     win.show()
     pump(app, 0.5)
-    info = GraphInfo(win.graph)
-    pools = info.pools()
-    for p in pools:
-        ctl.monitor_spikes(p)
-        ctl.monitor_rate(p)
-    envs = [n for n in win.graph.nodes if info.observation_port(n)]
-    for n in envs:
-        ctl.monitor_environment(n)
-        if info.episode_ports(n):
-            ctl.monitor_episodes(n)
-    projs = [n for n in win.graph.nodes if info.is_projection(n)]
-    plastic = [n for n in projs if win.graph.nodes[n].type != "projection"]
-    if plastic or projs:
-        ctl.monitor_weights((plastic or projs)[0])
-    if pools:
-        ctl.monitor_membrane(pools[0], neurons=(0, 1, 2))
-    ctl.run()
-    pump(app, 300.0, lambda: ctl.state == "running" and ctl.t > 0)
-    pump(app, 0.3)
-    right = [m for m in ctl.monitors
-             if win.dockWidgetArea(m) == Qt.DockWidgetArea.RightDockWidgetArea]
-    bottom = [m for m in ctl.monitors if m not in right]
-    from PySide6.QtWidgets import QDockWidget
-    others = [d for d in win.findChildren(QDockWidget) if d not in ctl.monitors and d.isVisible()
-              and win.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea]
-    if bottom:  # side by side along the bottom: the raster gets the most room
-        win.resizeDocks(others + bottom, [180] * len(others) + [480] +
-                        [300] * (len(bottom) - 1), Qt.Orientation.Horizontal)
-        win.resizeDocks(bottom[:1], [380], Qt.Orientation.Vertical)
-    if right:   # stacked on the right
-        win.resizeDocks(right, [230] * len(right), Qt.Orientation.Vertical)
-        win.resizeDocks(right[:1], [520], Qt.Orientation.Horizontal)
+    win.canvas.fit()
+    if run:
+        open_monitors(ctl, win, kinds)
+        pump(app, 1.0)   # let the docks settle, then frame the graph in what is left
+        win.canvas.fit()
+        ctl.run()
+        pump(app, 300.0, lambda: ctl.state == "running" and ctl.t > 0)
+    if select:
+        win.select_node(select)
     pump(app, seconds)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     win.grab().save(out)
-    ctl.pause()
-    pump(app, 30.0, lambda: ctl.state == "paused")
-    print(f"saved {out}: {Path(path).name} at t = {ctl.time_ms:,.0f} ms, window: {kind}")
+    if shutil.which("convert"):
+        subprocess.run(["convert", out, "-colors", "256", "PNG8:" + out], check=False)
+    if run:
+        ctl.pause()
+        pump(app, 30.0, lambda: ctl.state == "paused")
+    print(f"saved {out} ({Path(out).stat().st_size // 1024} KiB): {Path(path).name} at "
+          f"t = {ctl.time_ms:,.0f} ms, window: {kind}")
     ctl.shutdown()
 
 
@@ -244,6 +292,13 @@ def main(argv=None):
     ap.add_argument("--chunk", type=int, default=100)
     ap.add_argument("--screenshot", default=None,
                     help="instead of measuring: run GRAPH with monitors and save the window here")
+    ap.add_argument("--no-run", action="store_true",
+                    help="with --screenshot: the editor alone (no monitors, not running)")
+    ap.add_argument("--select", default=None, help="with --screenshot: select this node")
+    ap.add_argument("--monitors", default=",".join(MONITOR_KINDS),
+                    help="monitor kinds to open during the display-on phase (or for the "
+                         "screenshot), comma separated (default: every kind the graph offers: "
+                         f"{', '.join(MONITOR_KINDS)})")
     ap.add_argument("--stand-in", action="store_true", help="use a bare window, not the editor")
     args = ap.parse_args(argv)
     path = args.graph if Path(args.graph).exists() else str(ROOT / "resources/examples/two_pools.json")
@@ -257,8 +312,10 @@ def main(argv=None):
     except Exception:
         pass
     if args.screenshot:
-        screenshot(app, path, args.screenshot, args.seconds)
+        screenshot(app, path, args.screenshot, args.seconds, run=not args.no_run,
+                   select=args.select, kinds=tuple(args.monitors.split(",")))
         return 0
+    load0, cpu0 = os.getloadavg(), cpu_times()
     win, ctl, kind = make_window(path, args.stand_in)
     ctl.popups = False
     win.resize(1600, 1000)
@@ -268,27 +325,33 @@ def main(argv=None):
 
     info = GraphInfo(win.graph)
     pools = info.pools()
-    for p in pools:
-        ctl.monitor_spikes(p)
-        ctl.monitor_rate(p)
-    if pools:
-        ctl.monitor_membrane(pools[0], neurons=(0, 1, 2))
+    open_monitors(ctl, win, tuple(args.monitors.split(",")))
+    monitors = ", ".join(sorted({m.kind for m in ctl.monitors}))
     ctl.chunk_box.setValue(args.chunk)
     probe = Probe()
 
+    c_s, c_max, c_p99 = measure_compile(app, ctl, probe)
     on_sps, (on_max, on_p99, on_n) = measure_phase(app, ctl, probe, args.seconds)
     drawn = ctl.frames_drawn
     draw_ms = 1000.0 * ctl.draw_seconds / max(1, drawn)
+    badge_ms, repaint_ms = canvas_costs(app, win, pools)
     ctl.set_display(False)
     off_sps, (off_max, off_p99, off_n) = measure_phase(app, ctl, probe, args.seconds)
     ctl.shutdown()
     eng = engine_speed(path, args.chunk, min(args.seconds, 5.0))
     r_ms, r_fps = raster_fps()
+    load1, cpu1 = os.getloadavg(), cpu_times()
+    steal = ""
+    if cpu0 and cpu1 and cpu1[0] > cpu0[0]:
+        pct = 100.0 * (cpu1[1] - cpu0[1]) / (cpu1[0] - cpu0[0])
+        steal = f"; CPU time stolen by the hypervisor {pct:.0f} %"
 
     print(f"\nLive-run benchmark: {Path(path).name}, {len(pools)} pools, chunk {args.chunk} "
           f"steps, {args.seconds:g} s per phase, window: {kind}")
+    print(f"monitors open with the display on: {monitors or 'none'}")
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, QPA {app.platformName()}\n")
+          f"Python {platform.python_version()}, QPA {app.platformName()}; load average "
+          f"{load0[0]:.2f} at the start, {load1[0]:.2f} at the end{steal}\n")
     print("| phase | steps/s | probe ticks | GUI lateness max (ms) | p99 (ms) | frames drawn | "
           "draw ms/frame |")
     print("|---|---|---|---|---|---|---|")
@@ -296,10 +359,51 @@ def main(argv=None):
           f"{draw_ms:.1f} |")
     print(f"| display off | {off_sps:,.0f} | {off_n} | {off_max:.1f} | {off_p99:.1f} | - | - |")
     print(f"| engine alone (no GUI) | {eng:,.0f} | | | | | |")
-    print(f"\nraster of 10,000 neurons: {r_ms:.1f} ms per frame -> {r_fps:.0f} frames/s possible")
+    print(f"\nwhile compiling (build + first chunk, {c_s:.1f} s): GUI lateness max "
+          f"{c_max:.1f} ms, p99 {c_p99:.1f} ms")
+    for node in win.graph.nodes.values():
+        per = node.params.get("steps_per_env_step")
+        if per:
+            print(f"\nenvironment '{node.id}' ({per} steps per environment step): "
+                  f"{on_sps / per:,.0f} env steps/s with the display on, "
+                  f"{off_sps / per:,.0f} with it off")
+    if pools:
+        print(f"\ncanvas: refreshing all {len(pools)} rate badges {badge_ms:.2f} ms; "
+              f"a full canvas repaint (pan or zoom) {repaint_ms:.1f} ms")
+    print(f"raster of 10,000 neurons: {r_ms:.1f} ms per frame -> {r_fps:.0f} frames/s possible")
     ok = max(on_max, off_max) < 50.0
-    print(f"GUI lateness target (< 50 ms): {'met' if ok else 'NOT met'}")
+    print(f"GUI lateness target while running (< 50 ms): {'met' if ok else 'NOT met'}")
     return 0
+
+
+def cpu_times():
+    """(total, steal) jiffies of all CPUs from /proc/stat (None elsewhere): on a virtual
+    machine, 'steal' is time the hypervisor gave to other guests."""
+    try:
+        with open("/proc/stat") as fh:
+            vals = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(vals[:8]), (vals[7] if len(vals) > 7 else 0)
+
+
+def canvas_costs(app, win, pools, repeats: int = 20):
+    """Median milliseconds to (a) give every pool badge a new text and let Qt paint it, and
+    (b) repaint the whole canvas viewport (what a pan or zoom costs)."""
+    if not hasattr(win, "canvas"):
+        return float("nan"), float("nan")
+    vp = win.canvas.viewer.viewport()
+    badge, full = [], []
+    for k in range(repeats):
+        t0 = time.perf_counter()
+        for j, p in enumerate(pools):
+            win.set_node_badge(p, f"{k}.{j} Hz")
+        app.processEvents()
+        badge.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        vp.repaint()
+        full.append(time.perf_counter() - t0)
+    return 1000.0 * float(np.median(badge)), 1000.0 * float(np.median(full))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ needs, so these tests do not depend on the editor.
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,6 +113,22 @@ def test_install_registers_toolbar_and_actions(make):
     assert ctl.step_action.shortcut().toString() == "F10"
     assert ctl.stop_action.shortcut().toString() == "Shift+F5"
     assert win.run_controller is ctl
+
+
+def test_worker_thread_yields_the_cpu_to_the_gui(qtbot, make, monkeypatch):
+    """The simulation thread runs niced on Linux (the GUI wins a shared core)."""
+    import os
+    import sys
+    import threading
+
+    monkeypatch.delenv("SPARK_WORKER_NICE", raising=False)
+    win, ctl = make(pool_graph())
+    qtbot.waitUntil(lambda: ctl.thread.isRunning(), timeout=WAIT)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("thread niceness is a Linux feature")
+    qtbot.waitUntil(lambda: ctl.thread.niced, timeout=WAIT)
+    me = threading.get_native_id()
+    assert os.getpriority(os.PRIO_PROCESS, me) < 10   # the GUI thread is not niced
 
 
 def test_step_run_pause_reset_stop(qtbot, make):
@@ -347,24 +364,6 @@ def test_mailbox_merges_frames_and_notifies_once():
     assert box.put(frame(200, 300, [])) is True
 
 
-def test_many_void_calls_and_emits_do_not_crash(qtbot):
-    """PySide6 6.12.0 on Python 3.11 loses a reference to None per void call and to True per
-    Signal.emit; app.run.qtfix keeps the interpreter alive (this loop aborted it before)."""
-    from PySide6.QtCore import QObject, Signal as Sig
-
-    from app.run import qtfix
-
-    class Emitter(QObject):
-        fired = Sig(int)
-
-    qtfix.apply()
-    e = Emitter()
-    for k in range(30_000):
-        e.setObjectName("x")
-        e.fired.emit(k)
-    assert not qtfix.leaks() or qtfix._applied
-
-
 def test_real_main_window_autorun(qtbot, tmp_path):
     """`spark app FILE --run`: the editor window installs the run UI and starts at once."""
     mw = pytest.importorskip("app.main_window")
@@ -386,3 +385,148 @@ def test_real_main_window_autorun(qtbot, tmp_path):
         wait_state(qtbot, ctl, "idle")
     finally:
         ctl.shutdown()
+
+
+def test_rates_and_badges_come_from_spike_counts(qtbot, make):
+    """Rate monitors and pool badges use the engine's in-scan spike counts (Simulation
+    count=) and never make it record spike arrays; the rates equal the headless run's, chunk
+    by chunk."""
+    graph = pool_graph()
+    win, ctl = make(graph)
+    rm = ctl.monitor_rate("pool")
+    ctl.run_for(300)
+    qtbot.waitUntil(lambda: getattr(rm, "last_t1", 0) == 300, timeout=WAIT)
+    sim = ctl.worker.sim
+    assert "pool.spikes" in sim.count and "pool.spikes" not in sim.record
+    assert sim.record == ()
+    ref = Simulation(graph, record=["pool.spikes"]).advance(300, 100)["pool.spikes"]
+    want = ref.reshape(3, 100, 40).sum(axis=(1, 2)) / (40 * 100 * 0.1 / 1000.0)
+    t, r = rm.data["pool"]
+    np.testing.assert_allclose(r, want)
+    np.testing.assert_allclose(t, [10.0, 20.0, 30.0])
+    assert int(sim.totals["pool.spikes"].sum()) == int(ref.sum())
+    # once a raster records the port anyway, the rate is counted from that record instead
+    ctl.monitor_spikes("pool")
+    ctl.run_for(100)
+    qtbot.waitUntil(lambda: getattr(rm, "last_t1", 0) == 400, timeout=WAIT)
+    assert sim.record == ("pool.spikes",) and sim.count == ()
+    ref = Simulation(graph, record=["pool.spikes"]).advance(400, 100)["pool.spikes"]
+    assert rm.data["pool"][1][-1] == pytest.approx(ref[300:].sum() / (40 * 100 * 0.1 / 1000.0))
+
+
+def test_badges_are_throttled_and_only_changed_texts_are_sent(qtbot, make):
+    win, ctl = make(pool_graph())
+    ctl.request()
+    calls = []
+    win.set_node_badge = lambda node, text: calls.append((node, text))
+    frame = {"dt": 0.1, "counts": {"pool.spikes": (40, 100, 40)}}  # 100 Hz
+    for _ in range(50):   # far more frames than badge refreshes
+        ctl._update_badges(frame)
+    assert calls == [("pool", "100.0 Hz")]
+    ctl._last_badge -= 10.0   # the interval has passed, the rate is the same: nothing to send
+    ctl._update_badges(frame)
+    assert len(calls) == 1
+    ctl._last_badge -= 10.0
+    ctl._update_badges({"dt": 0.1, "counts": {"pool.spikes": (20, 100, 40)}})
+    assert calls[-1] == ("pool", "50.0 Hz")
+
+
+def test_weights_of_a_fused_projection_keep_the_run_going(qtbot, make):
+    """Opening a weights monitor on a projection the engine fused neither rebuilds nor
+    restarts: the weights are drawn again from the graph, the run keeps its time."""
+    from conftest import ei_graph
+
+    graph = ei_graph(propagation="event")
+    win, ctl = make(graph)
+    ctl.run_for(300)
+    qtbot.waitUntil(lambda: ctl.state == "paused" and ctl.t == 300, timeout=WAIT)
+    assert "ee" not in ctl.worker.sim.model.rnodes   # fused into a shared kernel
+    mon = ctl.monitor_weights("ee")
+    ctl.step()
+    qtbot.waitUntil(lambda: mon.matrix is not None and ctl.t == 400, timeout=WAIT)
+    assert ctl.compiles == 1 and ctl.worker.sim.t == 400
+    ref = Simulation(graph, fuse=False)
+    np.testing.assert_array_equal(mon.matrix, dense_matrix(ref.consts["ee"], 40, 40))
+    assert np.count_nonzero(mon.matrix) > 100
+
+
+def test_raster_image_puts_time_across_and_neurons_down(qtbot):
+    info = GraphInfo(pool_graph())
+    mon = RasterMonitor(info, ["pool"])
+    qtbot.addWidget(mon)
+    s = np.array([5, 950], np.int64)
+    i = np.array([3, 39], np.int32)
+    mon.update_frame({"gen": 1, "t0": 0, "t1": 1000, "dt": 0.1,
+                      "events": {"pool.spikes": (s, i)}})
+    assert mon.image.width() == mon.n_bins and mon.image.height() == mon.n_rows
+    img = mon.image.image       # [x = time bin, y = neuron row]
+    lit = np.argwhere(img)
+    assert sorted(lit[:, 1].tolist()) == [3, 39]
+    assert lit[lit[:, 1] == 39][0, 0] > lit[lit[:, 1] == 3][0, 0]  # the later spike is further right
+
+
+def test_signal_monitor_traces_a_non_spike_output(qtbot, make):
+    graph = pool_graph()
+    win, ctl = make(graph)
+    mon = ctl.monitor_signal("src", elements=(0, 7))
+    assert mon is not None and mon.port == "src.current"
+    assert ctl.monitor_signal("src", port="src.nope") is None
+    ctl.run_for(200)
+    qtbot.waitUntil(lambda: getattr(mon, "last_t1", 0) == 200, timeout=WAIT)
+    ref = Simulation(graph, record=["src.current"]).advance(200, 100)["src.current"]
+    np.testing.assert_allclose(mon.v, ref[:, [0, 7]], rtol=1e-6)
+
+
+def test_monitors_share_the_bottom_row_with_the_problems_tab(qtbot, tmp_path, monkeypatch):
+    """In the editor window, bottom monitors sit side by side and the problems panel becomes a
+    tab behind the first one instead of squeezing them."""
+    monkeypatch.setenv("SPARK_SETTINGS_DIR", str(tmp_path))
+    mw = pytest.importorskip("app.main_window")
+    path = Path(__file__).resolve().parents[1] / "resources" / "examples" / "two_pools.json"
+    win = mw.MainWindow(str(path), check_recovery=False)
+    qtbot.addWidget(win)
+    ctl = win.run_controller
+    try:
+        win.resize(1600, 1000)
+        win.show()
+        qtbot.waitExposed(win)
+        pools = GraphInfo(win.graph).pools()
+        raster = ctl.monitor_spikes(pools[0])
+        rates = ctl.monitor_rate(pools[0])
+        trace = ctl.monitor_membrane(pools[0])
+        qtbot.wait(50)
+        assert win.problems_dock in win.tabifiedDockWidgets(raster)
+        assert not win.tabifiedDockWidgets(rates) and not win.tabifiedDockWidgets(trace)
+        for m in (raster, rates, trace):
+            assert m.isVisible() and m.width() >= 250, (m.objectName(), m.width())
+        assert raster.width() > rates.width() and raster.height() >= 280  # tab bar below it
+        assert win.palette_dock.width() >= 200
+        win.show_problems([])
+    finally:
+        ctl.shutdown()
+
+
+def test_frame_rate_backs_off_when_drawing_overloads_the_gui(make):
+    """When drawing and painting the plots take most of the GUI thread's time the frame
+    interval stretches up to 1/4 s; once they are cheap again it comes back to 1/25 s."""
+    from app.run import controller as C
+
+    win, ctl = make(pool_graph())
+    nominal = ctl._draw_timer.interval() / 1000.0
+
+    def tick(busy_share):
+        wall = ctl._draw_timer.interval() / 1000.0
+        ctl._tick_at = C.time.perf_counter() - wall
+        ctl._spent_at = ctl.draw_seconds + C.paint_seconds() - busy_share * wall
+        ctl._pace_frames()
+
+    for _ in range(30):
+        tick(0.9)      # drawing takes 90 % of the time
+    assert ctl.frame_interval == pytest.approx(C.SLOWEST_FRAME_S)
+    assert ctl._draw_timer.interval() == 250
+    for _ in range(60):
+        tick(0.05)
+    assert ctl.frame_interval == pytest.approx(C.FRAME_INTERVAL_S) == nominal
+    for _ in range(30):
+        tick(0.3)      # in between: the interval holds
+    assert ctl.frame_interval == pytest.approx(C.FRAME_INTERVAL_S)

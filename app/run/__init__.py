@@ -5,6 +5,8 @@ RunController. The window must provide: ``graph`` (the current engine.Graph), ``
 ``select_node(node_id)``, ``set_node_badge(node_id, text)``, ``show_problems(problems)``,
 ``register_node_action(text, callback(node_id))``, ``status(message)``, a signal
 ``graph_edited(kind, node_id, param)`` (kind "param" or "structure"), and be a QMainWindow.
+It may provide ``place_monitor(dock, area)`` to arrange monitor docks itself (the editor
+does); otherwise they are simply added to ``area``.
 
 How it works: the engine.Simulation lives in a worker thread (worker.py); the GUI sends it
 commands through a queue and receives status and frames through queued signals; frames are
@@ -13,9 +15,7 @@ never waits on JAX. Monitors (monitors.py) are dock widgets opened from the node
 """
 from __future__ import annotations
 
-from . import qtfix
-
-qtfix.apply()  # PySide6 6.12.0 loses a reference to True on every Signal.emit (see qtfix.py)
+from app import qtfix  # noqa: F401  (PySide6 reference-count workaround, applied on import)
 
 
 def install(window, autorun: bool = False):

@@ -19,24 +19,62 @@ from engine import Problem, registry
 
 from .graph_info import GraphInfo
 from .monitors import (EnvironmentMonitor, EpisodeMonitor, Monitor, RasterMonitor, RateMonitor,
-                       TraceMonitor, WeightsMonitor)
+                       TraceMonitor, WeightsMonitor, paint_seconds)
 from .recording_dialog import RecordingDialog, make_plan
 from .worker import DisplayRequest, SimWorker
 
-FRAME_INTERVAL_S = 1.0 / 25.0   # draw at most 25 frames per second
-BADGE_INTERVAL_S = 0.25         # pool rate badges refresh 4 times per second
+FRAME_INTERVAL_S = 1.0 / 25.0   # draw at most 25 frames per second ...
+SLOWEST_FRAME_S = 0.25          # ... and at least 4 when drawing overloads the GUI thread
+BUSY_HIGH = 0.4                 # share of the GUI thread's time spent drawing and painting
+BUSY_LOW = 0.25                 # the plots (smoothed) above which frames are spaced out, and
+                                # below which the interval shrinks back
+BADGE_INTERVAL_S = 0.5          # pool rate badges: rates over half a second, 2 updates/s
 SPEEDS = [("0.1x", 0.1), ("0.25x", 0.25), ("0.5x", 0.5), ("1x", 1.0), ("2x", 2.0), ("5x", 5.0),
           ("10x", 10.0), ("max", None)]
 
 
+WORKER_NICE = 4    # the simulation thread yields the CPU to the GUI thread (Linux);
+                   # the environment variable SPARK_WORKER_NICE overrides it (0: off)
+
+
+def lower_this_thread_priority(nice: int = WORKER_NICE) -> bool:
+    """Give the calling thread a lower scheduling priority than the GUI thread.
+
+    On a machine with one free core the simulation and the GUI share it; at the same priority
+    the scheduler splits it evenly and the GUI falls behind while it paints. Niced, the worker
+    still gets all the time the GUI does not use (the simulation runs as fast as before when
+    the GUI is idle), but the GUI gets the CPU as soon as it has work. Linux sets niceness per
+    thread (threads are tasks), and threads created later by this one (XLA's) inherit it.
+    Elsewhere QThread.LowPriority (set at start) does the same; this returns False.
+    Nice 4 is a compromise measured with benchmarks/bench_live.py: 10 favours the GUI a little
+    more but lets other programs take much more of the CPU from the simulation.
+    """
+    import os
+    import sys
+    import threading
+
+    nice = int(os.environ.get("SPARK_WORKER_NICE", nice))
+    if nice <= 0 or not sys.platform.startswith("linux") or not hasattr(os, "setpriority"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + int(nice))
+        return True
+    except OSError:
+        return False
+
+
 class _WorkerThread(QThread):
-    """A thread whose whole life is the worker's loop (it needs no Qt event loop)."""
+    """A thread whose whole life is the worker's loop (it needs no Qt event loop), at a lower
+    priority than the GUI thread (see ``lower_this_thread_priority``)."""
 
     def __init__(self, worker: SimWorker):
         super().__init__()
         self.worker = worker
+        self.niced = False
 
     def run(self):
+        self.niced = lower_this_thread_priority()
         self.worker.loop()
 
 
@@ -51,7 +89,7 @@ class RunController(QObject):
         self.worker.moveToThread(self.thread)
         self.worker.notify.connect(self._on_notify)
         self.worker.frame_ready.connect(self._on_frame_ready)
-        self.thread.start()
+        self.thread.start(QThread.Priority.LowPriority)
 
         self.state = "idle"
         self.t = 0
@@ -69,9 +107,13 @@ class RunController(QObject):
         self.draw_seconds = 0.0
         self.badges: dict[str, str] = {}
         self._badge_counts: dict[str, list] = {}
-        self._badge_pending: dict[str, str] = {}
+        self._badge_pools: tuple[str, ...] = ()   # the pools that show a rate badge
         self._last_badge = 0.0
         self._last_draw = 0.0
+        self.frame_interval = FRAME_INTERVAL_S   # adapted to the GUI's load (see _pace_frames)
+        self._tick_at = 0.0
+        self._spent_at = 0.0
+        self._busy = 0.0
         self._built_info: GraphInfo | None = None
         self._closed = False
 
@@ -79,8 +121,11 @@ class RunController(QObject):
         # by this steady timer otherwise; a steady timer (not a restarted single-shot one)
         # leaves other timers of the event loop their turn.
         self._draw_timer = QTimer(self)
+        # precise: a coarse timer may fire up to 5 % of its interval late on purpose, which
+        # _pace_frames would take for an overloaded event loop
+        self._draw_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._draw_timer.setInterval(int(FRAME_INTERVAL_S * 1000))
-        self._draw_timer.timeout.connect(self._draw)
+        self._draw_timer.timeout.connect(self._on_draw_timer)
 
         self._build_toolbar()
         self._register_actions()
@@ -169,6 +214,7 @@ class RunController(QObject):
         w.register_node_action("Monitor spikes", self.monitor_spikes)
         w.register_node_action("Monitor membrane potential", self.monitor_membrane)
         w.register_node_action("Monitor rate", self.monitor_rate)
+        w.register_node_action("Monitor output signal", self.monitor_signal)
         w.register_node_action("Monitor weights", self.monitor_weights)
         w.register_node_action("Show environment", self.monitor_environment)
         w.register_node_action("Monitor episodes", self.monitor_episodes)
@@ -289,7 +335,11 @@ class RunController(QObject):
     def _add_monitor(self, mon: Monitor, area=Qt.DockWidgetArea.BottomDockWidgetArea):
         mon.closed.connect(lambda m=mon: self._monitor_closed(m))
         self.monitors.append(mon)
-        self.window.addDockWidget(area, mon)
+        place = getattr(self.window, "place_monitor", None)  # the editor arranges its docks
+        if place is not None:
+            place(mon, area)
+        else:
+            self.window.addDockWidget(area, mon)
         mon.show()
         self._send_request()
         return mon
@@ -316,6 +366,18 @@ class RunController(QObject):
             self.window.status(f"'{node_id}' has no membrane potential output 'v'")
             return None
         mon = TraceMonitor(info, node_id, neurons, parent=self.window)
+        mon.on_change = self._send_request
+        return self._add_monitor(mon)
+
+    def monitor_signal(self, node_id: str, port: str | None = None, elements=(0, 1, 2)):
+        """Trace a non-spike output of ``node_id`` (default: its first modulator or value
+        output), e.g. a neuromodulator or a TD error."""
+        info = self._info()
+        ports = info.signal_ports(node_id)
+        if not ports or (port is not None and port not in ports):
+            self.window.status(f"'{node_id}' has no such signal output to plot")
+            return None
+        mon = TraceMonitor(info, node_id, elements, parent=self.window, port=port or ports[0])
         mon.on_change = self._send_request
         return self._add_monitor(mon)
 
@@ -364,7 +426,8 @@ class RunController(QObject):
         """What the open monitors and the pool badges need from the worker."""
         info = self._built_info or self._info()
         req = DisplayRequest()
-        req.counts = tuple(p for p in (info.spike_port(n) for n in info.pools()) if p)
+        self._badge_pools = tuple(n for n in info.pools() if info.spike_port(n))
+        req.counts = tuple(info.spike_port(n) for n in self._badge_pools)
         windows = [1000]
         for m in self.monitors:
             m.contribute(req, info)
@@ -426,6 +489,7 @@ class RunController(QObject):
         self.state = state
         if state == "idle":
             self._draw_timer.stop()
+            self._tick_at = 0.0
         elif not self._draw_timer.isActive():
             self._draw_timer.start()
         labels = {"compiling": " compiling... ", "running": " running ", "paused": " paused ",
@@ -463,8 +527,36 @@ class RunController(QObject):
             self.window.status(st["note"])
 
     def _on_frame_ready(self):
-        if time.perf_counter() - self._last_draw >= FRAME_INTERVAL_S:
+        if time.perf_counter() - self._last_draw >= self.frame_interval:
             self._draw()
+
+    def _on_draw_timer(self):
+        self._pace_frames()
+        self._draw()
+
+    def _pace_frames(self):
+        """Adapt the frame interval to what drawing costs the GUI thread. Each draw-timer tick
+        measures the share of the wall time since the previous tick spent updating the plots
+        and painting them (a slow machine, a CPU shared with the simulation, many monitors):
+        above BUSY_HIGH frames are spaced out (up to 1/4 s apart), so that the event loop
+        keeps time for input, menus and the canvas; below BUSY_LOW the interval shrinks back
+        to 1/25 s. Lateness caused by something else (other programs) does not slow the plots
+        down, since drawing less would not help."""
+        now = time.perf_counter()
+        spent = self.draw_seconds + paint_seconds()
+        if self._tick_at:
+            busy = (spent - self._spent_at) / max(now - self._tick_at, 1e-6)
+            self._busy = 0.7 * self._busy + 0.3 * busy
+            f = self.frame_interval
+            if self._busy > BUSY_HIGH:
+                f = min(SLOWEST_FRAME_S, f * 1.3)
+            elif self._busy < BUSY_LOW:
+                f = max(FRAME_INTERVAL_S, f / 1.15)
+            if f != self.frame_interval:
+                self.frame_interval = f
+                self._draw_timer.setInterval(int(round(f * 1000)))
+        self._tick_at = now
+        self._spent_at = spent
 
     def _draw(self):
         frame = self.worker.mailbox.take()
@@ -479,36 +571,33 @@ class RunController(QObject):
         self.draw_seconds += time.perf_counter() - t0
 
     def _update_badges(self, frame):
-        """Pool firing rates on the canvas. New texts are computed 4 times per second and handed
-        to the window one node per drawn frame: a canvas repaint covers the bounding box of
-        everything that changed, so one small badge at a time keeps each repaint cheap."""
+        """Pool firing rates on the canvas, from the engine's in-scan spike counts. Counts are
+        summed over ``BADGE_INTERVAL_S`` and only badges whose text changed are touched (the
+        canvas draws them as opaque labels: a new text repaints the label and nothing else)."""
         for port, (c, n, size) in frame["counts"].items():
             acc = self._badge_counts.setdefault(port, [0, 0, size])
             acc[0] += c
             acc[1] += n
         now = time.perf_counter()
-        if now - self._last_badge >= BADGE_INTERVAL_S:
-            self._last_badge = now
-            dt = frame["dt"]
-            for port, (c, n, size) in self._badge_counts.items():
-                if n:
-                    node = port.rsplit(".", 1)[0]
-                    text = f"{c / (size * n * dt / 1000.0):.1f} Hz"
-                    if self.badges.get(node) != text:
-                        self._badge_pending[node] = text
-            self._badge_counts = {}
-        if self._badge_pending:
-            node = next(iter(self._badge_pending))
-            text = self._badge_pending.pop(node)
-            self.badges[node] = text
-            self.window.set_node_badge(node, text)
+        if now - self._last_badge < BADGE_INTERVAL_S:
+            return
+        self._last_badge = now
+        dt = frame["dt"]
+        pools = set(self._badge_pools)
+        for port, (c, n, size) in self._badge_counts.items():
+            node = port.rsplit(".", 1)[0]
+            if n and node in pools:
+                text = f"{c / (size * n * dt / 1000.0):.1f} Hz"
+                if self.badges.get(node) != text:
+                    self.badges[node] = text
+                    self.window.set_node_badge(node, text)
+        self._badge_counts = {}
 
     def _clear_badges(self):
         for node in list(self.badges):
             self.window.set_node_badge(node, "")
         self.badges = {}
         self._badge_counts = {}
-        self._badge_pending = {}
 
     def _on_failed(self, message: str, node: str, step: int):
         self.last_error = (message, node, step)

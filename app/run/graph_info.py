@@ -83,6 +83,13 @@ class GraphInfo:
         name = f"{node}.v"
         return name if name in self.ports else None
 
+    def signal_ports(self, node: str) -> list[str]:
+        """Every output of ``node`` that is not spikes (values, currents, modulators, ...),
+        the modulator and value ones first: what a signal trace can plot."""
+        order = {"modulator": 0, "value": 1}
+        ports = [p for p in self.node_ports.get(node, []) if p.kind != SPIKES]
+        return [p.name for p in sorted(ports, key=lambda p: order.get(p.kind, 2))]
+
     def is_projection(self, node: str) -> bool:
         """A node with synapses (input 'pre', output 'events'), whose weights can be shown:
         static projections and the plastic ones (STDP, three-factor) alike."""

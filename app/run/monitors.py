@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph import exporters
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from .graph_info import GraphInfo
@@ -20,6 +20,26 @@ from .graph_info import GraphInfo
 # Colours for pools (raster rows, rate curves): distinct on a dark background.
 PALETTE = [(80, 170, 255), (255, 140, 60), (90, 220, 120), (240, 90, 110), (190, 130, 255),
            (240, 220, 80), (70, 220, 220), (255, 150, 210), (170, 200, 90), (200, 160, 120)]
+
+
+_PAINT_SECONDS = [0.0]   # wall time all monitor views spent painting (see MonitorView)
+
+
+def paint_seconds() -> float:
+    """Total seconds monitor plots have spent painting so far (the controller paces frames
+    on the share of the GUI thread that drawing takes)."""
+    return _PAINT_SECONDS[0]
+
+
+class MonitorView(pg.GraphicsLayoutWidget):
+    """pyqtgraph's layout widget, timing its own painting."""
+
+    def paintEvent(self, ev):
+        t0 = time.perf_counter()
+        try:
+            return super().paintEvent(ev)
+        finally:
+            _PAINT_SECONDS[0] += time.perf_counter() - t0
 
 
 def pool_colour(i: int):
@@ -63,6 +83,13 @@ def _render_svg(item, path: str) -> None:
         item.scene().render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
     finally:
         painter.end()
+
+
+def time_axis(plot, label: str = "time relative to now") -> None:
+    """Label the bottom axis in plain milliseconds (pyqtgraph's SI prefixes would turn
+    -1000 ms into "-1 kms")."""
+    plot.setLabel("bottom", label, "ms")
+    plot.getAxis("bottom").enableAutoSIPrefix(False)
 
 
 class StickyRange:
@@ -112,7 +139,7 @@ class Monitor(QDockWidget):
         exp.clicked.connect(self._export_dialog)
         self.controls.addWidget(exp)
         lay.addLayout(self.controls)
-        self.layout_widget = pg.GraphicsLayoutWidget()
+        self.layout_widget = MonitorView()
         lay.addWidget(self.layout_widget, 1)
         self.setWidget(body)
         self.gen = None
@@ -179,10 +206,11 @@ class RasterMonitor(Monitor):
         self.pools: list[str] = []
         self.window_ms = float(window_ms)
         self.plot = self.layout_widget.addPlot()
-        self.plot.setLabel("bottom", "time relative to now", "ms")
+        time_axis(self.plot)
         self.plot.setMouseEnabled(x=False, y=True)
         self.plot.hideButtons()
-        self.image = pg.ImageItem(axisOrder="row-major")
+        # buf[bin, row]: the first index is x (time), the second y (neuron rows)
+        self.image = pg.ImageItem(axisOrder="col-major")
         self.plot.addItem(self.image)
         self.plot.invertY(True)
         self.events: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -271,50 +299,92 @@ class RasterMonitor(Monitor):
         img = np.roll(self.buf, -((self.last_bin + 1) % self.n_bins), axis=0)
         self.image.setImage(img, autoLevels=False, levels=(0, 255))
         n_ev = sum(v[0].size for v in self.events.values())
-        self.show_info(f"{len(self.pools)} pool(s), {sum(self.sizes)} neurons, {n_ev} spikes "
-                      f"in the last {self.window_ms:g} ms (t = {t1 * self.dt:,.1f} ms)")
+        self.show_info(f"{sum(self.sizes):,} neurons, {n_ev:,} spikes in the last "
+                       f"{self.window_ms:g} ms")
 
 
 class TraceMonitor(Monitor):
-    """Membrane potential of chosen neurons of one pool."""
+    """Values over time of chosen elements of one output port: the membrane potential of
+    chosen neurons (port "v"), or any other signal (a neuromodulator, a TD error, an
+    observation, ...). A node with several such outputs gets a port chooser."""
 
     kind = "traces"
 
-    def __init__(self, info: GraphInfo, pool: str, neurons=(0, 1, 2), window_ms=200.0,
-                 parent=None):
-        super().__init__(f"Membrane potential: {pool}", parent)
+    def __init__(self, info: GraphInfo, pool: str, neurons=(0, 1, 2), window_ms=None,
+                 parent=None, port: str | None = None):
+        port = port or info.v_port(pool) or next(iter(info.signal_ports(pool)), None)
+        membrane = port is not None and port == info.v_port(pool)
+        super().__init__(f"Membrane potential: {pool}" if membrane else f"Signal: {pool}",
+                         parent)
+        self.info = info
         self.pool = pool
-        self.port = info.v_port(pool)
+        self.port = port
         self.dt = info.dt
-        size = info.ports[self.port].size if self.port else 1
-        self.neurons = tuple(n for n in neurons if 0 <= n < size) or (0,)
-        self.window_ms = float(window_ms)
+        self.window_ms = float(window_ms if window_ms is not None else
+                               (200.0 if membrane else 2000.0))
+        self.size = info.ports[port].size if port in info.ports else 1
+        self.neurons = tuple(n for n in neurons if 0 <= n < self.size) or (0,)
         self.edit = QLineEdit(", ".join(str(n) for n in self.neurons))
-        self.edit.setToolTip(f"neuron indices (0 .. {size - 1}), comma separated")
         self.edit.setMinimumWidth(70)
         self.edit.setMaximumWidth(160)
-        self.controls.insertWidget(0, QLabel("neurons:"))
-        self.controls.insertWidget(1, self.edit)
-        self.size = size
+        col = 0
+        choices = info.signal_ports(pool)
+        self.port_box = None
+        if len(choices) > 1:
+            self.port_box = QComboBox()
+            for c in choices:
+                self.port_box.addItem(c.rsplit(".", 1)[1], c)
+            if port in choices:
+                self.port_box.setCurrentIndex(choices.index(port))
+            self.port_box.setToolTip("output port to plot")
+            self.port_box.currentIndexChanged.connect(
+                lambda i: self.set_port(self.port_box.itemData(i)))
+            self.controls.insertWidget(col, self.port_box)
+            col += 1
+        self.controls.insertWidget(col, QLabel("neurons:" if membrane else "elements:"))
+        self.controls.insertWidget(col + 1, self.edit)
         self.edit.editingFinished.connect(self._neurons_edited)
         self.on_change = None
-        self.plot = self.layout_widget.addPlot()
-        self.plot.setLabel("bottom", "time relative to now", "ms")
-        self.plot.setLabel("left", "v", "mV")
-        self.plot.addLegend(offset=(-5, 5), colCount=len(self.neurons) or 1)
+        self.plot = self.layout_widget.addPlot(row=0, col=0)
+        time_axis(self.plot)
         self.plot.setXRange(-self.window_ms, 0, padding=0)
         self.plot.setMouseEnabled(x=False, y=True)
         self.plot.hideButtons()
+        self.legend = pg.LegendItem(labelTextSize="8pt", verSpacing=-6)  # under the plot
+        self.layout_widget.addItem(self.legend, row=1, col=0)
         self.yrange = StickyRange(self.plot)
         self.curves = []
+        self._label_axes()
         self._make_curves()
+
+    def _label_axes(self):
+        p = self.info.ports.get(self.port)
+        name = self.port.rsplit(".", 1)[1] if self.port else "value"
+        unit = "mV" if p is not None and (name == "v" or p.kind in ("current", "events")) else None
+        self.plot.setLabel("left", name, unit)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.edit.setToolTip(f"indices into '{name}' (0 .. {self.size - 1}), comma separated")
+
+    def set_port(self, port: str) -> None:
+        """Plot another output of the same node."""
+        if port == self.port or port not in self.info.ports:
+            return
+        self.port = port
+        self.size = self.info.ports[port].size
+        self.yrange = StickyRange(self.plot)
+        self._label_axes()
+        self.set_neurons(self.neurons)
 
     def _make_curves(self):
         for c in self.curves:
             self.plot.removeItem(c)
+        self.legend.clear()
+        self.legend.setColumnCount(min(len(self.neurons), 6))
+        self.legend.setVisible(len(self.neurons) > 1)
         self.curves = []
         for k, n in enumerate(self.neurons):
-            c = self.plot.plot(pen=pg.mkPen(pool_colour(k), width=1.2), name=f"#{n}")
+            c = self.plot.plot(pen=pg.mkPen(pool_colour(k), width=1.2))
+            self.legend.addItem(c, f"#{n}")
             c.setClipToView(True)
             c.setDownsampling(auto=True, method="peak")
             self.curves.append(c)
@@ -360,7 +430,8 @@ class TraceMonitor(Monitor):
         if tuple(idx) != self.neurons:
             return
         self.t = np.concatenate([self.t, s])
-        self.v = np.concatenate([self.v, v]) if self.v.size else np.asarray(v, float)
+        v = np.asarray(v, float)
+        self.v = np.concatenate([self.v, v]) if self.v.size else v
         keep_from = frame["t1"] - self.window_steps(self.dt)
         cut = int(np.searchsorted(self.t, keep_from))
         self.t, self.v = self.t[cut:], self.v[cut:]
@@ -380,10 +451,12 @@ class RateMonitor(Monitor):
         super().__init__("Population rates", parent)
         self.info = info
         self.window_ms = float(window_ms)
-        self.plot = self.layout_widget.addPlot()
-        self.plot.setLabel("bottom", "time relative to now", "ms")
+        self.plot = self.layout_widget.addPlot(row=0, col=0)
+        time_axis(self.plot)
         self.plot.setLabel("left", "rate", "Hz")
-        self.plot.addLegend(offset=(5, 5))
+        # the legend sits under the plot, never over the curves
+        self.legend = pg.LegendItem(colCount=4, labelTextSize="8pt", verSpacing=-6)
+        self.layout_widget.addItem(self.legend, row=1, col=0)
         self.plot.setXRange(-self.window_ms, 0, padding=0)
         self.plot.setMouseEnabled(x=False, y=True)
         self.plot.hideButtons()
@@ -399,7 +472,8 @@ class RateMonitor(Monitor):
             return
         k = len(self.pools)
         self.pools.append(pool)
-        self.curves[pool] = self.plot.plot(pen=pg.mkPen(pool_colour(k), width=1.5), name=pool)
+        self.curves[pool] = self.plot.plot(pen=pg.mkPen(pool_colour(k), width=1.5))
+        self.legend.addItem(self.curves[pool], pool)
         self.data[pool] = (np.zeros(0), np.zeros(0))
 
     def nodes(self):
@@ -430,8 +504,12 @@ class RateMonitor(Monitor):
         tops = [float(self.data[p][1].max()) for p in self.pools if self.data[p][1].size]
         if tops:
             self.yrange.fit(0.0, max(tops))
-        latest = {p: self.data[p][1][-1] for p in self.pools if self.data[p][1].size}
-        self.show_info("  ".join(f"{p}: {r:.1f} Hz" for p, r in latest.items()))
+        latest = {p: float(self.data[p][1][-1]) for p in self.pools if self.data[p][1].size}
+        if len(latest) <= 3:
+            self.show_info("  ".join(f"{p}: {r:.1f} Hz" for p, r in latest.items()))
+        elif latest:
+            v = list(latest.values())
+            self.show_info(f"mean {np.mean(v):.1f} Hz ({min(v):.1f} to {max(v):.1f})")
 
 
 class WeightsMonitor(Monitor):
@@ -557,9 +635,14 @@ class EnvironmentMonitor(Monitor):
 
 
 class EpisodeMonitor(Monitor):
-    """Per-episode curves (return, length, ...) from an environment's episode outputs."""
+    """Per-episode curves (return, length, ...) from an environment's episode outputs.
+
+    Every finished episode is kept (a learning curve has no time window), but drawing stays
+    cheap however many there are: markers only while there are few points, and pyqtgraph
+    downsamples the line to the plot's width."""
 
     kind = "episodes"
+    MARKERS_UP_TO = 150     # episodes drawn with a marker each; beyond, a plain line
 
     def __init__(self, info: GraphInfo, node: str, parent=None):
         super().__init__(f"Episodes: {node}", parent)
@@ -570,9 +653,12 @@ class EpisodeMonitor(Monitor):
             p = self.layout_widget.addPlot(row=k, col=0)
             p.setLabel("left", port.rsplit(".", 1)[1])
             p.setLabel("bottom", "episode")
+            p.hideButtons()
             self.plots[port] = p
-            self.curves[port] = p.plot(pen=pg.mkPen(pool_colour(k), width=1.5), symbol="o",
-                                       symbolSize=4)
+            c = p.plot(pen=pg.mkPen(pool_colour(k), width=1.5))
+            c.setDownsampling(auto=True, method="peak")
+            c.setClipToView(True)
+            self.curves[port] = c
             self.values[port] = []
         if not self.ports:
             self.info_label.setText("this node reports no episode outputs")
@@ -593,11 +679,20 @@ class EpisodeMonitor(Monitor):
             self.curves[port].setData([], [])
 
     def draw(self, frame):
+        changed = False
         for port in self.ports:
             new = frame["episodes"].get(port)
             if new:
                 self.values[port].extend(new)
                 v = self.values[port]
-                self.curves[port].setData(np.arange(1, len(v) + 1), v)
-        n = max((len(v) for v in self.values.values()), default=0)
-        self.show_info(f"{n} episode(s)")
+                few = len(v) <= self.MARKERS_UP_TO
+                self.curves[port].setData(np.arange(1, len(v) + 1), v,
+                                          symbol="o" if few else None, symbolSize=4,
+                                          symbolBrush=pool_colour(0), symbolPen=None)
+                changed = True
+        if changed or not hasattr(self, "_shown"):
+            self._shown = True
+            n = max((len(v) for v in self.values.values()), default=0)
+            last = [f"last {min(len(v), 10)}: mean {np.mean(v[-10:]):.1f}"
+                    for v in self.values.values() if v][:1]
+            self.show_info(f"{n} episode(s)" + (f", {last[0]}" if last else ""), force=changed)

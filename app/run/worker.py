@@ -33,7 +33,8 @@ class DisplayRequest:
     """What the open monitors (and the pool badges) need from each chunk."""
 
     raster: tuple[str, ...] = ()                 # spike ports sent as (step, neuron) events
-    counts: tuple[str, ...] = ()                 # spike ports whose rates are sent
+    counts: tuple[str, ...] = ()                 # spike ports whose rates are sent (counted in
+                                                 # the scan: Simulation(count=...), not recorded)
     traces: dict = field(default_factory=dict)   # value port -> neuron indices
     values: tuple[str, ...] = ()                 # small vector ports sent whole (observations)
     episodes: tuple[str, ...] = ()               # scalar ports describing the last episode
@@ -42,23 +43,25 @@ class DisplayRequest:
     window: int = 10_000                         # steps of history a frame keeps at most
 
     def record_ports(self) -> tuple[str, ...]:
-        ports = set(self.raster) | set(self.counts) | set(self.traces) | set(self.values) \
+        ports = set(self.raster) | set(self.traces) | set(self.values) \
             | set(self.episodes) | set(self.counters.values())
         return tuple(sorted(ports))
 
 
 def weight_matrix(sim: Simulation, node: str) -> np.ndarray | None:
-    """Current weights (n_pre x n_post) of a projection, or None when it was fused away.
+    """Current weights (n_pre x n_post) of a projection, or None when it has none.
 
     Plastic projections keep their weights in their state (``w`` or ``W``: a dense matrix,
     masked by ``const["mask"]`` where present; or ``weights`` with ``const["targets"]``);
     static ones in their consts (components.projection.dense_matrix reads both layouts).
+    A static projection the compiler fused into a shared kernel has no node of its own in the
+    model: its weights are drawn again from the graph (``fused_weights``), without a rebuild.
     """
     from components.projection import dense_matrix
 
     r = sim.model.rnodes.get(node)
     if r is None:
-        return None
+        return fused_weights(sim, node)
     sizes = getattr(r.comp, "sizes", {})
     n_pre, n_post = int(sizes.get("n_pre", 0)), int(sizes.get("n_post", 0))
     st = sim.state["nodes"].get(node, {})
@@ -76,6 +79,32 @@ def weight_matrix(sim: Simulation, node: str) -> np.ndarray | None:
     if "W" in const or "targets" in const:
         return dense_matrix(const, n_pre, n_post)
     return None
+
+
+def fused_weights(sim: Simulation, node: str) -> np.ndarray | None:
+    """Weights of a projection that was fused away (None when ``node`` is not one).
+
+    Only static projections are fused, and every node draws its synapses from
+    ``engine.compiler.node_rng(seed, node)`` whether fused or not (engine/fusion.py,
+    ``FusedEvents.init_fused``), so drawing them again gives exactly the weights in use.
+    """
+    from engine.compiler import node_rng
+    from engine.registry import registry
+    from engine.validate import analyze
+
+    if node not in sim.graph.nodes or not any(node in m for m in sim.model.fused.values()):
+        return None
+    info = analyze(sim.graph).nodes.get(node)
+    cls = registry().types.get(sim.graph.nodes[node].type)
+    if info is None or cls is None:
+        return None
+    comp = cls(info.config, info.sizes, sim.model.dt, sim.model.dtype)
+    if not hasattr(comp, "synapses"):
+        return None
+    pre, post, w = comp.synapses(node_rng(sim.seed, node))
+    W = np.zeros((int(comp.n_pre), int(comp.n_post)), sim.model.dtype)
+    np.add.at(W, (pre, post), np.asarray(w, sim.model.dtype))
+    return W
 
 
 def is_plastic(sim: Simulation, node: str) -> bool:
@@ -119,6 +148,8 @@ class SimWorker(QObject):
         self._weights_due: dict[str, float] = {}
         self._episode_last: dict[str, float] = {}
         self._compiled: set = set()
+        self._counted: dict[str, int] = {}   # spike port -> total count when the chunk began
+        self._plastic: dict[str, bool] = {}  # projection -> weights change during the run
 
     # --- called from any thread ----------------------------------------------------------------
     def send(self, *cmd) -> None:
@@ -242,11 +273,7 @@ class SimWorker(QObject):
         elif name == "request":
             self.request = args[0]
             self._weights_due.clear()
-            if self.sim is not None:
-                missing = [n for n in self.request.weights if n not in self.sim.model.rnodes]
-                if missing:  # a fused projection: rebuild so that it is kept apart
-                    self._build(note=f"rebuilt to show the weights of {', '.join(missing)}")
-                self._apply_record()
+            self._apply_record()
         elif name == "chunk":
             self.chunk = max(1, int(args[0]))
         elif name == "record":
@@ -271,11 +298,10 @@ class SimWorker(QObject):
     def _build(self, note: str = "") -> None:
         self._set_state("compiling", force=True)
         self.sim = None
-        watch = [f"{n}.events" for n in self.request.weights
-                 if n in self.graph.nodes and self.graph.nodes[n].type == "projection"]
-        self.sim = Simulation(self.graph, watch=watch, chunk=self.chunk)
+        self.sim = Simulation(self.graph, chunk=self.chunk)
         self.compiles += 1
         self._compiled = set()
+        self._plastic = {}
         self.gen += 1
         self.mailbox.clear()
         self._episode_last.clear()
@@ -287,13 +313,32 @@ class SimWorker(QObject):
         self._emit_status(note=note)
 
     def _apply_record(self) -> None:
+        """What the engine records (full arrays: raster, traces, ...) and counts (spike totals
+        summed inside the scan: rates and badges) from the next chunk on. Display off: only
+        what a disk recording needs.
+
+        Rates never make the engine record a spike array: a port that only rate monitors and
+        badges need is counted in the scan (``Simulation(count=...)``); one that a raster
+        records anyway is counted from that record (counting it twice would cost more)."""
         if self.sim is None:
             return
+        sim = self.sim
+        have = sim.model.rnodes
         ports = set(self.plan.ports) if self.plan is not None else set()
+        counts: tuple[str, ...] = ()
         if self.display:
             ports |= set(self.request.record_ports())
-        have = self.sim.model.rnodes
-        self.sim.record = tuple(sorted(p for p in ports if p.rsplit(".", 1)[0] in have))
+        sim.record = tuple(sorted(p for p in ports if p.rsplit(".", 1)[0] in have))
+        if self.display:
+            # a port that is recorded anyway (a raster shows it) is counted from the record
+            counts = tuple(sorted(p for p in set(self.request.counts)
+                                  if p.rsplit(".", 1)[0] in have and p not in sim.record))
+        if counts != tuple(sim.count):
+            for p in counts:
+                if p not in sim.totals:
+                    size = sim.model.port_size(have[p.rsplit(".", 1)[0]], sim.model.port(p))
+                    sim.totals[p] = np.zeros(size, np.int64)
+            sim.count = counts
 
     # --- running -------------------------------------------------------------------------------
     def _start(self) -> None:
@@ -323,11 +368,12 @@ class SimWorker(QObject):
                 self.limit = None
                 self._set_state("paused", force=True)
                 return
-        key = (k, tuple(sim.record), tuple(sim.watch))
+        key = (k, tuple(sim.record), tuple(sim.watch), tuple(sim.count))
         if key not in self._compiled:  # first chunk of this shape: JAX compiles it now
             self._compiled.add(key)
             self._set_state("compiling", force=True)
         t0 = sim.t
+        self._counted = {p: int(sim.totals[p].sum()) for p in sim.count}
         recs = sim.advance(k, k)
         t1 = sim.t
         if self.state == "compiling":
@@ -378,13 +424,19 @@ class SimWorker(QObject):
                 s, i = np.nonzero(recs[port])
                 frame["events"][port] = (s.astype(np.int64) + t0, i.astype(np.int32))
         for port in req.counts:
-            if port in recs and n:
-                r = recs[port]
-                c = int(np.count_nonzero(r))
-                size = r.shape[1]
-                frame["counts"][port] = (c, n, size)
-                rate = c / max(size * n * dt / 1000.0, 1e-12)
-                frame["rates"][port] = (np.array([t1 * dt]), np.array([rate]))
+            if not n:
+                continue
+            if port in self._counted:
+                total = sim.totals[port]
+                c = int(total.sum()) - self._counted[port]
+                size = int(total.shape[0])
+            elif port in recs:
+                c, size = int(np.count_nonzero(recs[port])), int(recs[port].shape[1])
+            else:
+                continue
+            frame["counts"][port] = (c, n, size)
+            rate = c / max(size * n * dt / 1000.0, 1e-12)
+            frame["rates"][port] = (np.array([t1 * dt]), np.array([rate]))
         for port, idx in req.traces.items():
             if port in recs:
                 idx = np.asarray([i for i in idx if 0 <= i < recs[port].shape[1]], np.int64)
@@ -413,7 +465,9 @@ class SimWorker(QObject):
                 W = weight_matrix(sim, node)
                 if W is not None:
                     frame["weights"][node] = np.array(W, copy=True)
-                self._weights_due[node] = (now + WEIGHTS_PERIOD_S) if is_plastic(sim, node) \
+                if node not in self._plastic:  # (reading the state costs: ask once per build)
+                    self._plastic[node] = is_plastic(sim, node)
+                self._weights_due[node] = (now + WEIGHTS_PERIOD_S) if self._plastic[node] \
                     else float("inf")
         return frame
 
