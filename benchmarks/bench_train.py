@@ -1,11 +1,13 @@
 """Measure the cartpole training bar: N agents x E episodes in one vmapped program.
 
-    .venv/bin/python benchmarks/bench_train.py [--agents 25] [--episodes 100] [--seed 0]
+    taskset -c 0 .venv/bin/python benchmarks/bench_train.py [--agents 25] [--episodes 100]
+        [--seed 0]
 
 Prints agents solved, median solve episode and wall time (the bar: >= 20 of 25 solved within
 100 episodes, for seeds 0-24 and 1000-1024, in at most 15 minutes on a 2-core CPU).
 """
 import argparse
+import os
 import platform
 import sys
 import time
@@ -17,6 +19,16 @@ import engine  # noqa: E402
 from engine import train as tr  # noqa: E402
 
 
+def cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--agents", type=int, default=25)
@@ -26,14 +38,22 @@ def main():
                                            "resources" / "examples" / "cartpole.json"))
     a = ap.parse_args()
     g = engine.load(a.graph)
+    load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     lengths, info = tr.train(g, a.agents, a.episodes, a.seed)
     wall = time.perf_counter() - t0
     s = tr.summarize(lengths, info["seeds"], a.episodes, wall)
-    print(f"machine: {platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cpus")
+    load = os.getloadavg()[0]
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cpus, "
+          f"affinity {sorted(os.sched_getaffinity(0))}, Python {platform.python_version()}; "
+          f"load average {load0:.2f} at the start, {load:.2f} at the end")
     print(f"seeds {a.seed}-{a.seed + a.agents - 1}: {s['agents_solved']}/{a.agents} solved, "
           f"median solve episode {s['median_solve_episode']}, wall {wall:.1f} s "
-          f"(incl. compile), {info['network_steps']} network steps per agent")
+          f"(model build and compilation included; the trainer's own timer, which spark train "
+          f"prints, {info['wall_s']:.1f} s), "
+          f"{info['network_steps']} network steps per agent")
+    print("solve episode per seed:", " ".join(f"{k}:{v if v is not None else '-'}"
+                                               for k, v in s["solved_episode"].items()))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,11 @@ During a window it counts the spikes of each feature neuron (x_i), and sums the 
     v_i    <- v_i + lr * delta_k * z_i              z: the features' trace (before this window)
     z_i    <- lam z_i + (1 - lam) x_i               (z <- (1 - lam) x after a done)
 
+With ``normalize`` on, x is the window's spike counts divided by their total (x_i = c_i /
+max(sum_j c_j, 1)): p_k is then the spike-weighted mean of v over the active features, whatever
+their firing rate, and with a one-hot code (box_encoder) the critic is exactly the ACE's table
+V(box) with its learning rate beta = lr. Off: x_i = c_i (the raw counts).
+
 ``td_error`` is delta_k at that last step and 0 at every other step: feed it to the modulator
 input of a three_factor_projection (actor-critic). No gradients: the critic is a linear unit on
 spike counts with a local, TD-modulated Hebbian rule. Its weights are ``state["v"]``.
@@ -41,6 +46,9 @@ class TDCritic(Component):
         Param("gamma", "float", 0.95, min=0.0, max=1.0, help="discount per window"),
         Param("lam", "float", 0.8, min=0.0, max=1.0, help="decay of the feature trace per window"),
         Param("lr", "float", 0.01, min=0.0, help="learning rate of the prediction weights"),
+        Param("normalize", "bool", False,
+              help="divide the window's spike counts by their total (a one-hot code then gives "
+                   "a table V(box) whatever the firing rate)"),
     )
 
     @classmethod
@@ -65,11 +73,12 @@ class TDCritic(Component):
         r = s["r"] + inputs["reward"][0]
         d = s["d"] + inputs["done"][0]
         tick = (ctx.t + 1) % self.window_steps() == 0
-        pk = jnp.dot(s["v"], acc)
+        x = acc / jnp.maximum(jnp.sum(acc), 1.0) if self.config["normalize"] else acc
+        pk = jnp.dot(s["v"], x)
         ended = d > 0
         delta = jnp.where(ended, r - s["p"], r + p["gamma"] * pk - s["p"])
         v = s["v"] + p["lr"] * delta * s["z"]
-        z = jnp.where(ended, 0.0, p["lam"] * s["z"]) + (1.0 - p["lam"]) * acc
+        z = jnp.where(ended, 0.0, p["lam"] * s["z"]) + (1.0 - p["lam"]) * x
         zero = jnp.zeros_like(acc)
         f0 = jnp.zeros((), self.dtype)
         new = {"v": jnp.where(tick, v, s["v"]), "z": jnp.where(tick, z, s["z"]),

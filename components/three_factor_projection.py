@@ -29,12 +29,27 @@ Windowed eligibility (``window`` = W ms > 0, e.g. the critic's window): the pair
 current window collect in ``state["pend"]`` and join e only at the window's last step, after
 that step's weight change, which uses e without them. A TD error emitted at the end of window k
 (judging the action chosen in window k - 1) then credits the actions of windows k - 1, k - 2, ...
-and not the action of window k, which it cannot judge yet. No gradients: every quantity is local to the synapse except the
-one broadcast modulator.
+and not the action of window k, which it cannot judge yet.
+
+Normalised competition (``competition_norm`` = c > 0, with ``window`` > 0): the pairings of a
+window are divided by how much the competing pools fired in it before they join e,
+
+    S    = sum over the window's steps of ( mean_j r_j + g mean_k q_k )   (spikes per neuron)
+    e   <- e + pend / max(S, c)                                           at the window's end
+
+so with a winner-take-all pair of pools the eligibility a window adds is about +x (winner) and
+-x (loser) per synapse, whatever the winner's firing rate: in expectation the post factor is
+(R - g Q) / (R + g Q), the action taken as +1 / -1 (the y of Barto, Sutton & Anderson's actor),
+and a pool driven harder by larger weights does not become more eligible than a pool that wins
+narrowly. c = 0 (default): no normalisation.
+
+No gradients: every quantity is local to the synapse and its two pools except the one broadcast
+modulator.
 
 Where the weights are: ``state["w"]`` (dense n_pre x n_post, model dtype, in the STATE so that it
-evolves and vmaps over agents), ``state["e"]`` the eligibility traces, ``const["mask"]`` 1 where a
-synapse exists.
+evolves and vmaps over agents), ``state["e"]`` the eligibility traces (with a window, also
+``state["pend"]`` and ``state["activity"]``, the window's pairings and S), ``const["mask"]`` 1
+where a synapse exists.
 """
 from __future__ import annotations
 
@@ -59,7 +74,19 @@ class ThreeFactorProjection(PlasticProjection):
                    "change (so a TD error at the end of window k credits windows before k)"),
         Param("rival_gain", "float", 0.0, min=0.0,
               help="weight of the rival pool's mean activity subtracted in the eligibility"),
+        Param("competition_norm", "float", 0.0, "spikes", min=0.0,
+              help="0: off. > 0 (needs window > 0): each window's pairings are divided by "
+                   "max(S, this), S = spikes per neuron of post plus rival_gain x rival in "
+                   "the window, so the eligibility no longer grows with the winner's rate"),
     )
+
+    @classmethod
+    def check(cls, p):
+        out = super().check(p)
+        if p["competition_norm"] > 0 and p["window"] <= 0:
+            out.append(("competition_norm", "needs windowed eligibility: set window > 0 "
+                                            "(e.g. the environment step) or competition_norm 0"))
+        return out
 
     @classmethod
     def ports(cls, p):
@@ -82,11 +109,13 @@ class ThreeFactorProjection(PlasticProjection):
         state["e"] = np.zeros((self.n_pre, self.n_post), self.dtype)
         if self.window_steps():
             state["pend"] = np.zeros((self.n_pre, self.n_post), self.dtype)
+            state["activity"] = np.zeros((), self.dtype)
         return const, state
 
     def update(self, p, st, inputs, ctx):
         pre, post = inputs["pre"], inputs["post"]
         x, y, pair = self.traces(p, st, pre, post)
+        rival = jnp.zeros((), post.dtype)
         if "rival" in inputs:  # unconnected: zeros from the engine, absent in direct calls
             rival = p["rival_gain"] * jnp.mean(inputs["rival"])
             xd = st["x"] * (1.0 - self.dt / p["tau_plus"])
@@ -99,10 +128,15 @@ class ThreeFactorProjection(PlasticProjection):
             new = self.store(p, st, pre, w, ctx)
             return {**new, "x": x, "y": y, "e": e.astype(self.dtype)}
         pend = st["pend"] + pair * ctx.const["mask"]
+        act = st["activity"] + jnp.mean(post) + rival
         e = st["e"] * (1.0 - self.dt / p["tau_e"])
         w = st["w"] + p["lr"] * m * e
         tick = (ctx.t + 1) % wsteps == 0
-        e = jnp.where(tick, e + pend, e)
+        c = p["competition_norm"]
+        scale = jnp.where(c > 0, 1.0 / jnp.maximum(act, jnp.where(c > 0, c, 1.0)), 1.0)
+        e = jnp.where(tick, e + pend * scale, e)
         pend = jnp.where(tick, jnp.zeros_like(pend), pend)
+        act = jnp.where(tick, jnp.zeros_like(act), act)
         new = self.store(p, st, pre, w, ctx)
-        return {**new, "x": x, "y": y, "e": e.astype(self.dtype), "pend": pend.astype(self.dtype)}
+        return {**new, "x": x, "y": y, "e": e.astype(self.dtype), "pend": pend.astype(self.dtype),
+                "activity": act.astype(self.dtype)}

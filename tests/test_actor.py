@@ -78,3 +78,34 @@ def test_windowed_eligibility_hand_computed():
     np.testing.assert_allclose(ws[3][0], [1.729], rtol=1e-6)
     np.testing.assert_allclose(es[3][0], [0.729 + 0.729], rtol=1e-6)
     np.testing.assert_allclose(np.asarray(state["pend"]), [[0.0]])
+
+
+def test_competition_norm_hand_computed():
+    # window of 3 steps; 1 pre, 2 post, 2 rival neurons; decay 0.9 per step (tau 10)
+    pre = [[1], [0], [0], [0]]
+    post = [[0, 0], [1, 1], [1, 0], [1, 1]]
+    rival = [[0, 0], [0, 1], [0, 0], [0, 0]]
+    mods = [0.0, 0.0, 0.0, 1.0]
+    # step 1: x = 0.9, pairing 0.9 * ([1, 1] - mean([0, 1])) = [0.45, 0.45]
+    # step 2: x = 0.81, pairing 0.81 * [1, 0] -> window total [1.26, 0.45]
+    # activity S = (mean post + mean rival) summed: (1 + 0.5) + (0.5 + 0) = 2
+    for norm, scale in [(0.0, 1.0), (0.5, 1 / 2.0), (4.0, 1 / 4.0)]:
+        comp, const, state = make({"n_pre": 1, "n_post": 2}, connectivity="all_to_all",
+                                  weight=1.0, a_plus=1.0, a_minus=0.0, tau_plus=10.0,
+                                  tau_e=10.0, lr=1.0, rival_gain=1.0, window=3.0,
+                                  competition_norm=norm, w_min=-5.0, w_max=5.0)
+        state, ws, es = run(comp, const, state, pre, post, rival, mods)
+        np.testing.assert_allclose(es[1][0], [0.0, 0.0])  # still pending
+        np.testing.assert_allclose(es[2][0], np.array([1.26, 0.45]) * scale, rtol=1e-6)
+        # step 3: e decays by 0.9 and pays out with modulator 1
+        np.testing.assert_allclose(ws[3][0], 1.0 + 0.9 * np.array([1.26, 0.45]) * scale,
+                                   rtol=1e-6)
+        # the next window restarted its activity count and its pending pairings at step 3
+        assert float(state["activity"]) == 1.0
+        np.testing.assert_allclose(np.asarray(state["pend"])[0], [0.729, 0.729], rtol=1e-6)
+
+
+def test_competition_norm_needs_a_window():
+    p = {**ThreeFactorProjection.defaults(), "competition_norm": 1.0, "window": 0.0}
+    assert [n for n, _ in ThreeFactorProjection.check(p)] == ["competition_norm"]
+    assert ThreeFactorProjection.check({**p, "window": 20.0}) == []

@@ -123,3 +123,32 @@ def test_example_graph_builds_and_weights_in_state():
     for n in tf:
         w = state["nodes"][n.id]["w"]
         assert w.dtype == jnp.float32 and w.ndim == 2
+
+
+def test_td_critic_normalized_features_hand_computed():
+    # window 2, gamma 0.5, lam 0.5, lr 1; features normalised to sum 1 per window
+    def run(normalize):
+        comp, const, state = make(TDCritic, {"n": 2}, window=2.0, gamma=0.5, lam=0.5, lr=1.0,
+                                  normalize=normalize)
+        p = live(comp)
+        feats = [[1, 0], [1, 0], [0, 1], [0, 0], [1, 0], [1, 1]]
+        reward = [0, 0, -1, 0, 0, 0]
+        tds = []
+        for t in range(6):
+            inputs = {"features": jnp.asarray(feats[t], F),
+                      "reward": jnp.asarray([reward[t]], F), "done": jnp.asarray([0.0], F)}
+            state, o = comp.step(p, state, inputs, Ctx(jnp.int32(t), 1.0, None, const))
+            tds.append(float(o["td_error"][0]))
+        return tds, np.asarray(state["v"])
+
+    # window 0: x = [2, 0] / 2 = [1, 0]; delta 0; z = 0.5 x = [0.5, 0]
+    # window 1: x = [0, 1]; delta = -1 + 0.5 * 0 - 0 = -1; v = -1 * z = [-0.5, 0];
+    #           z = 0.5 [0.5, 0] + 0.5 [0, 1] = [0.25, 0.5]
+    # window 2: counts [2, 1] -> x = [2/3, 1/3]; p = -1/3; delta = 0.5 * -1/3 - 0 = -1/6
+    #           v = [-0.5, 0] - 1/6 [0.25, 0.5] = [-0.5416667, -0.0833333]
+    tds, v = run(True)
+    np.testing.assert_allclose(tds, [0, 0, 0, -1.0, 0, -1 / 6], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(v, [-0.5 - 0.25 / 6, -0.5 / 6], rtol=1e-6)
+    # raw counts: z = [1, 0] after window 0, v = [-1, 0]; window 2: p = -2, delta = -1
+    tds, v = run(False)
+    np.testing.assert_allclose(tds, [0, 0, 0, -1.0, 0, -1.0], rtol=1e-6, atol=1e-7)
