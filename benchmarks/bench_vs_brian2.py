@@ -124,23 +124,31 @@ def read_counts(sim, recs, before):
     return recs[READOUT].sum(axis=0, dtype=np.int64), before
 
 
-def spark_run(sim, a, n_steps, k):
-    """The interrupted run; returns (seconds, total spikes read back from pool 6)."""
-    import numpy as np
+def drive(sim, a, n_steps, k, after):
+    """Run ``n_steps`` steps interrupted every ``k``: at each interrupt set the inputs of the
+    driven pools, advance ``k`` steps and hand the recorded arrays to ``after``."""
     dt = sim.model.dt
-    total = 0
-    before = np.zeros(POOL, np.int64)
-    t0 = time.perf_counter()
     done = 0
     while done < n_steps:
         m = min(k, n_steps - done)
         u = input_at(a, done, dt)
         for row, (node, _pool) in enumerate(DRIVEN):
             sim.set_input(node, u[row])
-        counts, before = read_counts(sim, sim.advance(m, chunk=m), before)
-        total += int(counts.sum())
+        after(sim.advance(m, chunk=m))
         done += m
-    return time.perf_counter() - t0, total
+
+
+def spark_run(sim, a, n_steps, k):
+    """The interrupted run; returns (seconds, total spikes read back from pool 6)."""
+    import numpy as np
+    box = {"total": 0, "before": np.zeros(POOL, np.int64)}
+
+    def read_back(recs):
+        counts, box["before"] = read_counts(sim, recs, box["before"])
+        box["total"] += int(counts.sum())
+    t0 = time.perf_counter()
+    drive(sim, a, n_steps, k, read_back)
+    return time.perf_counter() - t0, box["total"]
 
 
 def speeds(tab, n_steps, ks, repeats, brian2, log):
@@ -177,17 +185,11 @@ def spark_counts(a, n_steps, k, dtype):
     import numpy as np
     rec = [f"pool{i}.spikes" for i in range(N_POOLS)]
     sim = spark_sim(dtype, tuple(rec))
-    dt = sim.model.dt
     totals = np.zeros(N_POOLS, np.int64)
-    done = 0
-    while done < n_steps:
-        m = min(k, n_steps - done)
-        u = input_at(a, done, dt)
-        for row, (node, _pool) in enumerate(DRIVEN):
-            sim.set_input(node, u[row])
-        r = sim.advance(m, chunk=m)
-        totals += [int(r[n].sum()) for n in rec]
-        done += m
+
+    def add(recs):
+        totals[:] += [int(recs[n].sum()) for n in rec]
+    drive(sim, a, n_steps, k, add)
     return totals
 
 

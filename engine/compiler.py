@@ -126,7 +126,7 @@ class Model:
         cands: dict[tuple, list[str]] = {}
         for nid, r in self.rnodes.items():
             comp, cls = r.comp, type(r.comp)
-            if (not getattr(cls, "elementwise", False) or cls.latched
+            if (not cls.elementwise or cls.latched
                     or getattr(comp, "host_side", False)):
                 continue
             key = (cls.type_name,) + tuple((prm.name, repr(comp.config.get(prm.name)))

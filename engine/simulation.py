@@ -242,7 +242,16 @@ class Simulation:
         return np.asarray(self._last[name])
 
     def node_state(self, node: str) -> dict:
-        return jax.tree_util.tree_map(np.asarray, self.state["nodes"][node])
+        """One node's state as NumPy arrays (a group member's own slice); KeyError if none.
+
+        Copies the packed buffers to the host once and slices them there, so reading one node
+        (the app does it every frame) costs no device work per leaf.
+        """
+        host = self._packer.unpack({k: np.asarray(v) for k, v in self._packed.items()})
+        gid = self.model.group_of.get(node)
+        if gid is not None:
+            return self.model.member_view(host["nodes"][gid], node)
+        return host["nodes"][node]
 
     # --- editing -------------------------------------------------------------------------------
     def set_param(self, node: str, name: str, value) -> None:

@@ -64,7 +64,7 @@ def weight_matrix(sim: Simulation, node: str) -> np.ndarray | None:
         return fused_weights(sim, node)
     sizes = getattr(r.comp, "sizes", {})
     n_pre, n_post = int(sizes.get("n_pre", 0)), int(sizes.get("n_post", 0))
-    st = sim.state["nodes"].get(node, {})
+    st = sim.node_state(node) if node in sim.model.rnodes else {}
     const = sim.consts.get(node, {})
     if isinstance(st, dict):
         for key in ("w", "W"):
@@ -109,7 +109,7 @@ def fused_weights(sim: Simulation, node: str) -> np.ndarray | None:
 
 def is_plastic(sim: Simulation, node: str) -> bool:
     """Whether the projection's weights live in its state (and so change during a run)."""
-    st = sim.state["nodes"].get(node, {})
+    st = sim.node_state(node) if node in sim.model.rnodes else {}
     return isinstance(st, dict) and any(k in st for k in ("w", "W", "weights"))
 
 
