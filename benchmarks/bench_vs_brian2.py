@@ -209,17 +209,12 @@ def spark_profile(a, log, n_calls=2000):
     out = {"set_input (one call)": per_call(lambda: sim.set_input("stim0", u[0]))}
     out["advance(1 step)"] = per_call(lambda: sim.advance(1, chunk=1))
     model = sim.model
-    if hasattr(model, "packed_chunk"):
-        fn = model.packed_chunk(sim._packer, sim._ppacker, 1, sim.record, sim.watch,
-                                getattr(sim, "count", ()))
-        args = [sim._pparams, sim.consts, sim._packed]
-    else:
-        fn = model.chunk(1, sim.record, sim.watch)
-        args = [sim.params, sim.consts, sim.state]
+    fn, _ = sim._chunk_fn(1)
+    args = [*sim._device_params(), sim.consts, sim._packed]
 
     def bare():
         res = fn(*args)
-        args[2] = res[0]
+        args[-1] = res[0]
         jax.block_until_ready(res)
     out["bare jitted 1-step chunk (+ wait)"] = per_call(bare)
     big = model.chunk(1000, (), ())

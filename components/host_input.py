@@ -13,6 +13,7 @@ from .base import CURRENT, VALUE, Component, Param, Port
 class HostInput(Component):
     type_name = "host_input"
     elementwise = True
+    fed_by_host = True  # set between chunks: its value travels in the small host-fed buffer
     title = "Host input"
     category = "Inputs"
     description = "A vector supplied from outside between chunks (held for the chunk)"

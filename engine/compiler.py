@@ -172,6 +172,39 @@ class Model:
                 return jax.tree_util.tree_map(lambda x: x[off:off + n], tree)
         raise KeyError(nid)
 
+    def runtime_params(self, params) -> dict:
+        """The live parameters as the packed chunk takes them (NumPy): one entry per runtime node,
+        a group's holding every member's values one entry per neuron (so the chunk does no
+        per-call expansion)."""
+        out = {}
+        for nid in self.ids:
+            if nid in self.groups:
+                mem = self.groups[nid]
+                names = self.rnodes[mem[0][0]].comp.live_params().keys()
+                out[nid] = {name: np.concatenate([
+                    np.broadcast_to(np.asarray(params[m][name], self.dtype), (n,))
+                    for m, _, n in mem]) for name in names}
+            elif nid in params:
+                out[nid] = {k: np.asarray(v) for k, v in params[nid].items()}
+        return out
+
+    def param_location(self, nid: str) -> tuple[str, int, int | None]:
+        """Where graph node ``nid``'s live parameters sit in ``runtime_params``: (runtime node,
+        offset, count), count None for a node that is its own runtime node."""
+        gid = self.group_of.get(nid)
+        if gid is None:
+            return nid, 0, None
+        for m, off, n in self.groups[gid]:
+            if m == nid:
+                return gid, off, n
+        raise KeyError(nid)  # pragma: no cover
+
+    def host_fed(self, nid: str) -> bool:
+        """True for a runtime node whose parameters the host rewrites between most chunks
+        (host inputs, host-side nodes): they travel in their own small buffer."""
+        comp = self.rnodes[nid].comp
+        return bool(getattr(comp, "host_side", False) or getattr(comp, "fed_by_host", False))
+
     # --- fusion --------------------------------------------------------------------------------
     def _fuse(self, edges, keep):
         outgoing: dict[str, list[str]] = {}
@@ -318,7 +351,7 @@ class Model:
                 mem = self.groups[nid]
                 parts = [self._gather(self.rnodes[m], vals, state["prev"]) for m, _, _ in mem]
                 inputs = {pn: jnp.concatenate([q[pn] for q in parts]) for pn in r.inputs}
-                p = self.group_params(params, nid)
+                p = params[nid] if nid in params else self.group_params(params, nid)
             else:
                 inputs = self._gather(r, vals, state["prev"])
                 p = params[nid]
@@ -390,74 +423,170 @@ class Model:
         self._chunks[key] = fn
         return fn
 
-    def packed_chunk(self, packer: StatePacker, ppacker: StatePacker, n_steps: int, record=(),
-                     watch=(), count=()):
-        """Like ``chunk`` but params and state go in packed (see StatePacker): the fast path
-        the Simulation uses between chunks. The input state is not donated, so the state at the
-        start of a failed chunk is still there to replay it step by step."""
+    def packed_chunk(self, packer: StatePacker, fed: StatePacker, rest: StatePacker,
+                     aux: StatePacker, n_steps: int, record=(), watch=(), count=()):
+        """Like ``chunk`` but state, parameters and host-read values travel packed (see
+        StatePacker): ``fn(fed, rest, consts, packed) -> (packed, records, aux)``, the fast path
+        the Simulation uses between chunks.
+
+        ``fed`` holds the runtime parameters of host-fed nodes, ``rest`` every other runtime
+        parameter (``runtime_params``, groups expanded per neuron); ``aux`` packs
+        {"ok": all float state finite, "last": watched values, "sum": counts}, the one buffer
+        the host reads back per chunk. The input state is not donated, so the state at the
+        start of a failed chunk is still there to replay it step by step.
+        """
         key = ("packed", int(n_steps), tuple(record), tuple(watch), tuple(count))
         if key in self._chunks:
             return self._chunks[key]
         inner = self.chunk(n_steps, record, watch, count)
 
-        def run(pparams, consts, packed):
-            params = ppacker.unpack(pparams)
+        def run(pfed, prest, consts, packed):
+            params = {**rest.unpack(prest), **fed.unpack(pfed)}
             state, recs, last, _per_node = inner(params, consts, packer.unpack(packed))
-            out = packer.pack(state)
-            # one reduction per packed buffer (the per-node check is left to the replay)
-            finite = jnp.stack([jnp.all(jnp.isfinite(v)) for v in out.values()
-                                if jnp.issubdtype(v.dtype, jnp.floating)] or [jnp.asarray(True)])
-            return out, recs, last, finite
+            # materialise the packed state before the finiteness check reads it (otherwise XLA
+            # fuses the last step's arithmetic into the check and computes it twice)
+            out = jax.lax.optimization_barrier(packer.pack(state))
+            tree = {"ok": packer.all_finite(out)[None],
+                    "last": {n: last[n] for n in watch},
+                    "sum": {n: last["sum:" + n] for n in count}}
+            return out, recs, aux.pack(tree)
 
         fn = jax.jit(run)
         self._chunks[key] = fn
         return fn
 
+    def aux_example(self, watch=(), count=()) -> dict:
+        """The tree ``packed_chunk`` packs into its ``aux`` output (for building its packer)."""
+        return {"ok": np.ones(1, bool),
+                "last": {n: np.asarray(self._zeros(n)) for n in watch},
+                "sum": {n: np.zeros(np.shape(self._zeros(n)), np.int32) for n in count}}
+
+
+_WORD = np.dtype(np.uint32)
+_EXPONENT = {4: 0x7F800000, 8: 0x7FF00000}  # float32 exponent; float64 exponent (high word)
+
 
 class StatePacker:
-    """Packs a state pytree into one flat buffer per dtype, and back.
+    """Packs a pytree of arrays into ONE flat uint32 buffer, and back.
 
-    Each output buffer of a jitted call costs several microseconds on the CPU, so the
-    Simulation keeps the state packed between chunks (a handful of buffers instead of dozens);
-    inside a chunk the scan carries the unpacked tree, so the per-step cost is unchanged.
+    Every buffer a jitted call takes or returns costs microseconds on the CPU, so the Simulation
+    keeps state and parameters packed between chunks; inside a chunk the scan carries the
+    unpacked tree, so the per-step cost is unchanged. A leaf keeps its exact bits: 32-bit values
+    take one word, 64-bit values two (little-endian, low word first), smaller types one word per
+    element (converted). Floating-point leaves come first, so the finiteness of a whole packed
+    state is one reduction over the leading words (``all_finite``).
     """
 
     def __init__(self, example):
         flat, self.treedef = jax.tree_util.tree_flatten_with_path(example)
-        leaves = [leaf for _, leaf in flat]
-        # path (tuple of dict keys) -> slot index, for writing one leaf into a packed buffer
-        self.index = {tuple(getattr(k, "key", k) for k in path): i
-                      for i, (path, _) in enumerate(flat)}
-        self.slots = []  # (group dtype, offset, shape)
-        sizes: dict[str, int] = {}
-        for leaf in leaves:
-            dt = jnp.asarray(leaf).dtype.name
-            n = int(np.prod(np.shape(leaf)))
-            self.slots.append((dt, sizes.get(dt, 0), tuple(np.shape(leaf))))
-            sizes[dt] = sizes.get(dt, 0) + n
-        self.groups = sorted(sizes)
+        self.paths = [tuple(getattr(k, "key", k) for k in path) for path, _ in flat]
+        self.index = {p: i for i, p in enumerate(self.paths)}
+        self.dtypes = [np.dtype(getattr(leaf, "dtype", None) or np.asarray(leaf).dtype)
+                       for _, leaf in flat]
+        self.shapes = [tuple(np.shape(leaf)) for _, leaf in flat]
+        # floating-point leaves first, grouped by size, so each size's words are contiguous
+        floats = sorted((i for i, d in enumerate(self.dtypes) if d.kind == "f"
+                         and d.itemsize in _EXPONENT), key=lambda i: self.dtypes[i].itemsize)
+        order = floats + [i for i in range(len(flat)) if i not in floats]
+        self.slots: list = [None] * len(flat)  # (offset in words, elements, words per element)
+        off = 0
+        self.float_words: dict[int, tuple[int, int]] = {}  # itemsize -> (first word, end word)
+        for i in order:
+            d, n = self.dtypes[i], int(np.prod(self.shapes[i], dtype=np.int64))
+            w = 2 if d.itemsize == 8 else 1
+            if d.kind == "f" and d.itemsize in _EXPONENT:
+                lo, _hi = self.float_words.get(d.itemsize, (off, off))
+                self.float_words[d.itemsize] = (lo, off + n * w)
+            self.slots[i] = (off, n, w)
+            off += n * w
+        self.size = off
+        self._order = order
 
+    # in a traced function ------------------------------------------------------------------
     def pack(self, tree):
         leaves = jax.tree_util.tree_leaves(tree)
-        parts: dict[str, list] = {g: [] for g in self.groups}
-        for (dt, _off, _shape), leaf in zip(self.slots, leaves):
-            parts[dt].append(jnp.ravel(leaf))
-        return {g: (jnp.concatenate(v) if len(v) > 1 else v[0]) for g, v in parts.items()}
+        parts = [_to_words(jnp.ravel(jnp.asarray(leaves[i], self.dtypes[i])), self.dtypes[i])
+                 for i in self._order]
+        if not parts:
+            return jnp.zeros(0, jnp.uint32)
+        return jnp.concatenate(parts) if len(parts) > 1 else parts[0]
 
-    def pack_host(self, tree) -> dict:
-        """Pack into NumPy buffers on the host (no device work)."""
-        leaves = jax.tree_util.tree_leaves(tree)
-        parts: dict[str, list] = {g: [] for g in self.groups}
-        for (dt, _off, _shape), leaf in zip(self.slots, leaves):
-            parts[dt].append(np.ravel(np.asarray(leaf)))
-        return {g: np.concatenate(v).astype(g) for g, v in parts.items()}
+    def all_finite(self, buf):
+        """True when no floating-point leaf of the packed ``buf`` holds a NaN or an infinity
+        (all exponent bits set), as a JAX scalar."""
+        ok = jnp.asarray(True)
+        for size, (lo, hi) in self.float_words.items():
+            words = buf[lo:hi] if size == 4 else buf[lo:hi].reshape(-1, 2)[:, 1]
+            e = jnp.uint32(_EXPONENT[size])
+            ok = ok & ~jnp.any((words & e) == e)
+        return ok
 
-    def unpack(self, packed):
+    def unpack(self, buf):
+        """The tree back from a packed buffer: JAX arrays from a JAX buffer (traced or not),
+        NumPy views from a NumPy buffer (no copy for 32- and 64-bit leaves)."""
+        host = isinstance(buf, np.ndarray)
         leaves = []
-        for dt, off, shape in self.slots:
-            n = int(np.prod(shape))
-            leaves.append(packed[dt][off:off + n].reshape(shape))
+        for (off, n, w), d, shape in zip(self.slots, self.dtypes, self.shapes):
+            seg = buf[off:off + n * w]
+            if host:
+                x = seg.view(d) if d.itemsize in (4, 8) else _small_from_words(seg, d)
+            else:
+                x = _from_words(seg, d)
+            leaves.append(x.reshape(shape))
         return jax.tree_util.tree_unflatten(self.treedef, leaves)
+
+    # on the host ------------------------------------------------------------------------------
+    def pack_host(self, tree) -> np.ndarray:
+        """Pack into a NumPy buffer (no device work)."""
+        out = np.empty(self.size, _WORD)
+        for (off, n, w), d, leaf in zip(self.slots, self.dtypes, jax.tree_util.tree_leaves(tree)):
+            self.write(out, off, n, w, d, leaf)
+        return out
+
+    def slot(self, path: tuple):
+        """(offset, elements, words per element, dtype) of the leaf at ``path``."""
+        i = self.index[path]
+        return (*self.slots[i], self.dtypes[i])
+
+    @staticmethod
+    def write(buf: np.ndarray, off: int, n: int, w: int, d: np.dtype, value) -> None:
+        """Write ``value`` (one value for all ``n`` elements of dtype ``d``, or ``n`` values)
+        into the packed ``buf`` in place."""
+        a = np.asarray(value)
+        if a.ndim > 1:
+            a = a.reshape(n)
+        if d.itemsize in (4, 8):
+            buf[off:off + n * w].view(d)[...] = a
+        elif d.kind == "f":  # half precision: its 16 bits in the low half of the word
+            buf[off:off + n] = np.broadcast_to(np.asarray(a, d), (n,)).view(np.uint16)
+        else:
+            buf[off:off + n] = np.asarray(a, d).astype(_WORD)
+
+
+def _to_words(x, d: np.dtype):
+    if d.itemsize == 4:
+        return jax.lax.bitcast_convert_type(x, jnp.uint32)
+    if d.itemsize == 8:
+        return jax.lax.bitcast_convert_type(x, jnp.uint32).reshape(-1)
+    if d.kind == "f":
+        return jax.lax.bitcast_convert_type(x, jnp.uint16).astype(jnp.uint32)
+    return x.astype(jnp.uint32)
+
+
+def _from_words(seg, d: np.dtype):
+    if d.itemsize == 4:
+        return jax.lax.bitcast_convert_type(seg, d)
+    if d.itemsize == 8:
+        return jax.lax.bitcast_convert_type(seg.reshape(-1, 2), d)
+    if d.kind == "f":
+        return jax.lax.bitcast_convert_type(seg.astype(jnp.uint16), d)
+    return seg.astype(d)
+
+
+def _small_from_words(seg: np.ndarray, d: np.dtype) -> np.ndarray:
+    if d.kind == "f":
+        return seg.astype(np.uint16).view(d)
+    return seg.astype(d)
 
 
 def _all_finite(tree) -> jax.Array:

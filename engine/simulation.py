@@ -63,7 +63,9 @@ class Simulation:
         self.default_chunk = int(chunk)
         self.check_finite = check_finite
         self.seed = int(graph.settings.get("seed", 0) if seed is None else seed)
-        self._last: dict = {}
+        periods = [self.model.rnodes[n].comp.host_period() for n in self.host_nodes]
+        self._host_period = min(periods) if periods else 0
+        self._aux = None
         self.reset()
 
     # --- state -------------------------------------------------------------------------------
@@ -76,15 +78,26 @@ class Simulation:
             self.seed = int(seed)
         old = getattr(self, "_params", None)
         params, self.consts, state = self.model.init(self.seed)
-        self._packer = StatePacker(state)
-        self._ppacker = StatePacker(params)
-        self._param_specs = {}
+        if not hasattr(self, "_packer"):  # the layouts depend on the model only
+            self._build_packers(params, state)
         self.state = state
         self.params = params if old is None else old
-        self._last = {}
+        self._aux = None
         self.totals = {n: np.zeros(self._port_size(n), np.int64) for n in self.count}
         for nid in self.host_nodes:
             self.model.rnodes[nid].comp.host_reset(self, nid, self.seed)
+
+    def _build_packers(self, params, state):
+        """Packers of the state, the two parameter buffers and the host-read values."""
+        model = self.model
+        self._packer = StatePacker(state)
+        rt = model.runtime_params(params)
+        self._fed_ids = {nid for nid in rt if model.host_fed(nid)}
+        self._fpacker = StatePacker({n: v for n, v in rt.items() if n in self._fed_ids})
+        self._rpacker = StatePacker({n: v for n, v in rt.items() if n not in self._fed_ids})
+        self._param_specs = {}
+        self._fns = {}  # (steps, record, watch, count) -> (jitted chunk, aux layout)
+        self._aux_at: dict = {}
 
     @property
     def params(self):
@@ -94,7 +107,19 @@ class Simulation:
     @params.setter
     def params(self, tree):
         self._params = tree
-        self._pparams = self._ppacker.pack_host(tree)
+        rt = self.model.runtime_params(tree)
+        # host copies of the two packed parameter buffers (host-fed, rest), written by set_param
+        self._host = [self._fpacker.pack_host({n: rt[n] for n in rt if n in self._fed_ids}),
+                      self._rpacker.pack_host({n: rt[n] for n in rt if n not in self._fed_ids})]
+        self._rest_dev = None  # device copy of the large buffer (None: stale)
+
+    def _device_params(self):
+        """The two parameter buffers for the next chunk call. The small host-fed one goes in as
+        NumPy (the call copies it in a few microseconds, cheaper than an upload of its own); the
+        large one is uploaded once after every change and then stays on the device."""
+        if self._rest_dev is None:  # a copy: the host buffer is edited in place afterwards
+            self._rest_dev = jax.device_put(self._host[1].copy())
+        return self._host[0], self._rest_dev
 
     @property
     def state(self):
@@ -103,7 +128,7 @@ class Simulation:
         Nodes that run inside a group (engine/compiler.py) appear under their own id as well, as
         slices of the group's state; assigning a tree writes such member entries back.
         """
-        tree = self._packer.unpack(self._packed)
+        tree = self._packer.unpack(np.asarray(self._packed))
         nodes = dict(tree["nodes"])
         for m in self.model.group_of:
             nodes[m] = self.model.member_view(nodes[self.model.group_of[m]], m)
@@ -116,9 +141,10 @@ class Simulation:
             if any(m in nodes for m, _, _ in mem):
                 parts = [nodes.pop(m) if m in nodes else self.model.member_view(nodes[gid], m)
                          for m, _, _ in mem]
-                nodes[gid] = jax.tree_util.tree_map(lambda *xs: jax.numpy.concatenate(xs),
+                nodes[gid] = jax.tree_util.tree_map(lambda *xs: np.concatenate(xs),
                                                     *parts)
-        self._packed = self._packer.pack({**tree, "nodes": nodes})
+        # packed on the host (NumPy): no small device kernels to compile per leaf shape
+        self._packed = jax.device_put(self._packer.pack_host({**tree, "nodes": nodes}))
         self._t = int(tree["t"])
 
     @property
@@ -144,12 +170,15 @@ class Simulation:
         k = int(chunk or self.default_chunk)
         if k < 1:
             raise ValueError("chunk must be >= 1")
-        parts: dict[str, list] = {n: [] for n in self.record}
+        record = self.record
+        parts: dict[str, list] = {n: [] for n in record}
         done = 0
         while done < n_steps:
-            m = min(k, n_steps - done, self._steps_to_host_exchange())
+            m = min(k, n_steps - done)
+            if self._host_period:
+                m = min(m, self._host_period - self._t % self._host_period)
             recs = self._run_chunk(m)
-            for n in self.record:
+            for n in record:
                 parts[n].append(np.asarray(recs[n]))
             done += m
             if progress is not None:
@@ -160,10 +189,25 @@ class Simulation:
         """Compile the chunk function for ``chunk`` steps ahead of time (the state is untouched);
         returns the seconds it took. ``advance`` compiles on first use anyway."""
         t0 = time.perf_counter()
-        fn = self.model.packed_chunk(self._packer, self._ppacker, int(chunk or self.default_chunk),
-                                     self.record, self.watch, self.count)
-        jax.block_until_ready(fn(self._pparams, self.consts, self._packed))
+        fn, _ = self._chunk_fn(int(chunk or self.default_chunk))
+        jax.block_until_ready(fn(*self._device_params(), self.consts, self._packed))
         return time.perf_counter() - t0
+
+    def _chunk_fn(self, m: int, key=None):
+        """(jitted chunk of ``m`` steps, aux layout) for the current record/watch/count."""
+        key = key or (m, self.record, self.watch, self.count)
+        got = self._fns.get(key)
+        if got is None:
+            apacker = StatePacker(self.model.aux_example(self.watch, self.count))
+            # where each host-read value sits in the aux buffer: (part, name) -> (offset, n, dtype)
+            at = {(part, n): apacker.slot((part, n))[:2] + apacker.slot((part, n))[3:]
+                  for part, names in (("last", self.watch), ("sum", self.count))
+                  for n in names}
+            at["ok"] = apacker.slot(("ok",))[0]
+            fn = self.model.packed_chunk(self._packer, self._fpacker, self._rpacker, apacker, m,
+                                         self.record, self.watch, self.count)
+            got = self._fns[key] = (fn, at)
+        return got
 
     def _port_size(self, name) -> int:
         return self.model.port_size(self.model.rnodes[name.rsplit(".", 1)[0]],
@@ -174,18 +218,23 @@ class Simulation:
         return np.zeros((0, self._port_size(name)), bool if kind == SPIKES else self.model.dtype)
 
     def _run_chunk(self, m: int):
-        fn = self.model.packed_chunk(self._packer, self._ppacker, m, self.record, self.watch,
-                                     self.count)
+        key = (m, self.record, self.watch, self.count)
+        fn, at = self._fns.get(key) or self._chunk_fn(m, key)
         start = self._packed
-        packed, recs, last, finite = fn(self._pparams, self.consts, start)
-        if self.check_finite and not np.asarray(finite).all():
-            self._locate_failure(self._packer.unpack(start), m)
+        rest = self._rest_dev
+        if rest is None:
+            rest = self._device_params()[1]
+        packed, recs, aux = fn(self._host[0], rest, self.consts, start)
+        aux = np.asarray(aux)  # the one read-back per chunk (waits for the chunk)
+        if self.check_finite and not aux[at["ok"]]:
+            self._locate_failure(self._packer.unpack(np.asarray(start)), m)
         self._packed = packed
         self._t += m
-        self._last = last
+        self._aux, self._aux_at = aux, at
         for n in self.count:
-            self.totals[n] += np.asarray(last["sum:" + n])
-        if self.host_nodes and self._steps_to_host_exchange() == self.host_period:
+            off, size, d = at[("sum", n)]
+            self.totals[n] += aux[off:off + size].view(d)
+        if self._host_period and self._t % self._host_period == 0:
             for nid in self.host_nodes:
                 self.model.rnodes[nid].comp.host_exchange(self, nid)
         return recs
@@ -193,12 +242,7 @@ class Simulation:
     @property
     def host_period(self) -> int:
         """Steps between host exchanges (0 when the graph has no host-side node)."""
-        periods = [self.model.rnodes[n].comp.host_period() for n in self.host_nodes]
-        return min(periods) if periods else 0
-
-    def _steps_to_host_exchange(self) -> int:
-        p = self.host_period
-        return p - self.t % p if p else 1 << 62
+        return self._host_period
 
     def input_value(self, node: str, port: str) -> np.ndarray:
         """Value fed into ``node.port`` at the last step (sum over its edges; zeros if none)."""
@@ -237,9 +281,10 @@ class Simulation:
         """Value of a watched "node.port" at the last simulated step."""
         if name not in self.watch:
             raise KeyError(f"'{name}' is not watched; pass watch=[...] to Simulation")
-        if name not in self._last:
+        if self._aux is None:
             return np.asarray(self.model._zeros(name))
-        return np.asarray(self._last[name])
+        off, size, d = self._aux_at[("last", name)]
+        return self._aux[off:off + size].view(d)
 
     def node_state(self, node: str) -> dict:
         """One node's state as NumPy arrays (a group member's own slice); KeyError if none.
@@ -247,7 +292,7 @@ class Simulation:
         Copies the packed buffers to the host once and slices them there, so reading one node
         (the app does it every frame) costs no device work per leaf.
         """
-        host = self._packer.unpack({k: np.asarray(v) for k, v in self._packed.items()})
+        host = self._packer.unpack(np.asarray(self._packed))
         gid = self.model.group_of.get(node)
         if gid is not None:
             return self.model.member_view(host["nodes"][gid], node)
@@ -264,7 +309,7 @@ class Simulation:
         spec = self._param_specs.get((node, name))
         if spec is None:
             spec = self._param_spec(node, name)
-        prm, shape, (group, off, _shape) = spec
+        prm, shape, i, (off, n, w, d) = spec
         arr = np.asarray(value, dtype=self.model.dtype)
         if arr.ndim == 0:
             msg = check_value(prm, float(arr))
@@ -279,11 +324,14 @@ class Simulation:
         elif not np.isfinite(arr).all():
             raise GraphError([Problem("values must be finite", node=node, param=name)])
         self._params = {**self._params, node: {**self._params[node], name: arr}}
-        # the packed host buffers go straight into the next chunk call (cheaper than uploading
-        # them first); a buffer already handed to JAX may be aliased, so write into a copy
-        buf = self._pparams[group].copy()
-        buf[off:off + arr.size] = arr.ravel()
-        self._pparams = {**self._pparams, group: buf}
+        # into the host copy of its packed buffer: the small host-fed one is copied first (a
+        # buffer already handed to JAX may still be aliased), the large one is edited in place
+        # and uploaded again before the next chunk
+        if i == 0:
+            self._host[0] = self._host[0].copy()
+        else:
+            self._rest_dev = None
+        StatePacker.write(self._host[i], off, n, w, d, arr)
 
     def _param_spec(self, node: str, name: str):
         """Check once that ``node.name`` is a live parameter; cache where it lives."""
@@ -301,7 +349,13 @@ class Simulation:
         if node not in self.params:
             raise StructuralEdit(f"node '{node}' was fused; rebuild to change '{name}'")
         shape = tuple(np.shape(self.params[node][name]))
-        spec = (prm, shape, self._ppacker.slots[self._ppacker.index[(node, name)]])
+        rid, off, n = self.model.param_location(node)
+        i = 0 if rid in self._fed_ids else 1
+        packer = (self._fpacker, self._rpacker)[i]
+        start, size, w, d = packer.slot((rid, name))
+        if n is not None:  # a group member: its own slice of the group's per-neuron values
+            start, size = start + off * w, n
+        spec = (prm, shape, i, (start, size, w, d))
         self._param_specs[(node, name)] = spec
         return spec
 

@@ -45,7 +45,7 @@ def test_fused_and_unfused_projections_agree():
 def test_live_parameter_edit_needs_no_recompilation():
     sim = Simulation(ei_graph(amplitude=16.0), record=["exc.spikes"], chunk=200)
     before = sim.advance(400)["exc.spikes"].sum()
-    fn = sim.model.packed_chunk(sim._packer, sim._ppacker, 200, sim.record, sim.watch, sim.count)
+    fn, _ = sim._chunk_fn(200)
     assert fn._cache_size() == 1
     sim.set_param("drive", "amplitude", 40.0)
     after = sim.advance(400)["exc.spikes"].sum()
@@ -279,3 +279,50 @@ def test_a_same_step_path_between_equal_pools_keeps_them_apart():
         assert np.array_equal(x["b.spikes"], y["b.spikes"])
     finally:
         reg.types.pop("spikes_to_current_test")
+
+
+def test_state_packer_keeps_every_leaf_bit_exact_and_flags_non_finite_floats():
+    import jax
+
+    from engine.compiler import StatePacker, enable_float64
+    enable_float64()
+    rng = np.random.default_rng(3)
+    tree = {"a": rng.normal(size=5).astype(np.float32),
+            "b": {"c": rng.normal(size=(2, 3)), "d": np.array(-7, np.int32)},
+            "e": np.array([True, False, True]), "f": np.array([1.5, -2.25], np.float16),
+            "g": np.array([-3, 4], np.int8), "h": np.array([0x7F800000, 0xFFFFFFFF], np.uint32)}
+    p = StatePacker(tree)
+    host = p.pack_host(tree)
+    dev = jax.jit(p.pack)(tree)
+    assert host.dtype == np.uint32 and np.array_equal(host, np.asarray(dev))
+    for back in (p.unpack(host), jax.jit(p.unpack)(dev)):
+        for x, y in zip(jax.tree_util.tree_leaves(tree), jax.tree_util.tree_leaves(back)):
+            x, y = np.asarray(x), np.asarray(y)
+            assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y)
+    # the uint32 leaf has an all-ones "exponent" yet is no float: still finite
+    assert bool(jax.jit(p.all_finite)(dev))
+    for path, bad in ((("a",), np.inf), (("b", "c"), np.nan)):
+        off, n, w, d = p.slot(path)
+        buf = host.copy()
+        StatePacker.write(buf, off + w, 1, w, d, bad)  # the second element of that leaf
+        assert not bool(jax.jit(p.all_finite)(buf))
+        assert np.isnan(p.unpack(buf)["b"]["c"].ravel()[1]) if path == ("b", "c") \
+            else p.unpack(buf)["a"][1] == np.inf
+
+
+def test_set_input_and_set_param_reach_the_next_chunk_through_the_packed_buffers():
+    g = Graph(settings={"dt": 0.1, "seed": 1})
+    g.add_node(Node("inp", "host_input", {"size": 3, "kind": "value"}))
+    g.add_node(Node("drive", "current_source", {"size": 2, "amplitude": 0.0}))
+    sim = Simulation(g, watch=["inp.out", "drive.current"], chunk=5)
+    sim.advance(5)
+    assert np.array_equal(sim.output("inp.out"), [0, 0, 0])
+    sim.set_input("inp", [1.0, -2.0, 3.5])
+    sim.set_param("drive", "amplitude", 4.0)
+    sim.advance(1)
+    assert np.array_equal(sim.output("inp.out"), [1.0, -2.0, 3.5])
+    assert np.array_equal(sim.output("drive.current"), [4.0, 4.0])
+    sim.set_input("inp", [0.0, 0.0, 9.0])
+    sim.advance(1)
+    assert np.array_equal(sim.output("inp.out"), [0.0, 0.0, 9.0])
+    assert np.array_equal(sim.output("drive.current"), [4.0, 4.0])
