@@ -1,14 +1,25 @@
 """Spark engine: graph files, validation, compilation to JAX, and simulation. No Qt here.
 
-XLA:CPU's thread pool hurts the many small per-step operations of a spiking network (see
-BASELINE.md: two threads halved the interrupted speed), so unless the user set XLA_FLAGS or
-SPARK_XLA_THREADS=multi, the engine asks XLA for single-threaded CPU kernels. This must happen
-before JAX initialises its backend, hence here, at import.
+Two JAX settings suit a spiking network's many small per-step operations and are applied here,
+at import, because both must be in place before JAX initialises its CPU backend:
+
+* XLA:CPU's thread pool hurts (see BASELINE.md: two threads halved the interrupted speed), so
+  unless the user set XLA_FLAGS or SPARK_XLA_THREADS=multi, XLA is asked for single-threaded
+  kernels.
+* Asynchronous CPU dispatch hands every call to a second thread and back; with a chunk per
+  interrupt that hand-off costs about 15 % of the interrupted speed (benchmarks/README.md), so
+  calls run synchronously in the calling thread (which still releases the GIL) unless the user
+  set JAX_CPU_ENABLE_ASYNC_DISPATCH.
 """
 import os as _os
 
 if "XLA_FLAGS" not in _os.environ and _os.environ.get("SPARK_XLA_THREADS", "") != "multi":
-    _os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    _os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false"
+
+import jax as _jax  # noqa: E402
+
+if "JAX_CPU_ENABLE_ASYNC_DISPATCH" not in _os.environ:
+    _jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 from .compiler import Model, compile_graph  # noqa: E402
 from .fileio import dumps, load, loads, save  # noqa: E402
