@@ -76,9 +76,10 @@ class BoxEncoder(Component):
     """One cell per box of a grid over the input space; the cell of the current box fires."""
 
     type_name = "box_encoder"
-    title = "Box encoder (conjunctive grid)"
+    title = "Box encoder"
     category = "Inputs"
-    description = "Encode a point by the spikes of the one cell whose grid box contains it"
+    description = ("Encode a point by the spikes of the one cell whose box of a conjunctive grid "
+                   "contains it")
     params = (
         Param("edges", "str", BSA_EDGES,
               help="inner bin edges of each dimension: numbers separated by commas, dimensions "
