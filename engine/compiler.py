@@ -484,6 +484,10 @@ class StatePacker:
         self.dtypes = [np.dtype(getattr(leaf, "dtype", None) or np.asarray(leaf).dtype)
                        for _, leaf in flat]
         self.shapes = [tuple(np.shape(leaf)) for _, leaf in flat]
+        for path, d in zip(self.paths, self.dtypes):
+            if d.kind not in "fiub" or d.itemsize not in (1, 2, 4, 8):
+                raise TypeError(f"cannot pack {'/'.join(map(str, path))}: dtype {d} (use bool, "
+                                "integer or floating-point arrays of at most 64 bits)")
         # floating-point leaves first, grouped by size, so each size's words are contiguous
         floats = sorted((i for i, d in enumerate(self.dtypes) if d.kind == "f"
                          and d.itemsize in _EXPONENT), key=lambda i: self.dtypes[i].itemsize)

@@ -326,3 +326,9 @@ def test_set_input_and_set_param_reach_the_next_chunk_through_the_packed_buffers
     sim.advance(1)
     assert np.array_equal(sim.output("inp.out"), [0.0, 0.0, 9.0])
     assert np.array_equal(sim.output("drive.current"), [4.0, 4.0])
+
+
+def test_state_packer_names_a_leaf_it_cannot_pack():
+    from engine.compiler import StatePacker
+    with pytest.raises(TypeError, match="nodes/n1/z: dtype complex64"):
+        StatePacker({"nodes": {"n1": {"z": np.zeros(2, np.complex64)}}})
