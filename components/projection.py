@@ -114,16 +114,23 @@ def spike_words(spikes):
 
 
 def event_propagate(spikes, targets, weights, n_out: int):
-    """Sum the target rows of the spiking neurons into a vector of ``n_out`` (+1 spill slot).
+    """Sum the target rows of the spiking neurons into a vector of ``n_out``.
 
     ``targets``/``weights`` have one more row than ``spikes`` has entries (the no-spike row) and
-    padding entries point at index ``n_out``. The spiking neurons are found through a bit set of
-    32-bit words: each loop iteration takes the lowest set bit of the first non-zero word (an
-    argmax over n/32 words and a count of leading zeros) and adds that neuron's row, so the work
-    is proportional to the number of spikes x fan-out plus n/32 per spike, and any number of
-    spikes is delivered exactly.
+    padding entries point at index ``n_out`` (a spill slot that is dropped). See
+    ``event_propagate_words`` for the loop.
     """
-    words = spike_words(spikes)
+    return event_propagate_words(spike_words(spikes), targets, weights, n_out)
+
+
+def event_propagate_words(words, targets, weights, n_out: int):
+    """``event_propagate`` for spikes given as a bit set (``spike_words``).
+
+    Each loop iteration takes the lowest set bit of the first non-zero word (an argmax over the
+    words and a count of leading zeros) and adds that neuron's row, so the work is proportional
+    to the number of spikes x fan-out plus n/32 per spike, and any number of spikes is
+    delivered exactly, in ascending neuron order.
+    """
 
     def body(carry):
         acc, w = carry

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from components.base import EVENTS, SPIKES, Component, Port
-from components.projection import event_propagate, padded_tables
+from components.projection import event_propagate_words, padded_tables, spike_words
 
 
 class FusedEvents(Component):
@@ -53,16 +53,18 @@ class FusedEvents(Component):
         order = np.lexsort((post, pre))
         n_pre, n_post = int(self.src_off[-1]), int(self.dst_off[-1])
         t, wt = padded_tables(pre[order], post[order], w[order], n_pre, n_post, self.dtype)
+        # the last ``delay`` steps' spikes as bit sets (n_pre / 32 words each, not n_pre floats):
+        # a smaller state to carry, pack and check, and the event loop reads the words directly
         return ({"targets": t, "weights": wt},
-                {"buf": np.zeros((self.delay, n_pre), self.dtype)})
+                {"buf": np.zeros((self.delay, -(-n_pre // 32)), np.uint32)})
 
     def read(self, p, state, ctx):
         n_post = int(self.dst_off[-1])
-        ev = event_propagate(state["buf"][ctx.t % self.delay], ctx.const["targets"],
-                             ctx.const["weights"], n_post)
+        ev = event_propagate_words(state["buf"][ctx.t % self.delay], ctx.const["targets"],
+                                   ctx.const["weights"], n_post)
         return {f"slot{k}": ev[self.dst_off[k]:self.dst_off[k + 1]] for k in range(len(self.dests))}
 
     def update(self, p, state, inputs, ctx):
         import jax.numpy as jnp
         spikes = jnp.concatenate([inputs[f"pre{k}"] for k in range(len(self.sources))])
-        return {"buf": state["buf"].at[ctx.t % self.delay].set(spikes)}
+        return {"buf": state["buf"].at[ctx.t % self.delay].set(spike_words(spikes))}

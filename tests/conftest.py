@@ -9,6 +9,17 @@ import engine  # noqa: E402,F401  (sets XLA flags before JAX initialises)
 from engine import Graph, Node  # noqa: E402
 
 
+def graph_of(*nodes, edges=(), **settings) -> Graph:
+    """A graph from (id, type, params) triples and ("node.port", "node.port") edges."""
+    g = Graph()
+    g.settings.update(settings)
+    for nid, typ, params in nodes:
+        g.add_node(Node(nid, typ, params))
+    for src, dst in edges:
+        g.connect(src, dst)
+    return g
+
+
 def ei_graph(n_exc=40, n_inh=10, amplitude=20.0, seed=3, propagation="event") -> Graph:
     """A small recurrent E/I network used by several tests."""
     g = Graph(settings={"dt": 0.1, "seed": seed, "dtype": "float32"})

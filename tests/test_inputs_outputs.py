@@ -11,19 +11,10 @@ from components.argmax_action import ArgmaxAction
 from components.place_cell_encoder import PlaceCellEncoder
 from components.poisson_source import PoissonSource
 from components.rate_encoder import RateEncoder
-from engine import Graph, GraphError, Node, Simulation, validate
+from engine import GraphError, Simulation, validate
+from tests.conftest import graph_of as graph
 
 DT = 0.1
-
-
-def graph(*nodes, edges=(), **settings):
-    g = Graph()
-    g.settings.update(settings)
-    for nid, typ, params in nodes:
-        g.add_node(Node(nid, typ, params))
-    for src, dst in edges:
-        g.connect(src, dst)
-    return g
 
 
 def problems_at(g, node, param):
@@ -381,10 +372,7 @@ def test_argmax_declaration():
 
 def test_rate_too_high_for_dt_is_a_validation_problem():
     """check_dt runs during validation, so the problem shows before any run."""
-    import engine as _engine
-    from engine import Graph as _Graph, Node as _Node
-
-    g = _Graph(settings={"dt": 1.0, "seed": 0, "dtype": "float32"})
-    g.add_node(_Node("src", "poisson_source", {"size": 5, "rate": 2000.0}))
-    probs = _engine.validate(g)
+    g = graph(("src", "poisson_source", {"size": 5, "rate": 2000.0}), dt=1.0, seed=0,
+              dtype="float32")
+    probs = validate(g)
     assert [(p.node, p.param) for p in probs] == [("src", "rate")]

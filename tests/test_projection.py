@@ -10,8 +10,9 @@ import pytest
 
 from components.projection import (Projection, dense_matrix, event_propagate, padded_tables,
                                    spike_words)
-from engine import Graph, Node, Simulation, validate
+from engine import Simulation, validate
 from engine.compiler import node_rng
+from tests.conftest import graph_of as graph
 
 
 def make(n_pre, n_post, **cfg):
@@ -22,16 +23,6 @@ def make(n_pre, n_post, **cfg):
 
 def draw(n_pre, n_post, seed=0, **cfg):
     return make(n_pre, n_post, **cfg).synapses(np.random.default_rng(seed))
-
-
-def graph(*nodes, edges=(), **settings):
-    g = Graph()
-    g.settings.update(settings)
-    for nid, typ, params in nodes:
-        g.add_node(Node(nid, typ, params))
-    for src, dst in edges:
-        g.connect(src, dst)
-    return g
 
 
 # --- connectivity --------------------------------------------------------------------------------
