@@ -151,6 +151,7 @@ class Component:
     params: ClassVar[tuple[Param, ...]] = ()
     latched: ClassVar[bool] = False
     elementwise: ClassVar[bool] = False  # see the module docstring (grouping of equal nodes)
+    fed_by_host: ClassVar[bool] = False  # live params rewritten by the host between most chunks
     description: ClassVar[str] = ""    # one line for the palette tooltip
 
     def __init__(self, config: dict, sizes: dict, dt: float, dtype):

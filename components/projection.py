@@ -18,8 +18,9 @@ round(excitatory_fraction * n_pre) pre neurons are excitatory, the others inhibi
 magnitude scaled by inhibitory_ratio.
 
 Propagation is event-driven (cost grows with spikes x fan-out; the spiking neurons are found
-through a bit set, one per loop iteration) or dense (a matrix product, for small or dense projections); ``auto`` picks dense when the
-connectivity is dense or n_pre * n_post <= 65,536. Both give the same sums.
+through a bit set, one per loop iteration) or dense (a matrix product, for small or dense
+projections); ``auto`` picks dense when the connectivity is dense or n_pre * n_post <= 65,536.
+Both give the same sums.
 """
 from __future__ import annotations
 

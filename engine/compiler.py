@@ -158,19 +158,27 @@ class Model:
             self.rnodes[gid] = RNode(gid, comp, {p.name: p for p in ins},
                                      {p.name: p for p in outs}, category=cls.category)
 
-    def group_params(self, params, gid):
-        """The live parameters of a group: every member's value, one entry per neuron."""
+    def group_params(self, params, gid, xp=jnp):
+        """The live parameters of a group: every member's value, one entry per neuron (``xp``:
+        jax.numpy inside a traced step, numpy on the host)."""
         mem = self.groups[gid]
         names = self.rnodes[mem[0][0]].comp.live_params().keys()
-        return {name: jnp.concatenate([jnp.broadcast_to(params[m][name], (n,))
-                                       for m, _, n in mem]) for name in names}
+        return {name: xp.concatenate([xp.broadcast_to(xp.asarray(params[m][name], self.dtype),
+                                                      (n,)) for m, _, n in mem])
+                for name in names}
+
+    def _member(self, nid: str) -> tuple[str, int, int]:
+        """(group id, offset, size) of group member ``nid``."""
+        gid = self.group_of[nid]
+        for m, off, n in self.groups[gid]:
+            if m == nid:
+                return gid, off, n
+        raise KeyError(nid)  # pragma: no cover
 
     def member_view(self, tree, nid):
         """Graph node ``nid``'s part of its group's state or const pytree."""
-        for m, off, n in self.groups[self.group_of[nid]]:
-            if m == nid:
-                return jax.tree_util.tree_map(lambda x: x[off:off + n], tree)
-        raise KeyError(nid)
+        _, off, n = self._member(nid)
+        return jax.tree_util.tree_map(lambda x: x[off:off + n], tree)
 
     def runtime_params(self, params) -> dict:
         """The live parameters as the packed chunk takes them (NumPy): one entry per runtime node,
@@ -179,11 +187,7 @@ class Model:
         out = {}
         for nid in self.ids:
             if nid in self.groups:
-                mem = self.groups[nid]
-                names = self.rnodes[mem[0][0]].comp.live_params().keys()
-                out[nid] = {name: np.concatenate([
-                    np.broadcast_to(np.asarray(params[m][name], self.dtype), (n,))
-                    for m, _, n in mem]) for name in names}
+                out[nid] = self.group_params(params, nid, np)
             elif nid in params:
                 out[nid] = {k: np.asarray(v) for k, v in params[nid].items()}
         return out
@@ -191,19 +195,15 @@ class Model:
     def param_location(self, nid: str) -> tuple[str, int, int | None]:
         """Where graph node ``nid``'s live parameters sit in ``runtime_params``: (runtime node,
         offset, count), count None for a node that is its own runtime node."""
-        gid = self.group_of.get(nid)
-        if gid is None:
+        if nid not in self.group_of:
             return nid, 0, None
-        for m, off, n in self.groups[gid]:
-            if m == nid:
-                return gid, off, n
-        raise KeyError(nid)  # pragma: no cover
+        return self._member(nid)
 
     def host_fed(self, nid: str) -> bool:
         """True for a runtime node whose parameters the host rewrites between most chunks
         (host inputs, host-side nodes): they travel in their own small buffer."""
         comp = self.rnodes[nid].comp
-        return bool(getattr(comp, "host_side", False) or getattr(comp, "fed_by_host", False))
+        return bool(getattr(comp, "host_side", False) or comp.fed_by_host)
 
     # --- fusion --------------------------------------------------------------------------------
     def _fuse(self, edges, keep):

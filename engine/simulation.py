@@ -93,11 +93,14 @@ class Simulation:
         self._packer = StatePacker(state)
         rt = model.runtime_params(params)
         self._fed_ids = {nid for nid in rt if model.host_fed(nid)}
-        self._fpacker = StatePacker({n: v for n, v in rt.items() if n in self._fed_ids})
-        self._rpacker = StatePacker({n: v for n, v in rt.items() if n not in self._fed_ids})
+        self._fpacker, self._rpacker = (StatePacker(t) for t in self._split(rt))
         self._param_specs = {}
         self._fns = {}  # (steps, record, watch, count) -> (jitted chunk, aux layout)
-        self._aux_at: dict = {}
+
+    def _split(self, rt):
+        """Runtime parameters -> (host-fed nodes' tree, everyone else's tree)."""
+        return ({n: v for n, v in rt.items() if n in self._fed_ids},
+                {n: v for n, v in rt.items() if n not in self._fed_ids})
 
     @property
     def params(self):
@@ -107,10 +110,9 @@ class Simulation:
     @params.setter
     def params(self, tree):
         self._params = tree
-        rt = self.model.runtime_params(tree)
+        fed, rest = self._split(self.model.runtime_params(tree))
         # host copies of the two packed parameter buffers (host-fed, rest), written by set_param
-        self._host = [self._fpacker.pack_host({n: rt[n] for n in rt if n in self._fed_ids}),
-                      self._rpacker.pack_host({n: rt[n] for n in rt if n not in self._fed_ids})]
+        self._host = [self._fpacker.pack_host(fed), self._rpacker.pack_host(rest)]
         self._rest_dev = None  # device copy of the large buffer (None: stale)
 
     def _device_params(self):
@@ -200,9 +202,11 @@ class Simulation:
         if got is None:
             apacker = StatePacker(self.model.aux_example(self.watch, self.count))
             # where each host-read value sits in the aux buffer: (part, name) -> (offset, n, dtype)
-            at = {(part, n): apacker.slot((part, n))[:2] + apacker.slot((part, n))[3:]
-                  for part, names in (("last", self.watch), ("sum", self.count))
-                  for n in names}
+            at = {}
+            for part, names in (("last", self.watch), ("sum", self.count)):
+                for n in names:
+                    off, size, _w, d = apacker.slot((part, n))
+                    at[(part, n)] = (off, size, d)
             at["ok"] = apacker.slot(("ok",))[0]
             fn = self.model.packed_chunk(self._packer, self._fpacker, self._rpacker, apacker, m,
                                          self.record, self.watch, self.count)
@@ -221,10 +225,7 @@ class Simulation:
         key = (m, self.record, self.watch, self.count)
         fn, at = self._fns.get(key) or self._chunk_fn(m, key)
         start = self._packed
-        rest = self._rest_dev
-        if rest is None:
-            rest = self._device_params()[1]
-        packed, recs, aux = fn(self._host[0], rest, self.consts, start)
+        packed, recs, aux = fn(*self._device_params(), self.consts, start)
         aux = np.asarray(aux)  # the one read-back per chunk (waits for the chunk)
         if self.check_finite and not aux[at["ok"]]:
             self._locate_failure(self._packer.unpack(np.asarray(start)), m)
@@ -289,14 +290,10 @@ class Simulation:
     def node_state(self, node: str) -> dict:
         """One node's state as NumPy arrays (a group member's own slice); KeyError if none.
 
-        Copies the packed buffers to the host once and slices them there, so reading one node
-        (the app does it every frame) costs no device work per leaf.
+        Copies the packed state to the host once and slices it there (``state``), so reading one
+        node (the app does it every frame) costs no device work per leaf.
         """
-        host = self._packer.unpack(np.asarray(self._packed))
-        gid = self.model.group_of.get(node)
-        if gid is not None:
-            return self.model.member_view(host["nodes"][gid], node)
-        return host["nodes"][node]
+        return self.state["nodes"][node]
 
     # --- editing -------------------------------------------------------------------------------
     def set_param(self, node: str, name: str, value) -> None:
