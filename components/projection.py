@@ -224,14 +224,18 @@ class Projection(Component):
     def init(self, key, rng):
         pre, post, w = self.synapses(rng)
         if self.dense:
-            W = np.zeros((self.n_pre, self.n_post), self.dtype)
-            np.add.at(W, (pre, post), w)
-            const = {"W": W}
+            const = {"W": self.weight_matrix(pre, post, w)}
         else:
             t, wt = padded_tables(pre, post, w, self.n_pre, self.n_post, self.dtype)
             const = {"targets": t, "weights": wt}
         d = self.config["delay_steps"]
         return const, {"buf": np.zeros((d, self.n_pre), self.dtype)}
+
+    def weight_matrix(self, pre, post, w) -> np.ndarray:
+        """The synapses (``synapses``) as a dense n_pre x n_post matrix (repeats summed)."""
+        W = np.zeros((self.n_pre, self.n_post), self.dtype)
+        np.add.at(W, (pre, post), w)
+        return W
 
     def deliver(self, spikes, const):
         if "W" in const:

@@ -99,12 +99,9 @@ def fused_weights(sim: Simulation, node: str) -> np.ndarray | None:
     if info is None or cls is None:
         return None
     comp = cls(info.config, info.sizes, sim.model.dt, sim.model.dtype)
-    if not hasattr(comp, "synapses"):
+    if not hasattr(comp, "weight_matrix"):
         return None
-    pre, post, w = comp.synapses(node_rng(sim.seed, node))
-    W = np.zeros((int(comp.n_pre), int(comp.n_post)), sim.model.dtype)
-    np.add.at(W, (pre, post), np.asarray(w, sim.model.dtype))
-    return W
+    return comp.weight_matrix(*comp.synapses(node_rng(sim.seed, node)))
 
 
 def is_plastic(sim: Simulation, node: str) -> bool:
