@@ -4,6 +4,7 @@
     spark run FILE --steps N [--chunk K] [--seed S] [--record node.port ...] [--out run.npz]
               [--dtype float64] [--json]
     spark train FILE --agents N --episodes E [--seed S] [--out DIR]
+    spark flatten FILE -o OUT         write FILE without composite components (dotted ids)
     spark app [FILE] [--run]          the desktop app (the only command that loads Qt)
 """
 from __future__ import annotations
@@ -81,9 +82,11 @@ def cmd_run(args) -> int:
         analysis = engine.analyze(graph)
         if analysis.errors:
             raise engine.GraphError(analysis.errors, args.file)
-        pools = [f"{nid}.spikes" for nid, info in analysis.nodes.items()
-                 if "spikes" in info.outputs and info.outputs["spikes"].kind == SPIKES
-                 and engine.registry().get(graph.nodes[nid].type).category == "Neurons"]
+        flat = analysis.flat.graph if analysis.flat is not None else graph
+        pools = [f"{nid}.spikes" for nid, node in flat.nodes.items()
+                 if "spikes" in analysis.nodes[nid].outputs
+                 and analysis.nodes[nid].outputs["spikes"].kind == SPIKES
+                 and engine.registry().get(node.type).category == "Neurons"]
         t0 = time.perf_counter()
         sim = engine.Simulation(graph, dtype=args.dtype, record=args.record, count=pools,
                                 chunk=args.chunk, source=args.file)
@@ -130,6 +133,29 @@ def cmd_run(args) -> int:
     return EXIT_OK
 
 
+def cmd_flatten(args) -> int:
+    import engine
+    from engine.composite import flatten
+
+    try:
+        graph = engine.load(args.file)
+        analysis = engine.analyze(graph)
+        if analysis.errors:
+            raise engine.GraphError(analysis.errors, args.file)
+        flat = flatten(graph)
+        engine.save(flat, args.out)
+    except engine.GraphError as exc:
+        _err(str(exc))
+        return EXIT_PROBLEMS
+    except OSError as exc:
+        _err(f"{args.out}: cannot write: {exc.strerror or exc}")
+        return EXIT_PROBLEMS
+    n = len(analysis.flat.instances) if analysis.flat is not None else 0
+    print(f"{args.out}: {len(flat.nodes)} nodes, {len(flat.edges)} edges "
+          f"({n} component instance{'s' if n != 1 else ''} expanded)")
+    return EXIT_OK
+
+
 def cmd_app(args) -> int:
     # The only place the engine's CLI reaches up into the app layer: loaded on demand, so
     # headless commands never import Qt.
@@ -168,6 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:  # pragma: no cover - until the trainer exists
         t.set_defaults(fn=lambda a: (_err("training is not available"), EXIT_USAGE)[1])
 
+    f = sub.add_parser("flatten", help="write a graph without composite components")
+    f.add_argument("file")
+    f.add_argument("-o", "--out", required=True, help="the flat graph file to write")
+    f.set_defaults(fn=cmd_flatten)
+
     a = sub.add_parser("app", help="open the desktop app")
     a.add_argument("file", nargs="?", default=None)
     a.add_argument("--run", action="store_true", help="start running at once")
@@ -183,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "chunk", 1) < 1:
         _err("--chunk must be >= 1")
         return EXIT_USAGE
-    if args.command == "run" and args.out and not Path(args.out).parent.exists():
+    if args.command in ("run", "flatten") and args.out and not Path(args.out).parent.exists():
         _err(f"--out: folder {Path(args.out).parent} does not exist")
         return EXIT_USAGE
     return int(args.fn(args) or 0)

@@ -61,6 +61,12 @@ class Model:
 
     def __init__(self, graph: Graph, analysis: Analysis, dtype: str | None = None,
                  fuse: bool = True, keep_unfused: tuple[str, ...] = ()):
+        # a graph with composites runs flattened (inner nodes under dotted ids); ``composite``
+        # says where each flat node came from (engine/composite/flatten.py), None without any
+        self.composite = analysis.flat
+        self.source_graph = graph.copy()
+        if analysis.flat is not None:
+            graph = analysis.flat.graph
         self.graph = graph.copy()
         self.dtype_name = dtype or graph.settings.get("dtype", "float32")
         if self.dtype_name == "float64":
@@ -98,6 +104,11 @@ class Model:
                                          self.rid(d.rsplit(".", 1)[0])) in self.delayed})
         self.ids = ids
         self._chunks: dict = {}
+
+    def seed_key(self, nid: str) -> str:
+        """The name node ``nid`` draws its random numbers under (its ``seed_id``, else its id)."""
+        node = self.graph.nodes.get(nid)
+        return nid if node is None or node.seed_id is None else node.seed_id
 
     # --- grouping of equal elementwise nodes ---------------------------------------------------
     def rid(self, nid: str) -> str:
@@ -256,10 +267,12 @@ class Model:
         def init_one(nid, r):
             try:
                 if isinstance(r.comp, FusedEvents):
-                    const, state = r.comp.init_fused(lambda m: node_rng(seed, m))
+                    const, state = r.comp.init_fused(
+                        lambda m: node_rng(seed, self.seed_key(m)))
                 else:
-                    key = jax.random.fold_in(jax.random.PRNGKey(seed), node_hash(nid))
-                    const, state = r.comp.init(key, node_rng(seed, nid))
+                    sk = self.seed_key(nid)
+                    key = jax.random.fold_in(jax.random.PRNGKey(seed), node_hash(sk))
+                    const, state = r.comp.init(key, node_rng(seed, sk))
                 params[nid] = r.comp.live_params()
             except Exception as exc:
                 raise GraphError([Problem(f"could not initialise: {type(exc).__name__}: {exc}",
@@ -337,7 +350,7 @@ class Model:
         vals: dict = {}
 
         def ctx(nid):
-            k = jax.random.fold_in(jax.random.fold_in(key, node_hash(nid)), t)
+            k = jax.random.fold_in(jax.random.fold_in(key, node_hash(self.seed_key(nid))), t)
             return Ctx(t, self.dt, k, consts[nid])
 
         for nid in self.latched:

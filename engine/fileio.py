@@ -1,4 +1,8 @@
-"""Reading and writing graph files (format ``spark-graph``, version 1; see the README).
+"""Reading and writing graph files (format ``spark-graph``, version 2; see the README).
+
+Version 2 added composite components: a top-level ``definitions`` list (engine/composite/model.py),
+a node's optional ``seed_id``, and dotted node ids (``col1.exc``, as ``spark flatten`` writes
+them). A version-1 file is a version-2 file without those, so its migration only renumbers it.
 
 Reading never silently drops anything: malformed entries become Problems attached to the graph
 (``graph.load_problems``) so that validation reports them together with everything else. A file
@@ -52,7 +56,15 @@ def migrate(data: dict, source: str | None = None) -> dict:
     return data
 
 
-def parse_json(text: str, source: str | None = None) -> dict:
+@migration(1)
+def _v1_to_v2(data: dict) -> dict:
+    """Version 2 only added things (definitions, seed ids, dotted ids): nothing to convert."""
+    data["version"] = 2
+    return data
+
+
+def parse_json(text: str, source: str | None = None, tag: str = FORMAT_TAG) -> dict:
+    """Parse file text into a dict whose ``format`` is ``tag``, or raise GraphError."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -60,10 +72,11 @@ def parse_json(text: str, source: str | None = None) -> dict:
                                   column=exc.colno)], source) from None
     if not isinstance(data, dict):
         raise GraphError([Problem("a graph file must hold a JSON object")], source)
-    tag = data.get("format")
-    if tag != FORMAT_TAG:
-        raise GraphError([Problem(f"'format' must be '{FORMAT_TAG}', got {tag!r}; "
-                                  "this is not a Spark graph file")], source)
+    got = data.get("format")
+    if got != tag:
+        what = "graph" if tag == FORMAT_TAG else "component library"
+        raise GraphError([Problem(f"'format' must be '{tag}', got {got!r}; "
+                                  f"this is not a Spark {what} file")], source)
     return data
 
 
@@ -71,7 +84,7 @@ def graph_from_dict(data: dict, source: str | None = None) -> Graph:
     """Build a Graph from a (migrated) file dict; shape problems go to ``graph.load_problems``."""
     data = migrate(data, source)
     problems: list[Problem] = []
-    known_top = {"format", "version", "settings", "nodes", "edges", "meta"}
+    known_top = {"format", "version", "settings", "nodes", "edges", "definitions", "meta"}
     for key in data:
         if key not in known_top:
             problems.append(Problem(f"unknown top-level key '{key}' (expected one of "
@@ -96,11 +109,16 @@ def graph_from_dict(data: dict, source: str | None = None) -> Graph:
         if not isinstance(nid, str) or not nid:
             problems.append(Problem(f"nodes[{i}] has no string 'id'"))
             continue
-        if "." in nid:
-            problems.append(Problem("a node id may not contain '.'", node=nid))
+        if "" in nid.split("."):
+            problems.append(Problem("a node id may not start or end with '.' or hold '..'",
+                                    node=nid))
         for key in nd:
-            if key not in ("id", "type", "params", "position"):
+            if key not in ("id", "type", "params", "position", "seed_id"):
                 problems.append(Problem(f"unknown key '{key}' in node entry", node=nid))
+        seed_id = nd.get("seed_id")
+        if seed_id is not None and not isinstance(seed_id, str):
+            problems.append(Problem("'seed_id' must be a string", node=nid))
+            seed_id = None
         ntype = nd.get("type")
         if not isinstance(ntype, str):
             problems.append(Problem("missing or non-string 'type'", node=nid))
@@ -118,7 +136,8 @@ def graph_from_dict(data: dict, source: str | None = None) -> Graph:
             problems.append(Problem(f"duplicate node id '{nid}' (nodes[{i}]); ids must be unique",
                                     node=nid))
             continue
-        graph.nodes[nid] = Node(nid, ntype, dict(params), (float(pos[0]), float(pos[1])))
+        graph.nodes[nid] = Node(nid, ntype, dict(params), (float(pos[0]), float(pos[1])),
+                                seed_id)
 
     edges = data.get("edges", [])
     if not isinstance(edges, list):
@@ -140,6 +159,9 @@ def graph_from_dict(data: dict, source: str | None = None) -> Graph:
                                     node=edge.dst_node))
             continue
         graph.edges.append(edge)
+    if "definitions" in data:
+        from .composite.model import definitions_from_list
+        graph.definitions = definitions_from_list(data["definitions"], problems)
     graph.load_problems = problems
     return graph
 
@@ -162,13 +184,19 @@ def load(path: str | os.PathLike) -> Graph:
 
 
 def dumps(graph: Graph) -> str:
-    return json.dumps(graph.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    """The file text of ``graph``, with the library definitions it uses embedded."""
+    from .composite.edit import embed_used
+    return json.dumps(embed_used(graph).to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
 def save(graph: Graph, path: str | os.PathLike) -> None:
     """Write ``graph`` to ``path`` atomically (temporary file, fsync, rename)."""
+    write_atomic(path, dumps(graph))
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` to ``path``: a temporary file in the same folder, fsync, rename."""
     path = Path(path)
-    text = dumps(graph)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent or "."))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -2,8 +2,9 @@
 
 A ``Graph`` holds simulation settings, nodes (stable id, registry type, parameter values, canvas
 position) and directed edges from an output port to an input port, each written ``"node.port"``.
-It knows nothing of Qt or JAX. ``to_dict``/``from_dict`` map it to the version-1 file layout
-(see engine/fileio.py and the README).
+It knows nothing of Qt or JAX. ``to_dict`` maps it to the file layout (version 2, see
+engine/fileio.py and the README). ``definitions`` holds the composite components the graph uses
+(engine/composite): a node whose ``type`` names one of them is an instance of it.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import copy
 from dataclasses import dataclass, field
 
 FORMAT_TAG = "spark-graph"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 DEFAULT_SETTINGS = {"dt": 0.1, "seed": 0, "dtype": "float32"}
 
@@ -25,15 +26,31 @@ SETTINGS_SPEC = {
 
 @dataclass
 class Node:
-    """One node: ``type`` is a registry key, ``params`` the values given in the file."""
+    """One node: ``type`` is a registry key or a composite definition, ``params`` the values given
+    in the file.
+
+    ``seed_id`` (usually None) is the name the node's random numbers are drawn under instead of
+    its id; for a composite instance, the scope its inner nodes draw under ("" for the enclosing
+    scope). ``make_component``, ``unpack`` and ``flatten`` set it so that a network keeps drawing
+    exactly the same numbers (engine/composite).
+    """
 
     id: str
     type: str
     params: dict = field(default_factory=dict)
     position: tuple[float, float] = (0.0, 0.0)
+    seed_id: str | None = None
 
     def copy(self) -> "Node":
-        return Node(self.id, self.type, copy.deepcopy(self.params), tuple(self.position))
+        return Node(self.id, self.type, copy.deepcopy(self.params), tuple(self.position),
+                    self.seed_id)
+
+    def to_dict(self) -> dict:
+        d = {"id": self.id, "type": self.type, "params": dict(self.params),
+             "position": [float(self.position[0]), float(self.position[1])]}
+        if self.seed_id is not None:
+            d["seed_id"] = self.seed_id
+        return d
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,8 @@ class Graph:
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     meta: dict = field(default_factory=dict)
+    # type name -> engine.composite.Definition (composite components embedded in the file)
+    definitions: dict = field(default_factory=dict)
     # problems found while reading the file (duplicate ids, malformed entries); not saved
     load_problems: list = field(default_factory=list, compare=False, repr=False)
 
@@ -121,7 +140,8 @@ class Graph:
 
     def copy(self) -> "Graph":
         return Graph(dict(self.settings), {k: n.copy() for k, n in self.nodes.items()},
-                     list(self.edges), copy.deepcopy(self.meta))
+                     list(self.edges), copy.deepcopy(self.meta),
+                     {k: d.copy() for k, d in self.definitions.items()})
 
     # --- file layout --------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -129,13 +149,11 @@ class Graph:
             "format": FORMAT_TAG,
             "version": FORMAT_VERSION,
             "settings": dict(self.settings),
-            "nodes": [
-                {"id": n.id, "type": n.type, "params": dict(n.params),
-                 "position": [float(n.position[0]), float(n.position[1])]}
-                for n in self.nodes.values()
-            ],
+            "nodes": [n.to_dict() for n in self.nodes.values()],
             "edges": [{"from": e.src, "to": e.dst} for e in self.edges],
         }
+        if self.definitions:
+            d["definitions"] = [defn.to_dict() for defn in self.definitions.values()]
         if self.meta:
             d["meta"] = copy.deepcopy(self.meta)
         return d

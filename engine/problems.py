@@ -6,7 +6,12 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem. ``node`` and ``param``/``port`` are None where they do not apply."""
+    """One problem. ``node`` and ``param``/``port`` are None where they do not apply.
+
+    ``definition`` names the composite component whose inside the problem is in (``node`` is
+    then an inner node of that definition, or None for the definition itself); None for the
+    graph's own nodes.
+    """
 
     message: str
     node: str | None = None
@@ -15,9 +20,12 @@ class Problem:
     line: int | None = None
     column: int | None = None
     severity: str = "error"  # "error" or "warning"
+    definition: str | None = None
 
     def where(self) -> str:
         parts = []
+        if self.definition is not None:
+            parts.append(f"component '{self.definition}'")
         if self.line is not None:
             parts.append(f"line {self.line}, column {self.column}")
         if self.node is not None:

@@ -2,7 +2,12 @@
 
 Built-in components are the modules of the ``components`` package; third-party packages add
 theirs through the entry-point group ``spark.components`` (each entry point names a Component
-subclass or a module holding some). A module that fails to import is reported, not fatal.
+subclass or a module holding some, or component library files: see engine/composite/library.py).
+A module that fails to import is reported, not fatal.
+
+Composite components from the user library folder and from packages are listed too
+(``definitions``, by type name, with ``definition_origin``); a definition never replaces a
+built-in type.
 """
 from __future__ import annotations
 
@@ -27,6 +32,8 @@ class Registry:
         self.types: dict[str, type[Component]] = {}
         self.origin: dict[str, str] = {}
         self.load_errors: list[str] = []
+        self.definitions: dict = {}          # type name -> engine.composite.Definition
+        self.definition_origin: dict[str, str] = {}
 
     def add(self, cls: type[Component], origin: str) -> None:
         name = cls.type_name
@@ -42,6 +49,19 @@ class Registry:
             if issubclass(obj, Component) and obj.type_name and obj.__module__ == module.__name__:
                 self.add(obj, origin)
 
+    def add_definition(self, defn, origin: str) -> None:
+        """Add a library definition (the first of a name wins; built-in types always do)."""
+        name = defn.type_name
+        if name in self.types:
+            self.load_errors.append(f"{origin}: component '{name}' has the name of a built-in "
+                                    f"node type ({self.origin[name]}); ignored")
+        elif name in self.definitions:
+            self.load_errors.append(f"{origin}: component '{name}' is already defined by "
+                                    f"{self.definition_origin[name]}; ignored")
+        else:
+            self.definitions[name] = defn
+            self.definition_origin[name] = origin
+
     def get(self, name: str) -> type[Component]:
         return self.types[name]
 
@@ -54,16 +74,28 @@ class Registry:
     def suggest(self, name: str) -> list[str]:
         return difflib.get_close_matches(name, self.names(), n=3, cutoff=0.5)
 
-    def by_category(self) -> dict[str, list[type[Component]]]:
-        out: dict[str, list[type[Component]]] = {}
+    def by_category(self, definitions: bool = False) -> dict[str, list]:
+        """Category -> component classes (with ``definitions``: library definitions too, as
+        engine.composite.DefinitionType objects, which read like classes)."""
+        out: dict[str, list] = {}
         for name in self.names():
             cls = self.types[name]
             out.setdefault(cls.category, []).append(cls)
+        if definitions:
+            from .composite.types import DefinitionType, Types
+            types = Types(reg=self)
+            for name in sorted(self.definitions):
+                d = self.definitions[name]
+                out.setdefault(d.category, []).append(DefinitionType(d, types))
         return out
 
 
 def _discover() -> Registry:
+    from .composite import library
+    from .problems import GraphError
+
     reg = Registry()
+    libraries = []
     for info in sorted(pkgutil.iter_modules(components.__path__), key=lambda m: m.name):
         if info.name.startswith("_") or info.name == "base":
             continue
@@ -82,12 +114,26 @@ def _discover() -> Registry:
         except Exception as exc:
             reg.load_errors.append(f"entry point {ep.name}: {type(exc).__name__}: {exc}")
             continue
+        files = library.entry_point_files(obj)
         if inspect.isclass(obj) and issubclass(obj, Component):
             reg.add(obj, f"entry point {ep.name}")
         elif inspect.ismodule(obj):
             reg.add_module(obj, f"entry point {ep.name}")
+        elif files is not None:
+            libraries += [(f, f"entry point {ep.name} ({f})") for f in files]
         else:
-            reg.load_errors.append(f"entry point {ep.name}: not a Component subclass or module")
+            reg.load_errors.append(f"entry point {ep.name}: not a Component subclass or module, "
+                                   "nor component library files")
+    found, errors = library.scan_library()
+    for defn, origin in found:
+        reg.add_definition(defn, origin)
+    reg.load_errors += errors
+    for f, origin in libraries:
+        try:
+            for d in library.load_library(f):
+                reg.add_definition(d, origin)
+        except GraphError as exc:
+            reg.load_errors.append(f"{origin}: {exc}")
     return reg
 
 

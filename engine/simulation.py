@@ -305,6 +305,8 @@ class Simulation:
         """
         spec = self._param_specs.get((node, name))
         if spec is None:
+            if node not in self.graph.nodes and node in self.instances:
+                return self._set_promoted(node, name, value)
             spec = self._param_spec(node, name)
         prm, shape, i, (off, n, w, d) = spec
         arr = np.asarray(value, dtype=self.model.dtype)
@@ -329,6 +331,42 @@ class Simulation:
         else:
             self._rest_dev = None
         StatePacker.write(self._host[i], off, n, w, d, arr)
+
+    @property
+    def instances(self) -> dict:
+        """Composite instances by dotted path (engine/composite/flatten.py ``Instance``): their
+        promoted parameters can be set with ``set_param(path, name, value)``."""
+        flat = self.model.composite
+        return {} if flat is None else flat.instances
+
+    def _set_promoted(self, node: str, name: str, value) -> None:
+        """Set promoted parameter ``name`` of instance ``node``: every inner parameter it drives
+        (checked first, all or none)."""
+        from .composite.types import Types
+        inst = self.instances[node]
+        if name not in inst.targets:
+            raise GraphError([Problem(f"unknown parameter for component '{inst.definition}'",
+                                      node=node, param=name)])
+        types = Types(self.model.source_graph)
+        defn = types.definition(inst.definition)
+        prm = types.promoted_spec(defn, defn.promoted(name))
+        if prm is None or not prm.live:
+            raise StructuralEdit(f"node '{node}', parameter '{name}': changing it rebuilds the "
+                                 "model (it is structural)")
+        arr = np.asarray(value, dtype=self.model.dtype)
+        if arr.ndim == 0:
+            msg = check_value(prm, float(arr))
+            if msg:
+                raise GraphError([Problem(msg, node=node, param=name)])
+        for target in inst.targets[name]:
+            try:
+                self._param_specs.get(target) or self._param_spec(*target)
+            except StructuralEdit:
+                raise StructuralEdit(f"node '{node}', parameter '{name}': changing it rebuilds "
+                                     f"the model (it drives {'.'.join(target)})") from None
+        for target in inst.targets[name]:
+            self.set_param(*target, value)
+        inst.values[name] = float(arr) if arr.ndim == 0 else arr
 
     def _param_spec(self, node: str, name: str):
         """Check once that ``node.name`` is a live parameter; cache where it lives."""

@@ -94,8 +94,8 @@ def train(graph, agents: int, episodes: int, seed: int = 0, chunk_env_steps: int
     Returns (lengths, info): lengths[a] is the list of the first ``episodes`` episode lengths of
     agent a; info has the seeds, the wall time and the number of network steps simulated.
     """
-    env = find_env(graph)
     model = compile_graph(graph)
+    env = find_env(model.graph)  # (flattened: the environment may sit inside a component)
     per = int(model.rnodes[env].comp.config["steps_per_env_step"])
     max_len = int(model.rnodes[env].comp.config["max_episode_steps"])
     k = per * int(chunk_env_steps)

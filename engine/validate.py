@@ -33,6 +33,9 @@ class NodeInfo:
 class Analysis:
     problems: list[Problem]
     nodes: dict[str, NodeInfo]
+    # engine.composite.Flat when the graph uses composite components: the flattened graph the
+    # compiler builds (``flat.graph``) and where its parts came from; None otherwise
+    flat: object = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -149,8 +152,16 @@ def node_config(cls, params: dict, node_id: str) -> tuple[dict, list[Problem]]:
     return config, problems
 
 
-def analyze(graph: Graph) -> Analysis:
-    """Check everything about ``graph``; see the module docstring."""
+def analyze(graph: Graph, external: frozenset = frozenset()) -> Analysis:
+    """Check everything about ``graph``; see the module docstring.
+
+    A graph using composite components is checked by engine/composite/check.py (which calls
+    this on the flattened graph). ``external``: (node, port) inputs fed from outside the graph
+    (a composite's boundary): not reported as unconnected or of unknown size.
+    """
+    from .composite.check import analyze_composite, uses_composites
+    if uses_composites(graph):
+        return analyze_composite(graph)
     reg = registry()
     problems: list[Problem] = list(graph.load_problems)
     problems += check_settings(graph.settings)
@@ -232,11 +243,11 @@ def analyze(graph: Graph) -> Analysis:
 
     for nid, info in infos.items():
         for pname, port in info.inputs.items():
-            if port.required and (nid, pname) not in into_count:
+            if port.required and (nid, pname) not in into_count and (nid, pname) not in external:
                 problems.append(Problem(f"required input '{pname}' is not connected", node=nid,
                                         port=pname))
 
-    problems += _resolve_sizes(infos, good_edges)
+    problems += _resolve_sizes(infos, good_edges, external)
     for nid, info in infos.items():
         cls = reg.get(graph.nodes[nid].type)
         try:
@@ -247,7 +258,7 @@ def analyze(graph: Graph) -> Analysis:
     return Analysis(problems, infos)
 
 
-def _resolve_sizes(infos: dict[str, NodeInfo], edges) -> list[Problem]:
+def _resolve_sizes(infos: dict[str, NodeInfo], edges, external=frozenset()) -> list[Problem]:
     """Bind size symbols from connected ports; report conflicts and what stays unknown."""
     problems = []
     reported = set()
@@ -272,7 +283,8 @@ def _resolve_sizes(infos: dict[str, NodeInfo], edges) -> list[Problem]:
                 changed = True
     for nid, info in infos.items():
         for port in list(info.inputs.values()) + list(info.outputs.values()):
-            if isinstance(port.size, str) and port.size not in info.sizes:
+            if isinstance(port.size, str) and port.size not in info.sizes \
+                    and (nid, port.name) not in external:
                 problems.append(Problem(
                     f"the size of port '{port.name}' ({port.size}) is unknown: connect it",
                     node=nid, port=port.name))

@@ -114,12 +114,12 @@ def test_cross_parameter_checks_and_bad_values():
 
 def test_malformed_entries_are_reported_not_dropped():
     probs = problems_for({"format": "spark-graph", "version": 1, "extra": 1,
-                          "nodes": [{"type": "lif"}, 5, {"id": "x.y", "type": "lif"},
+                          "nodes": [{"type": "lif"}, 5, {"id": "x..y", "type": "lif"},
                                     {"id": "ok", "type": "lif", "position": "here", "colour": 1}],
                           "edges": [{"from": "ok.spikes"}, {"from": "ok", "to": "ok.syn"}]})
     text = "\n".join(map(str, probs))
     for fragment in ["unknown top-level key 'extra'", "nodes[0] has no string 'id'",
-                     "nodes[1] must be an object", "may not contain '.'",
+                     "nodes[1] must be an object", "may not start or end with '.' or hold '..'",
                      "'position' must be [x, y]", "unknown key 'colour'", "edges[0] must be",
                      "'ok' is not of the form"]:
         assert fragment in text
