@@ -38,6 +38,20 @@ def ei_graph(n_exc=40, n_inh=10, amplitude=20.0, seed=3, propagation="event") ->
     return g
 
 
+def overflow_graph() -> Graph:
+    """Pool 'a' spikes into pool 'b' through weights so large that b's synaptic current
+    overflows to infinity one step after a's first spike."""
+    g = Graph()
+    g.add_node(Node("src", "current_source", {"size": 4, "amplitude": 30.0}))
+    g.add_node(Node("a", "lif", {"size": 4}))
+    g.add_node(Node("b", "lif", {"size": 2}))
+    g.add_node(Node("p", "projection", {"connectivity": "all_to_all", "weight": 3e38}))
+    g.connect("src.current", "a.current")
+    g.connect("a.spikes", "p.pre")
+    g.connect("p.events", "b.syn")
+    return g
+
+
 @pytest.fixture
 def small_graph() -> Graph:
     return ei_graph()

@@ -7,7 +7,7 @@ from components.base import Param
 from components.current_source import CurrentSource
 from engine import Graph, GraphError, Node, Simulation, SimulationError, StructuralEdit
 from engine.schedule import order_nodes
-from tests.conftest import ei_graph
+from tests.conftest import ei_graph, overflow_graph
 
 
 def spikes(graph, steps=600, chunk=100, **kw):
@@ -94,14 +94,7 @@ def test_spike_totals_match_recorded_spikes():
 
 
 def test_nan_or_inf_stops_with_node_variable_and_step():
-    g = Graph()
-    g.add_node(Node("src", "current_source", {"size": 4, "amplitude": 30.0}))
-    g.add_node(Node("a", "lif", {"size": 4}))
-    g.add_node(Node("b", "lif", {"size": 2}))
-    g.add_node(Node("p", "projection", {"connectivity": "all_to_all", "weight": 3e38}))
-    g.connect("src.current", "a.current")
-    g.connect("a.spikes", "p.pre")
-    g.connect("p.events", "b.syn")
+    g = overflow_graph()
     sim = Simulation(g, record=["a.spikes"], chunk=500)
     with pytest.raises(SimulationError) as ei:
         sim.advance(2000)

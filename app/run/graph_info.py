@@ -39,11 +39,15 @@ class GraphInfo:
         self.graph = graph
         analysis = analyze(graph)
         self.problems = analysis.errors
+        if analysis.flat is not None:  # composites: the inner nodes under their dotted ids
+            graph = analysis.flat.graph
         self.ports: dict[str, PortInfo] = {}
         self.node_ports: dict[str, list[PortInfo]] = {}
         reg = registry()
         self.categories: dict[str, str] = {}
         for nid, info in analysis.nodes.items():
+            if nid not in graph.nodes:
+                continue  # a composite instance: its inner nodes are listed instead
             node = graph.nodes[nid]
             self.categories[nid] = reg.get(node.type).category if node.type in reg else ""
             lst = []

@@ -85,8 +85,9 @@ def fused_weights(sim: Simulation, node: str) -> np.ndarray | None:
     """Weights of a projection that was fused away (None when ``node`` is not one).
 
     Only static projections are fused, and every node draws its synapses from
-    ``engine.compiler.node_rng(seed, node)`` whether fused or not (engine/fusion.py,
-    ``FusedEvents.init_fused``), so drawing them again gives exactly the weights in use.
+    ``engine.compiler.node_rng(seed, model.seed_key(node))`` whether fused or not
+    (engine/fusion.py, ``FusedEvents.init_fused``), so drawing them again gives exactly the
+    weights in use.
     """
     from engine.compiler import node_rng
     from engine.registry import registry
@@ -101,7 +102,7 @@ def fused_weights(sim: Simulation, node: str) -> np.ndarray | None:
     comp = cls(info.config, info.sizes, sim.model.dt, sim.model.dtype)
     if not hasattr(comp, "weight_matrix"):
         return None
-    return comp.weight_matrix(*comp.synapses(node_rng(sim.seed, node)))
+    return comp.weight_matrix(*comp.synapses(node_rng(sim.seed, sim.model.seed_key(node))))
 
 
 def is_plastic(sim: Simulation, node: str) -> bool:

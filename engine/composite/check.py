@@ -242,8 +242,8 @@ def _key(p: Problem):
     return (p.definition, p.node, p.param, p.port, p.message)
 
 
-def _standalone(defn: Definition, graph: Graph, types: Types) -> tuple[list[Problem], Flat,
-                                                                         Analysis]:
+def _standalone(defn: Definition, graph: Graph, types: Types,
+                standalone: set) -> tuple[list[Problem], Flat, Analysis]:
     """A definition checked on its own (see the module docstring)."""
     flat = flatten_level(graph, types, defn)
     external = set()
@@ -253,7 +253,8 @@ def _standalone(defn: Definition, graph: Graph, types: Types) -> tuple[list[Prob
                 external.add(tuple(split_ref(end)))
     a = analyze(flat.graph, external=frozenset(external))
     # (the settings' own problems are the graph's, reported by its own pass)
-    probs = [_trace(p, flat, defn.type_name, set()) for p in a.problems if p.node is not None]
+    probs = [_trace(p, flat, defn.type_name, standalone) for p in a.problems
+             if p.node is not None]
     return probs + flat.problems + _check_boundary(defn, flat, a.nodes), flat, a
 
 
@@ -269,11 +270,11 @@ def analyze_composite(graph: Graph) -> Analysis:
         problems.append(Problem(f"component '{c[0]}' contains itself: {' -> '.join(c)}",
                                 definition=c[0]))
     standalone: set = set()
-    for defn in defs.values():
+    for defn in _inner_first(defs, types):
         problems += check_definition(defn, types)
         if defn.type_name in in_cycle:
             continue
-        probs, _, _ = _standalone(defn, graph, types)
+        probs, _, _ = _standalone(defn, graph, types, standalone)
         problems += probs
         standalone |= {_key(p) for p in probs}
     flat = flatten_level(graph, types)
@@ -286,14 +287,49 @@ def analyze_composite(graph: Graph) -> Analysis:
         if t.param and t.port is None and (t.definition, t.node, t.param) in said \
                 and t.node in {i.local for i in flat.instances.values()}:
             continue  # the override itself is already reported as out of range
-        problems.append(t)
+        problems.append(_suggest_types(t, flat, types))
     nodes = dict(a.nodes)
     nodes.update(instance_infos(flat, a.nodes, types))
     return Analysis(_unique(problems), nodes, flat=flat)
 
 
+def _suggest_types(p: Problem, flat: Flat, types: Types) -> Problem:
+    """An unknown type's problem, with the composites of the graph among the suggestions."""
+    node = flat.graph.nodes.get(p.node) if p.node is not None else None
+    if node is None or types.known(node.type) or "did you mean" in p.message \
+            or not p.message.startswith("unknown node type"):
+        return p
+    import difflib
+    close = difflib.get_close_matches(node.type, types.names(), n=3, cutoff=0.5)
+    if not close:
+        return p
+    return Problem(f"{p.message}; did you mean {' or '.join(repr(c) for c in close)}?", p.node,
+                   p.param, p.port, severity=p.severity, definition=p.definition)
+
+
+def _inner_first(defs: dict, types: Types) -> list[Definition]:
+    """``defs`` with every definition after the ones it contains (cycles: in any order)."""
+    out, seen = [], set()
+
+    def visit(name, stack):
+        d = types.definition(name) if name not in defs else defs[name]
+        if d is None or name in seen or name in stack:
+            return
+        for t in d.uses():
+            visit(t, stack + (name,))
+        seen.add(name)
+        if name in defs:
+            out.append(d)
+
+    for name in defs:
+        visit(name, ())
+    return out
+
+
 def _override_problems(flat: Flat, types: Types) -> list[Problem]:
-    out = []
+    """Overrides out of their promoted parameter's range, each reported once, on the outermost
+    instance whose value it is."""
+    out, said = [], set()
     for inst in flat.instances.values():
         defn = types.definition(inst.definition)
         for k in inst.overrides:
@@ -304,9 +340,13 @@ def _override_problems(flat: Flat, types: Types) -> list[Problem]:
                 if src is not None and src[0] != inst.path:
                     outer = flat.instances.get(src[0])
                     if outer is not None:
-                        out.append(Problem(f"{msg} (through {inst.local}.{k})", node=outer.local,
-                                           param=src[1], definition=outer.container))
+                        if (outer.path, src[1]) not in said:
+                            said.add((outer.path, src[1]))
+                            out.append(Problem(f"{msg} (through {inst.local}.{k})",
+                                               node=outer.local, param=src[1],
+                                               definition=outer.container))
                         continue
+                said.add((inst.path, k))
                 out.append(Problem(msg, node=inst.local, param=k, definition=inst.container))
     return out
 

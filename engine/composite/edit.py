@@ -249,8 +249,8 @@ def unpack(graph: Graph, instance_id: str) -> Graph:
         value = node.params.get(p.name, p.default)
         for ref in p.drives:
             nid, q = split_ref(ref)
-            if nid in inner:
-                inner[nid].params[q] = value
+            if nid in inner and (q in inner[nid].params or value != _default(types, inner[nid], q)):
+                inner[nid].params[q] = value  # (a value equal to the default stays implicit)
     taken = set(graph.nodes) - {instance_id}
     ids = {}
     for x in inner:
@@ -298,6 +298,11 @@ def unpack(graph: Graph, instance_id: str) -> Graph:
     for name, d in used_definitions(graph, types, [instance_id]).items():
         new.definitions.setdefault(name, d.copy())
     return new
+
+
+def _default(types: Types, node: Node, name: str):
+    prm = types.param_of(node.type, name)
+    return None if prm is None or prm.required else prm.default
 
 
 def _check_cycles(defs: dict, types: Types, name: str) -> None:

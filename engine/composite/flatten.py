@@ -179,11 +179,9 @@ class _Flattener:
         inner_sources = {}
         for p in defn.params:
             src = sources.get((node.id, p.name), (fid, p.name))
-            for ref in p.drives:
-                nid, q = split_ref(ref)
-                if nid in by_id:
-                    by_id[nid].params[q] = values[p.name]
-                    inner_sources[(nid, q)] = src
+            for nid, q in self.driven(defn, p, by_id):
+                by_id[nid].params[q] = values[p.name]
+                inner_sources[(nid, q)] = src
         cx, cy = centroid(inner)
         inner_shift = (node.position[0] + shift[0] - cx, node.position[1] + shift[1] - cy)
         subs = self.level(inner, defn.edges, fid + ".", key, name, stack + (name,),
@@ -208,6 +206,14 @@ class _Flattener:
                 elif nid in by_id:
                     inst.targets[p.name].append((f"{fid}.{nid}", q))
         return inst
+
+    def driven(self, defn: Definition, p, by_id: dict):
+        """(inner node, parameter) pairs promoted parameter ``p`` drives (those that exist:
+        the others are the definition's own problem, reported with it)."""
+        for ref in p.drives:
+            nid, q = split_ref(ref)
+            if nid in by_id and self.types.param_of(by_id[nid].type, q) is not None:
+                yield nid, q
 
     @staticmethod
     def inner_ends(ref: str, subs: dict, by_id: dict, fid: str, way: str) -> list[str]:
@@ -245,11 +251,9 @@ def flatten_level(graph: Graph, types: Types | None = None,
         by_id = {n.id: n for n in inner}
         sources = {}
         for p in definition.params:
-            for ref in p.drives:
-                nid, q = split_ref(ref)
-                if nid in by_id:
-                    by_id[nid].params[q] = p.default
-                    sources[(nid, q)] = ("", p.name)
+            for nid, q in f.driven(definition, p, by_id):
+                by_id[nid].params[q] = p.default
+                sources[(nid, q)] = ("", p.name)
         f.level(inner, definition.edges, "", "", name, (name,), sources)
     return f.out
 
