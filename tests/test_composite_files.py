@@ -127,6 +127,16 @@ def test_a_graph_and_its_flat_file_spike_identically(tmp_path):
         assert np.array_equal(a[n], b[n])
 
 
+def test_a_composite_graph_compiles_to_the_program_of_its_flat_file(tmp_path):
+    g = engine.load(EXAMPLES / "columns.json")
+    engine.save(flatten(g), tmp_path / "flat.json")
+    programs = []
+    for graph in (g, engine.load(tmp_path / "flat.json")):
+        model = engine.compile_graph(graph)
+        programs.append(model.chunk(5).lower(*model.init()).as_text())
+    assert programs[0] == programs[1] and len(programs[0]) > 10_000
+
+
 def test_spark_flatten_refuses_a_broken_graph(tmp_path):
     g = nested_graph()
     g.definitions["cell"].nodes["loop"] = Node("loop", "top", {})
