@@ -23,6 +23,7 @@ def _assign(target: Graph, source: Graph) -> None:
     target.nodes = src.nodes
     target.edges = src.edges
     target.meta = src.meta
+    target.definitions = src.definitions
 
 
 class GraphCommand(QtGui.QUndoCommand):

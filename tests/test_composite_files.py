@@ -277,6 +277,13 @@ def test_composite_examples_are_what_the_generator_makes():
         (EXAMPLES / "cartpole_composite.json").read_text(encoding="utf-8")
 
 
+def test_cartpole_composite_trains_like_cartpole():
+    from engine import train as tr
+    runs = [tr.train(engine.load(EXAMPLES / f), 2, 2, seed=5, chunk_env_steps=50, progress=False)
+            for f in ("cartpole.json", "cartpole_composite.json")]
+    assert runs[0][0] == runs[1][0] and all(len(x) == 2 for x in runs[0][0])
+
+
 def test_cartpole_actor_component_spikes_like_cartpole():
     flat = engine.load(EXAMPLES / "cartpole.json")
     comp = engine.load(EXAMPLES / "cartpole_composite.json")
