@@ -296,3 +296,18 @@ def test_a_nan_inside_a_component_names_its_dotted_path():
     with pytest.raises(SimulationError) as err:
         Simulation(g3, chunk=500).advance(2000)
     assert err.value.node == "outer.blk.b" and "node 'outer.blk.b'" in str(err.value)
+
+
+def test_hostile_nesting_is_reported_not_crashed():
+    deep = [Definition(f"d{i}", nodes={"n": Node("n", f"d{i + 1}" if i < 199 else "lif", {})})
+            for i in range(200)]   # 200 levels: past Python's recursion comfort without a limit
+    wide = [Definition(f"e{i}", nodes={f"k{j}": Node(f"k{j}", f"e{i + 1}" if i < 7 else "lif", {})
+                                       for j in range(10)}) for i in range(8)]  # 10**8 nodes
+    for defs, top in ((deep, "d0"), (wide, "e0")):
+        g = Graph(definitions={d.type_name: d for d in defs})
+        g.add_node(Node("x", top, {}))
+        probs = engine.validate(g)
+        assert [(p.node, p.definition) for p in probs] == [("x", None)]
+        assert "nests components more than" in probs[0].message
+        with pytest.raises(GraphError):
+            flatten(g)

@@ -22,7 +22,7 @@ from components.base import Port
 from ..graph import Graph
 from ..problems import Problem
 from ..validate import Analysis, NodeInfo, analyze, check_value
-from .flatten import Flat, flatten_level
+from .flatten import MAX_FLAT_NODES, MAX_NESTING, Flat, expanded_size, flatten_level
 from .model import Definition, check_name, split_ref
 from .types import Types
 
@@ -63,6 +63,8 @@ def find_cycles(defs: dict[str, Definition], types: Types) -> list[tuple[str, ..
     cycles, seen = [], set()
 
     def visit(name, stack):
+        if len(stack) > MAX_NESTING:
+            return  # reported by flattening
         if name in stack:
             cyc = tuple(stack[stack.index(name):]) + (name,)
             key = frozenset(cyc)
@@ -270,10 +272,12 @@ def analyze_composite(graph: Graph) -> Analysis:
         problems.append(Problem(f"component '{c[0]}' contains itself: {' -> '.join(c)}",
                                 definition=c[0]))
     standalone: set = set()
+    sizes: dict = {}
     for defn in _inner_first(defs, types):
         problems += check_definition(defn, types)
-        if defn.type_name in in_cycle:
-            continue
+        if defn.type_name in in_cycle or \
+                expanded_size(types, defn.type_name, sizes) > MAX_FLAT_NODES:
+            continue  # (too large: its instances say so)
         probs, _, _ = _standalone(defn, graph, types, standalone)
         problems += probs
         standalone |= {_key(p) for p in probs}
@@ -313,7 +317,7 @@ def _inner_first(defs: dict, types: Types) -> list[Definition]:
 
     def visit(name, stack):
         d = types.definition(name) if name not in defs else defs[name]
-        if d is None or name in seen or name in stack:
+        if d is None or name in seen or name in stack or len(stack) > MAX_NESTING:
             return
         for t in d.uses():
             visit(t, stack + (name,))

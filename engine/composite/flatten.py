@@ -66,11 +66,32 @@ class Flat:
         return self.instances.get(parent)
 
 
+MAX_NESTING = 40         # components inside components, at most (a hostile file: no crash)
+MAX_FLAT_NODES = 50_000   # nodes once every instance is expanded, at most
+
+
+def expanded_size(types: Types, type_name: str, memo: dict, depth: int = 0) -> int:
+    """How many plain nodes one node of ``type_name`` expands to (cycles count as 1; deeper
+    than MAX_NESTING counts as more than MAX_FLAT_NODES)."""
+    if type_name in memo:
+        return memo[type_name]
+    defn = types.definition(type_name)
+    if defn is None:
+        return 1
+    if depth > MAX_NESTING:
+        return MAX_FLAT_NODES + 1
+    memo[type_name] = 1  # a cycle (reported elsewhere) stops here
+    memo[type_name] = sum(expanded_size(types, n.type, memo, depth + 1)
+                          for n in defn.nodes.values())
+    return memo[type_name]
+
+
 class _Flattener:
     def __init__(self, types: Types, settings: dict):
         self.types = types
         self.out = Flat(Graph(settings=dict(settings)))
         self.cycles: set[tuple[str, ...]] = set()
+        self.sizes: dict[str, int] = {}
 
     def problem(self, msg, container, **where):
         self.out.problems.append(Problem(msg, definition=container, **where))
@@ -155,6 +176,12 @@ class _Flattener:
             if cycle not in self.cycles:
                 self.cycles.add(cycle)
                 self.problem(f"component '{name}' contains itself: {' -> '.join(cycle)}", name)
+            return None
+        if len(stack) >= MAX_NESTING or expanded_size(self.types, name, self.sizes) \
+                > MAX_FLAT_NODES:
+            self.problem(f"component '{name}' expands to more than {MAX_FLAT_NODES:,} nodes or "
+                         f"nests components more than {MAX_NESTING} deep; it is not expanded",
+                         container, node=node.id)
             return None
         if name not in self.out.used:
             self.out.used.append(name)
