@@ -1,7 +1,10 @@
 """Shared test set-up: headless Qt, and small graph builders."""
 import os
+import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# the user's component library never leaks into the tests: an empty library folder
+os.environ.setdefault("SPARK_LIBRARY_PATH", tempfile.mkdtemp(prefix="spark-test-library-"))
 
 import pytest  # noqa: E402
 

@@ -5,9 +5,10 @@ import pytest
 import engine
 from tests.conftest import ei_graph, graph_of, overflow_graph
 from engine import Graph, Node, Simulation, SimulationError, StructuralEdit
-from engine.composite import (BoundaryPort, CompositeError, Definition, Promoted, flatten,
-                              infer_boundary, instantiate, make_component, merge_definitions,
-                              node_type, unpack, update_definition, used_definitions)
+from engine.composite import (BoundaryPort, CompositeError, Definition, Promoted,
+                              analyze_definition, flatten, infer_boundary, instantiate,
+                              make_component, merge_definitions, node_type, types_by_category,
+                              unpack, update_definition, used_definitions)
 from engine.graph import Edge
 from engine.problems import GraphError
 
@@ -311,3 +312,17 @@ def test_hostile_nesting_is_reported_not_crashed():
         assert "nests components more than" in probs[0].message
         with pytest.raises(GraphError):
             flatten(g)
+
+
+def test_a_definition_checked_on_its_own_for_its_tab():
+    g = nested_graph()
+    g.definitions["cell"].inputs.append(BoundaryPort("in", ["pool.syn"]))  # fed from outside
+    assert analyze_definition(g, "cell") == []
+    g.definitions["mid"].nodes["c2"].params["amp"] = -1.0  # (c1.amp is driven by amp1)
+    g.definitions["mid"].nodes["bad"] = Node("bad", "lif", {"tau_m": -3.0})
+    probs = analyze_definition(g, "mid")
+    assert {(p.definition, p.node, p.param) for p in probs} == {("mid", "c2", "amp"),
+                                                                 ("mid", "bad", "tau_m")}
+    palette = types_by_category(g)
+    assert [t.type_name for t in palette["Composites"]] == ["cell", "mid", "top"]
+    assert any(t.type_name == "lif" for t in palette["Neurons"])

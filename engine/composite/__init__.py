@@ -13,7 +13,7 @@
 The engine compiles a composite graph by flattening it first (engine/compiler.py), so a
 composite costs nothing at run time and every inner node stays addressable by its dotted id.
 """
-from .check import definitions_closure, used_definitions
+from .check import analyze_definition, definitions_closure, used_definitions
 from .edit import (current_value, definition_graph, embed_used, flatten, infer_boundary,
                    instantiate, make_component, merge_definitions, unpack, update_definition,
                    with_body)
@@ -23,9 +23,10 @@ from .library import (LIBRARY_TAG, LibraryDifference, describe_changes, library_
                       scan_library, set_library_dirs, take_from_library, user_library_dir)
 from .model import (COMPOSITE_CATEGORY, BoundaryPort, CompositeError, Definition, Promoted,
                     check_name)
-from .types import DefinitionType, Types, node_type
+from .types import DefinitionType, Types, node_type, types_by_category
 
 __all__ = [
+    "analyze_definition", "types_by_category",
     "BoundaryPort", "COMPOSITE_CATEGORY", "CompositeError", "Definition", "DefinitionType",
     "Flat", "Instance", "LIBRARY_TAG", "LibraryDifference", "Promoted", "Types", "check_name",
     "current_value", "definition_graph", "definitions_closure", "describe_changes",

@@ -257,7 +257,28 @@ def _standalone(defn: Definition, graph: Graph, types: Types,
     # (the settings' own problems are the graph's, reported by its own pass)
     probs = [_trace(p, flat, defn.type_name, standalone) for p in a.problems
              if p.node is not None]
-    return probs + flat.problems + _check_boundary(defn, flat, a.nodes), flat, a
+    probs += flat.problems + _override_problems(flat, types)
+    return probs + _check_boundary(defn, flat, a.nodes), flat, a
+
+
+def analyze_definition(graph: Graph, type_name: str) -> list[Problem]:
+    """Every problem of one definition (of ``graph`` or the library) on its own, each with
+    ``definition`` set: what the editor shows while the definition is open in its own tab.
+    Its boundary inputs count as connected; nothing about its instances is included."""
+    types = Types(graph)
+    defn = types.definition(type_name)
+    if defn is None:
+        raise KeyError(f"no component called '{type_name}'")
+    problems = check_definition(defn, types)
+    cycles = find_cycles({type_name: defn}, types)
+    problems += [Problem(f"component '{c[0]}' contains itself: {' -> '.join(c)}",
+                         definition=c[0]) for c in cycles]
+    if not cycles and expanded_size(types, type_name, {}) <= MAX_FLAT_NODES:
+        standalone: set = set()
+        for inner in _inner_first(definitions_closure(types, defn.uses()), types):
+            standalone |= {_key(p) for p in _standalone(inner, graph, types, standalone)[0]}
+        problems += _standalone(defn, graph, types, standalone)[0]
+    return _unique(problems)
 
 
 def analyze_composite(graph: Graph) -> Analysis:

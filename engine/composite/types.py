@@ -104,6 +104,7 @@ class DefinitionType:
         self.category = defn.category
         self.description = defn.description
         self.params = tuple(types.params_of(defn.type_name))
+        self._ports: dict[str, tuple] = {}
 
     def param(self, name: str) -> Param:
         for prm in self.params:
@@ -117,9 +118,29 @@ class DefinitionType:
     def ports(self, config: dict | None = None) -> tuple[list[Port], list[Port]]:
         """(inputs, outputs) of an instance with promoted values ``config``: kinds from the inner
         ports, sizes where the inside fixes them (else a symbol, bound by what is connected)."""
+        import json
+
         from .check import lone_instance_info
-        info = lone_instance_info(self.definition, self.types, dict(config or {}))
-        return list(info.inputs.values()), list(info.outputs.values())
+        key = json.dumps(config or {}, sort_keys=True, default=repr)
+        if key not in self._ports:
+            info = lone_instance_info(self.definition, self.types, dict(config or {}))
+            self._ports[key] = (list(info.inputs.values()), list(info.outputs.values()))
+        ins, outs = self._ports[key]
+        return list(ins), list(outs)
+
+
+def types_by_category(graph: Graph | None = None) -> dict[str, list]:
+    """Category -> node types for a palette: the built-in component classes, and as
+    DefinitionType the library's definitions and the graph's own (which win over the
+    library's of the same name)."""
+    types = Types(graph)
+    out: dict[str, list] = {}
+    for name in types.names():
+        t = types.component(name)
+        if t is None:
+            t = DefinitionType(types.definition(name), types)
+        out.setdefault(t.category, []).append(t)
+    return out
 
 
 def node_type(graph: Graph, type_name: str):
