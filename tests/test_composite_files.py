@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from importlib import import_module
 from pathlib import Path
 
 import numpy as np
@@ -10,14 +11,13 @@ import pytest
 
 import engine
 from engine import Graph, Node, Simulation
-from importlib import import_module
-from engine.composite import (Definition, Promoted, flatten, library_differences, load_library,
-                              make_component, save_library, take_from_library)
+from engine.composite import (Definition, flatten, library_differences, load_library,
+                              save_library, take_from_library)
 from engine.graph import Edge
 from engine.problems import GraphError
 from tests.test_composite import column_of_ei, nested_graph
 
-registry_module = import_module("engine.registry")  # the module (engine.registry is also a function)
+registry_module = import_module("engine.registry")  # the module (engine.registry: the function)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "resources" / "examples"

@@ -87,67 +87,77 @@ def check_definition(defn: Definition, types: Types) -> list[Problem]:
     """Problems of a definition's own structure: names, ports and promoted parameters."""
     name = defn.type_name
     out: list[Problem] = []
-
-    def bad(msg, **where):
-        out.append(Problem(msg, definition=name, **where))
-
     if types.component(name) is not None:
-        bad(f"a built-in node type is called '{name}'; give the component another name")
+        out.append(Problem(f"a built-in node type is called '{name}'; give the component "
+                           "another name", definition=name))
+    out += _check_ports(defn)
+    out += _check_promoted(defn, types)
+    return out
+
+
+def _check_ports(defn: Definition) -> list[Problem]:
+    out = []
     for way, ports in (("input", defn.inputs), ("output", defn.outputs)):
         seen = set()
         for bp in ports:
-            msg = check_name(bp.name, f"{way} port name")
-            if msg:
-                bad(msg, port=bp.name)
+            msgs = [check_name(bp.name, f"{way} port name")]
             if bp.name in seen:
-                bad(f"two {way} ports are called '{bp.name}'", port=bp.name)
+                msgs.append(f"two {way} ports are called '{bp.name}'")
             seen.add(bp.name)
-            for ref in bp.targets:
-                nid, _ = split_ref(ref)
-                if nid not in defn.nodes:
-                    bad(f"{way} port '{bp.name}' maps to '{ref}', but there is no inner node "
-                        f"'{nid}'", port=bp.name)
+            msgs += [f"{way} port '{bp.name}' maps to '{ref}', but there is no inner node "
+                     f"'{split_ref(ref)[0]}'" for ref in bp.targets
+                     if split_ref(ref)[0] not in defn.nodes]
+            out += [Problem(m, port=bp.name, definition=defn.type_name) for m in msgs if m]
+    return out
+
+
+def _check_promoted(defn: Definition, types: Types) -> list[Problem]:
+    out: list[Problem] = []
     driven: dict[str, str] = {}
     seen = set()
     for p in defn.params:
-        msg = check_name(p.name, "promoted parameter name")
-        if msg:
-            bad(msg, param=p.name)
+        msgs = [check_name(p.name, "promoted parameter name")]
         if p.name in seen:
-            bad(f"two promoted parameters are called '{p.name}'", param=p.name)
+            msgs.append(f"two promoted parameters are called '{p.name}'")
         seen.add(p.name)
         kinds = {}
         for ref in p.drives:
-            nid, q = split_ref(ref)
-            node = defn.nodes.get(nid)
-            if node is None:
-                bad(f"promoted parameter '{p.name}' drives '{ref}', but there is no inner node "
-                    f"'{nid}'", param=p.name)
-                continue
-            target = types.target_param(defn, ref)
+            target, why = _driven_param(defn, p.name, ref, types)
             if target is None:
-                names = [t.name for t in types.params_of(node.type)]
-                import difflib
-                close = difflib.get_close_matches(q, names, n=1, cutoff=0.5)
-                hint = f"; did you mean '{nid}.{close[0]}'?" if close else ""
-                bad(f"promoted parameter '{p.name}' drives '{ref}', but node '{nid}' "
-                    f"({node.type}) has no parameter '{q}'{hint}", param=p.name)
+                msgs.append(why)
                 continue
             kinds[ref] = target.kind
             if ref in driven:
-                bad(f"'{ref}' is driven by two promoted parameters ('{driven[ref]}' and "
-                    f"'{p.name}')", param=p.name)
+                msgs.append(f"'{ref}' is driven by two promoted parameters ('{driven[ref]}' and "
+                            f"'{p.name}')")
             driven[ref] = p.name
-        if len(set(kinds.values())) > 1:
-            bad(f"promoted parameter '{p.name}' drives parameters of different kinds: "
-                + ", ".join(f"{r} ({k})" for r, k in kinds.items()), param=p.name)
-            continue
         spec = types.promoted_spec(defn, p)
-        if spec is not None:
-            msg = check_value(spec, p.default)
-            if msg:
-                bad(f"default of promoted parameter '{p.name}': {msg}", param=p.name)
+        if len(set(kinds.values())) > 1:
+            msgs.append(f"promoted parameter '{p.name}' drives parameters of different kinds: "
+                        + ", ".join(f"{r} ({k})" for r, k in kinds.items()))
+        elif spec is not None and check_value(spec, p.default):
+            msgs.append(f"default of promoted parameter '{p.name}': "
+                        f"{check_value(spec, p.default)}")
+        out += [Problem(m, param=p.name, definition=defn.type_name) for m in msgs if m]
     return out
+
+
+def _driven_param(defn: Definition, pname: str, ref: str, types: Types):
+    """(the inner Param that ``ref`` names, None) or (None, why there is none)."""
+    import difflib
+    nid, q = split_ref(ref)
+    node = defn.nodes.get(nid)
+    if node is None:
+        return None, (f"promoted parameter '{pname}' drives '{ref}', but there is no inner "
+                      f"node '{nid}'")
+    target = types.target_param(defn, ref)
+    if target is not None:
+        return target, None
+    names = [t.name for t in types.params_of(node.type)]
+    close = difflib.get_close_matches(q, names, n=1, cutoff=0.5)
+    hint = f"; did you mean '{nid}.{close[0]}'?" if close else ""
+    return None, (f"promoted parameter '{pname}' drives '{ref}', but node '{nid}' "
+                  f"({node.type}) has no parameter '{q}'{hint}")
 
 
 def _level_ends(flat: Flat, ref: str, way: str):

@@ -265,27 +265,7 @@ def unpack(graph: Graph, instance_id: str) -> Graph:
                            (n.position[0] - cx + node.position[0],
                             n.position[1] - cy + node.position[1]),
                            None if key == ids[x] else key))
-    ins = {bp.name: bp.targets for bp in defn.inputs}
-    outs = {bp.name: bp.targets[0] for bp in defn.outputs}
-
-    def inner_ref(ref):
-        nid, q = split_ref(ref)
-        return f"{ids[nid]}.{q}"
-
-    edges = [Edge(inner_ref(e.src), inner_ref(e.dst)) for e in defn.edges]
-    for e in graph.edges:
-        srcs, dsts = [e.src], [e.dst]
-        if e.src_node == instance_id:
-            if e.src_port not in outs:
-                raise CompositeError(f"cannot unpack: edge {e.src} -> {e.dst} leaves from a port "
-                                     f"'{node.type}' does not have")
-            srcs = [inner_ref(outs[e.src_port])]
-        if e.dst_node == instance_id:
-            if e.dst_port not in ins:
-                raise CompositeError(f"cannot unpack: edge {e.src} -> {e.dst} goes into a port "
-                                     f"'{node.type}' does not have")
-            dsts = [inner_ref(t) for t in ins[e.dst_port]]
-        edges += [Edge(s, d) for s in srcs for d in dsts]
+    edges = _unpacked_edges(graph, node, defn, ids)
     new = graph.copy()
     new.nodes = {}
     for nid, n in graph.nodes.items():
@@ -298,6 +278,34 @@ def unpack(graph: Graph, instance_id: str) -> Graph:
     for name, d in used_definitions(graph, types, [instance_id]).items():
         new.definitions.setdefault(name, d.copy())
     return new
+
+
+def _unpacked_edges(graph: Graph, node: Node, defn: Definition, ids: dict) -> list[Edge]:
+    """The inner edges (renamed by ``ids``) first, then the graph's edges with the ends at the
+    instance ``node`` moved to the inner ports they map to."""
+    ins = {bp.name: bp.targets for bp in defn.inputs}
+    outs = {bp.name: bp.targets[0] for bp in defn.outputs}
+
+    def inner_ref(ref):
+        nid, q = split_ref(ref)
+        return f"{ids[nid]}.{q}"
+
+    edges = [Edge(inner_ref(e.src), inner_ref(e.dst)) for e in defn.edges]
+    for e in graph.edges:
+        srcs, dsts = [e.src], [e.dst]
+        for end, way, table in ((e.src, "leaves from", outs), (e.dst, "goes into", ins)):
+            nid, port = split_ref(end)
+            if nid != node.id:
+                continue
+            if port not in table:
+                raise CompositeError(f"cannot unpack: edge {e.src} -> {e.dst} {way} a port "
+                                     f"'{node.type}' does not have")
+            if way == "leaves from":
+                srcs = [inner_ref(table[port])]
+            else:
+                dsts = [inner_ref(t) for t in table[port]]
+        edges += [Edge(s, d) for s in srcs for d in dsts]
+    return edges
 
 
 def _default(types: Types, node: Node, name: str):

@@ -118,9 +118,7 @@ class _Flattener:
                 out.graph.nodes[fid] = Node(fid, node.type, dict(node.params), pos,
                                             None if key == fid else key)
                 out.origin[fid] = (prefix[:-1], container, node.id)
-                for (nid, param), src in sources.items():
-                    if nid == node.id:
-                        out.param_source[(fid, param)] = src
+                self.inherit(fid, node.id, sources)
                 plain.add(node.id)
                 continue
             inst = self.instance(node, defn, fid, key, prefix, container, stack, sources, shift)
@@ -171,23 +169,11 @@ class _Flattener:
                  container: str | None, stack: tuple, sources: dict,
                  shift=(0.0, 0.0)) -> Instance | None:
         name = defn.type_name
-        if name in stack:
-            cycle = stack[stack.index(name):] + (name,)
-            if cycle not in self.cycles:
-                self.cycles.add(cycle)
-                self.problem(f"component '{name}' contains itself: {' -> '.join(cycle)}", name)
-            return None
-        if len(stack) >= MAX_NESTING or expanded_size(self.types, name, self.sizes) \
-                > MAX_FLAT_NODES:
-            self.problem(f"component '{name}' expands to more than {MAX_FLAT_NODES:,} nodes or "
-                         f"nests components more than {MAX_NESTING} deep; it is not expanded",
-                         container, node=node.id)
+        if not self.expandable(name, node, container, stack):
             return None
         if name not in self.out.used:
             self.out.used.append(name)
-        values = {}
-        for p in defn.params:
-            values[p.name] = node.params.get(p.name, p.default)
+        values = {p.name: node.params.get(p.name, p.default) for p in defn.params}
         for k in node.params:
             if defn.promoted(k) is None:
                 close = difflib.get_close_matches(k, [p.name for p in defn.params], n=1,
@@ -198,9 +184,7 @@ class _Flattener:
         inst = Instance(fid, node.id, container, prefix[:-1], name, values,
                         tuple(k for k in node.params if defn.promoted(k) is not None))
         self.out.instances[fid] = inst
-        for (nid, param), src in sources.items():
-            if nid == node.id:
-                self.out.param_source[(fid, param)] = src
+        self.inherit(fid, node.id, sources)
         inner = [n.copy() for n in defn.nodes.values()]
         by_id = {n.id: n for n in inner}
         inner_sources = {}
@@ -213,6 +197,34 @@ class _Flattener:
         inner_shift = (node.position[0] + shift[0] - cx, node.position[1] + shift[1] - cy)
         subs = self.level(inner, defn.edges, fid + ".", key, name, stack + (name,),
                           inner_sources, inner_shift)
+        self.connect(inst, defn, subs, by_id)
+        return inst
+
+    def expandable(self, name: str, node: Node, container, stack: tuple) -> bool:
+        """False (with the problem reported) for a cycle, or an expansion too large."""
+        if name in stack:
+            cycle = stack[stack.index(name):] + (name,)
+            if cycle not in self.cycles:
+                self.cycles.add(cycle)
+                self.problem(f"component '{name}' contains itself: {' -> '.join(cycle)}", name)
+            return False
+        if len(stack) >= MAX_NESTING or expanded_size(self.types, name, self.sizes) \
+                > MAX_FLAT_NODES:
+            self.problem(f"component '{name}' expands to more than {MAX_FLAT_NODES:,} nodes or "
+                         f"nests components more than {MAX_NESTING} deep; it is not expanded",
+                         container, node=node.id)
+            return False
+        return True
+
+    def inherit(self, fid: str, local: str, sources: dict) -> None:
+        """Record which of node ``local``'s parameters an enclosing promoted parameter set."""
+        for (nid, param), src in sources.items():
+            if nid == local:
+                self.out.param_source[(fid, param)] = src
+
+    def connect(self, inst: Instance, defn: Definition, subs: dict, by_id: dict) -> None:
+        """Fill the instance's boundary map and promoted targets from its expanded inside."""
+        fid = inst.path
         for bp in defn.inputs:
             inst.inputs[bp.name] = [t for ref in bp.targets
                                     for t in self.inner_ends(ref, subs, by_id, fid, "in")]
@@ -232,7 +244,6 @@ class _Flattener:
                     inst.targets[p.name] += subs[nid].targets.get(q, [])
                 elif nid in by_id:
                     inst.targets[p.name].append((f"{fid}.{nid}", q))
-        return inst
 
     def driven(self, defn: Definition, p, by_id: dict):
         """(inner node, parameter) pairs promoted parameter ``p`` drives (those that exist:
