@@ -154,7 +154,10 @@ def test_three_levels_flatten_to_dotted_ids_with_promoted_values():
     assert f.nodes["t.m.c2.drive"].params["amplitude"] == 18.0  # mid's own value for c2
     assert Edge("t.m.c1.pool.spikes", "r.spikes") in f.edges
     assert not f.definitions
-    sim = Simulation(g, record=["t.m.c1.pool.spikes"], watch=["t.m.c2.pool.v"])
+    flat = engine.analyze(g).flat
+    assert flat.port("t.out") == "t.m.c1.pool.spikes" == flat.port("t.m.first")
+    assert flat.port("r.rate") == "r.rate"
+    sim = Simulation(g, record=[flat.port("t.out")], watch=["t.m.c2.pool.v"])
     assert sim.advance(300)["t.m.c1.pool.spikes"].shape == (300, 4)
     assert sim.output("t.m.c2.pool.v").shape == (4,)
 

@@ -60,6 +60,16 @@ class Flat:
     boundary: dict[tuple[str, str, str], tuple[str, str]] = field(default_factory=dict)
     used: list[str] = field(default_factory=list)   # definitions expanded, first use first
 
+    def port(self, name: str) -> str:
+        """The flat "node.port" that ``name`` reads: an instance's output port (``c3.spikes``)
+        becomes the inner output it maps to (``c3.exc.spikes``); any other name is returned as
+        it is. For monitors and recordings of an instance's outputs."""
+        node, _, port = name.rpartition(".")
+        inst = self.instances.get(node)
+        if inst is not None and inst.outputs.get(port):
+            return self.port(inst.outputs[port])
+        return name
+
     def instance_of(self, flat_id: str) -> Instance | None:
         """The instance whose inside holds flat node ``flat_id`` (None at the top)."""
         parent = self.origin.get(flat_id, ("", None, ""))[0]
