@@ -31,7 +31,8 @@ import numpy as np
 
 from .check import Model
 from .functions import FUNCTIONS, RANDOM, array_function, random_draw
-from .syntax import Binary, Call, Expr, ModelError, Name, Num, Quantity, Unary, names_in
+from .syntax import (Binary, Call, Expr, ModelError, Name, Num, Quantity, Unary, names_in,
+                     unparse)
 
 METHODS = ("auto", "exact", "exponential_euler", "euler", "rk2", "rk4")
 
@@ -198,15 +199,15 @@ def linear_system(model: Model):
             a, lin = linear_coefficient(eq.expr, y)
             if not lin:
                 bad = nonlinear_term(eq.expr, y)
-                raise ModelError.at(bad.span, f"exact integration needs linear equations: this "
-                                    f"term of d{x}/dt is not linear in '{y}' (use "
-                                    "exponential_euler, rk4, rk2 or euler)")
+                raise ModelError.at(bad.span, f"exact integration needs linear equations: "
+                                    f"'{unparse(bad)}' in d{x}/dt is not linear in '{y}' (use "
+                                    "exponential_euler, rk4, rk2 or euler)", unparse(bad))
             if a is not None:
                 bad = names_in(a) & varying
                 if bad:
                     raise ModelError.at(a.span, f"exact integration needs constant "
                                         f"coefficients: the factor of '{y}' in d{x}/dt depends "
-                                        f"on '{sorted(bad)[0]}'")
+                                        f"on '{sorted(bad)[0]}'", unparse(a))
                 row[y] = a
         if "t" in names_in(eq.expr):
             raise ModelError.at(eq.expr.span, f"exact integration needs equations that do not "
