@@ -447,7 +447,7 @@ def _check_directives(m: Model, c: _Checker) -> None:
         def one(d=d):
             if m.kind != "neuron":
                 raise ModelError.at(d.span, f"'{d.kind}' belongs to neuron pools", d.kind)
-            if getattr(m, d.kind) is not None:
+            if (m.threshold if d.kind == "threshold" else m.refractory) is not None:
                 raise ModelError.at(d.span, f"'{d.kind}' is given twice", d.kind)
             if d.kind == "threshold":
                 info = c.infer(d.expr)

@@ -313,7 +313,7 @@ class Integrator:
         f = {x: self.f[x](scope) for x in xs}
         A = [[self.coef[x][y](scope) if y in self.coef[x] else 0.0 for y in xs] for x in xs]
         shape = np.broadcast_shapes(*[np.shape(a) for row in A for a in row])
-        dtype = np.result_type(*[getattr(vals[x], "dtype", np.float64) for x in xs])
+        dtype = jnp.result_type(*[vals[x] for x in xs])
         M = xp.zeros(shape + (2 * k, 2 * k), dtype)
         for i in range(k):
             for j in range(k):
