@@ -183,6 +183,15 @@ class Component:
         return cls.params
 
     @classmethod
+    def shown_params(cls, values: dict) -> tuple[Param, ...]:
+        """``node_params``, or the fixed ``params`` where those cannot be known (a model text
+        with errors), so that an editor can still show the node and let the user fix it."""
+        try:
+            return tuple(cls.node_params(values))
+        except DeclarationError:
+            return tuple(cls.params)
+
+    @classmethod
     def node_param(cls, values: dict, name: str) -> Param:
         """The parameter ``name`` of the node with values ``values`` (KeyError if none)."""
         for prm in cls.node_params(values):
