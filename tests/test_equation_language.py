@@ -286,3 +286,10 @@ def test_random_initial_values_draw_like_the_builtin_pool():
     v1 = np.asarray(Simulation(g1, dtype="float64").node_state("p")["v"])
     v2 = np.asarray(Simulation(g2, dtype="float64").node_state("p")["v"])
     assert np.array_equal(v1, v2) and len(set(v1)) == 7
+
+
+def test_input_kinds_per_node_kind():
+    assert "modulator inputs belong to plasticity rules" in \
+        one_error("input M modulator\nstate v = 0 mV").message
+    assert "a plasticity rule takes only modulator inputs" in \
+        errors("input I : mV current\n" + LIBRARY["stdp"], "plasticity")[0].message

@@ -360,6 +360,10 @@ def _declare(m: Model, c: _Checker, reserved) -> None:
                                            else "elem", help=d.help, span=d.span)
             elif role == "input":
                 level = "scalar" if d.kind == "modulator" else "elem"
+                if m.kind != "plasticity" and d.kind == "modulator":
+                    raise ModelError.at(d.span, "a pool's inputs hold a value per neuron "
+                                                "(current, value, events, spikes); modulator "
+                                                "inputs belong to plasticity rules", d.name)
                 if m.kind == "plasticity" and d.kind != "modulator":
                     raise ModelError.at(d.span, "a plasticity rule takes only modulator inputs "
                                                 "(its pre and post spikes are implicit)", d.name)
