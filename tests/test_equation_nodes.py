@@ -253,3 +253,18 @@ def test_equation_stdp_example_selects_correlated_inputs():
     w = np.asarray(sim.node_state("stdp")["w"])[:, 0]
     assert w[:50].mean() > 2.4 and w[50:].mean() < 1.95  # started at 2.0 mV
     assert (w[:50] > w[50:].max()).mean() > 0.5
+
+
+def test_equation_pools_group_and_their_projections_fuse_like_builtins():
+    # the 7-pool benchmark network with its lif pools swapped for the equation LIF
+    from engine import compile_graph, load
+    g = load("resources/examples/benchmark_7pools.json")
+    for node in g.nodes.values():
+        if node.type == "lif":
+            node.type = "equation_pool"
+            node.params = {"size": node.params["size"], "method": "euler",
+                           "model": LIBRARY["lif"]}
+    model = compile_graph(g)
+    pools = [gid for gid in model.groups if gid.endswith("equation_pool")]
+    assert len(pools) == 1 and len(model.groups[pools[0]]) == 7
+    assert sum(len(m) for m in model.fused.values()) == 49
