@@ -34,9 +34,8 @@ from components.stdp_projection import initial_weights, structure_params
 
 from .check import Model, check_model
 from .defaults import DEFAULT_TEXT
-from .syntax import Name
+from .syntax import ModelError, Name
 from .translate import METHODS, Integrator, compile_expr, linear_system
-from .syntax import ModelError
 
 PORT_KIND = {"current": CURRENT, "value": VALUE, "events": EVENTS, "spikes": SPIKES,
              "modulator": MODULATOR}
@@ -83,13 +82,6 @@ class EquationNode(Component):
         except ModelError as err:
             return [("method", _error_text(err))]
         return []
-
-    @classmethod
-    def vocabulary(cls) -> dict:
-        """Names the editor can offer besides the declared ones (functions, units, keywords)."""
-        from .functions import FUNCTIONS
-        from .units import UNITS
-        return {"functions": sorted(FUNCTIONS), "units": sorted(UNITS)}
 
     def scaled_params(self, p, xp=jnp) -> dict:
         """The live parameters in internal units (a file value times its unit's scale)."""

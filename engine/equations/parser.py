@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 
 from . import units as U
 from .syntax import (MAX_DECLS, MAX_DEPTH, MAX_LINE, MAX_LINES, MAX_NAME, MAX_TEXT, Binary,
-                     Call, Expr, ModelError, Name, Num, Quantity, Span, Token, Unary, UnitSpec)
+                     Block, Call, Clip, Directive, Equation, Expr, InputDecl, ModelError, Name,
+                     Num, OutputDecl, ParamDecl, Parsed, Quantity, Span, Statement, Token, Unary,
+                     UnitSpec, VarDecl)
 
 KEYWORDS = {"and", "or", "not", "in", "unless", "refractory", "inf", "true", "false"}
 DECL_WORDS = ("param", "state", "synapse", "pre", "post", "weight", "input", "output")
@@ -32,106 +33,6 @@ _OPS = ["**", "+=", "-=", "*=", "/=", "<=", ">=", "==", "!=", "+", "-", "*", "/"
         ",", ":", ";", "=", "<", ">", "[", "]"]
 _NUM = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-# --- declarations -------------------------------------------------------------------------------
-@dataclass
-class ParamDecl:
-    name: str
-    value: float
-    unit: UnitSpec
-    lo: float | None
-    hi: float | None
-    lo_open: bool
-    hi_open: bool
-    help: str
-    span: Span
-
-
-@dataclass
-class VarDecl:
-    """A variable: role ``state`` (pools), ``synapse``/``pre``/``post``/``weight`` (plasticity)."""
-
-    role: str
-    name: str
-    unit: UnitSpec | None      # None: taken from the initial value
-    init: Expr | None
-    help: str
-    span: Span
-
-
-@dataclass
-class InputDecl:
-    name: str
-    unit: UnitSpec
-    kind: str
-    help: str
-    span: Span
-
-
-@dataclass
-class OutputDecl:
-    name: str
-    kind: str
-    expr: Expr | None          # None: the variable of that name
-    help: str
-    span: Span
-
-
-@dataclass
-class Equation:
-    var: str
-    expr: Expr
-    unless_refractory: bool
-    span: Span                 # the left side "dv/dt"
-
-
-@dataclass
-class Statement:
-    target: str
-    op: str
-    expr: Expr
-    span: Span                 # the target
-
-
-@dataclass
-class Block:
-    event: str                 # "reset", "on_pre", "on_post", "on_step" or "on NAME"
-    statements: list
-    span: Span
-
-
-@dataclass
-class Directive:
-    kind: str                  # "threshold", "refractory"
-    expr: Expr
-    span: Span
-
-
-@dataclass
-class Clip:
-    var: str
-    lo: Expr
-    hi: Expr
-    span: Span
-
-
-@dataclass
-class Parsed:
-    """Everything read from a model text, in text order, and the errors met."""
-
-    params: list = field(default_factory=list)
-    variables: list = field(default_factory=list)
-    inputs: list = field(default_factory=list)
-    outputs: list = field(default_factory=list)
-    equations: list = field(default_factory=list)
-    blocks: list = field(default_factory=list)
-    directives: list = field(default_factory=list)
-    clips: list = field(default_factory=list)
-    errors: list = field(default_factory=list)
-
-    def declared(self) -> list:
-        return self.params + self.variables + self.inputs
 
 
 # --- tokens -------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Tokens and the expression tree of the model text (plain data; see parser.py).
+"""The model text as data: limits, tokens, the expression tree and the declarations (parser.py
+reads a text into these; nothing here runs anything).
 
 Every node records where it came from (line, first column, column after the last character, all
 1-based) so that a problem can be shown on its line and under its term.
@@ -170,3 +171,103 @@ def walk(e: Expr):
 
 def names_in(e: Expr) -> set[str]:
     return {n.id for n in walk(e) if isinstance(n, Name)}
+
+
+# --- declarations -------------------------------------------------------------------------------
+@dataclass
+class ParamDecl:
+    name: str
+    value: float
+    unit: UnitSpec
+    lo: float | None
+    hi: float | None
+    lo_open: bool
+    hi_open: bool
+    help: str
+    span: Span
+
+
+@dataclass
+class VarDecl:
+    """A variable: role ``state`` (pools), ``synapse``/``pre``/``post``/``weight`` (plasticity)."""
+
+    role: str
+    name: str
+    unit: UnitSpec | None      # None: taken from the initial value
+    init: Expr | None
+    help: str
+    span: Span
+
+
+@dataclass
+class InputDecl:
+    name: str
+    unit: UnitSpec
+    kind: str
+    help: str
+    span: Span
+
+
+@dataclass
+class OutputDecl:
+    name: str
+    kind: str
+    expr: Expr | None          # None: the variable of that name
+    help: str
+    span: Span
+
+
+@dataclass
+class Equation:
+    var: str
+    expr: Expr
+    unless_refractory: bool
+    span: Span                 # the left side "dv/dt"
+
+
+@dataclass
+class Statement:
+    target: str
+    op: str
+    expr: Expr
+    span: Span                 # the target
+
+
+@dataclass
+class Block:
+    event: str                 # "reset", "on_pre", "on_post", "on_step" or "on NAME"
+    statements: list
+    span: Span
+
+
+@dataclass
+class Directive:
+    kind: str                  # "threshold", "refractory"
+    expr: Expr
+    span: Span
+
+
+@dataclass
+class Clip:
+    var: str
+    lo: Expr
+    hi: Expr
+    span: Span
+
+
+@dataclass
+class Parsed:
+    """Everything read from a model text, in text order, and the errors met."""
+
+    params: list = field(default_factory=list)
+    variables: list = field(default_factory=list)
+    inputs: list = field(default_factory=list)
+    outputs: list = field(default_factory=list)
+    equations: list = field(default_factory=list)
+    blocks: list = field(default_factory=list)
+    directives: list = field(default_factory=list)
+    clips: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+
+    def declared(self) -> list:
+        return self.params + self.variables + self.inputs
