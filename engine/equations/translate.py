@@ -185,6 +185,23 @@ def nonlinear_term(e: Expr, x: str):
     return e
 
 
+def _step_term(e: Expr, model: Model, xp):
+    """(negative, fn): fn(scope, h) is h * e, or h * (-e) when ``negative`` (e = -g, (-a)/b or
+    (-a)*b); a quotient a/b as (h a)/b. The same value as h * e up to rounding, written the way
+    the built-in models write their updates."""
+    negative = False
+    if isinstance(e, Unary) and e.op == "-":
+        negative, e = True, e.operand
+    elif isinstance(e, Binary) and e.op in ("*", "/") and isinstance(e.left, Unary) \
+            and e.left.op == "-":
+        negative, e = True, Binary(e.span, e.op, e.left.operand, e.right)
+    if isinstance(e, Binary) and e.op == "/":
+        num, den = compile_expr(e.left, model, xp), compile_expr(e.right, model, xp)
+        return negative, lambda scope, h: (h * num(scope)) / den(scope)
+    f = compile_expr(e, model, xp)
+    return negative, lambda scope, h: h * f(scope)
+
+
 def linear_system(model: Model):
     """For ``exact``: {var: {var_j: coefficient expression}} when every equation is linear in
     the variables with equations and no coefficient depends on a variable, an input or t;
@@ -242,6 +259,9 @@ class Integrator:
         self.method = choose_method(model, method)
         self.vars = list(model.equations)
         self.f = {x: compile_expr(eq.expr, model, xp) for x, eq in model.equations.items()}
+        # the one-stage methods add h f as written here: f = -g subtracts h g (one negation
+        # fewer), f = a / b computes (h a) / b (XLA then folds h / b when b is a scalar)
+        self.step_term = {x: _step_term(eq.expr, model, xp) for x, eq in model.equations.items()}
         if self.method == "exponential_euler":
             self.a = {}
             for x, eq in model.equations.items():
@@ -262,8 +282,12 @@ class Integrator:
         if not self.vars:
             return {}
         if m == "euler":
-            d = self.derivatives(vals, env)
-            return {x: vals[x] + h * d[x] for x in self.vars}
+            scope = {**env, **vals}
+            out = {}
+            for x in self.vars:
+                negative, hf = self.step_term[x]
+                out[x] = vals[x] - hf(scope, h) if negative else vals[x] + hf(scope, h)
+            return out
         if m == "rk2":
             k1 = self.derivatives(vals, env)
             mid = {**vals, **{x: vals[x] + (0.5 * h) * k1[x] for x in self.vars}}
@@ -293,13 +317,10 @@ class Integrator:
         exprel = array_function("exprel", self.xp)
         out = {}
         for x in self.vars:
-            f = self.f[x](scope)
             a = self.a[x] if self.method == "exponential_euler" else self.coef[x].get(x)
-            if a is None:
-                out[x] = vals[x] + h * f
-                continue
-            z = a(scope) * h
-            out[x] = vals[x] + (h * f) * exprel(z)
+            negative, hf = self.step_term[x]
+            term = hf(scope, h) if a is None else hf(scope, h) * exprel(a(scope) * h)
+            out[x] = vals[x] - term if negative else vals[x] + term
         return out
 
     def _matrix_exponential(self, vals, env, h):
