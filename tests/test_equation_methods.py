@@ -79,8 +79,11 @@ output I
 """
 
 
+@pytest.mark.parametrize("path", ["closed form", "matrix exponential"])
 @pytest.mark.parametrize("dt", [0.1, 1.0, 4.0])
-def test_exact_coupled_linear_system_matches_closed_form(dt):
+def test_exact_coupled_linear_system_matches_closed_form(dt, path, monkeypatch):
+    if path == "matrix exponential":  # the general path, which other systems take
+        monkeypatch.setattr("engine.equations.translate._two_layers", lambda *a: None)
     # tau_m v' = E - v + I, I = I0 exp(-t/tau_s), v(0) = 0:
     # v = E (1 - exp(-t/tau_m)) + I0 tau_s/(tau_s - tau_m) (exp(-t/tau_s) - exp(-t/tau_m))
     steps = int(round(100 / dt))
@@ -150,3 +153,23 @@ def test_auto_method_picks_exact_for_linear_and_exponential_euler_otherwise():
     from engine.equations.translate import choose_method
     assert choose_method(check_model(COUPLED, "synapse"), "auto") == "exact"
     assert choose_method(check_model(LOGISTIC, "synapse"), "auto") == "exponential_euler"
+
+
+def test_exact_path_choice():
+    from engine.equations import check_model
+    from engine.equations.translate import Integrator
+    import jax.numpy as jnp
+    layered = Integrator(check_model(COUPLED, "synapse"), "exact", jnp).layered
+    assert layered == (["I"], ["v"])
+    fed = COUPLED.replace("dI/dt = -I / tau_s", "dI/dt = (E - I) / tau_s")  # a leaf with input
+    assert Integrator(check_model(fed, "synapse"), "exact", jnp).layered is None
+    assert Integrator(check_model(OSCILLATOR, "synapse"), "exact", jnp).layered is None
+
+
+def test_exact_closed_form_with_equal_time_constants():
+    # tau_s = tau_m = tau: v = E (1 - exp(-t/tau)) + I0 (t/tau) exp(-t/tau)
+    dt, steps = 0.5, 200
+    out = run(COUPLED, "exact", dt, steps, ("v",), params={"tau_s": 20.0})
+    t = dt * np.arange(1, steps + 1)
+    v = 10 * (1 - np.exp(-t / 20)) + 12 * (t / 20) * np.exp(-t / 20)
+    np.testing.assert_allclose(out["v"], v, rtol=1e-11, atol=1e-12)

@@ -268,3 +268,29 @@ def test_equation_pools_group_and_their_projections_fuse_like_builtins():
     pools = [gid for gid in model.groups if gid.endswith("equation_pool")]
     assert len(pools) == 1 and len(model.groups[pools[0]]) == 7
     assert sum(len(m) for m in model.fused.values()) == 49
+
+
+@pytest.mark.parametrize("method", ["exact", "exponential_euler"])
+def test_prepared_factors_give_the_same_step(method):
+    # an engine may compute the parameter-only factors once per chunk (Component.prepare) and
+    # pass them with the parameters: the step must give the same values as without them
+    import jax
+    import jax.numpy as jnp
+
+    from components.base import Ctx
+    from engine.equations.nodes import EquationPool
+    cfg = {p.name: p.default for p in EquationPool.node_params({})}
+    cfg.update(size=4, method=method)
+    pool = EquationPool(cfg, {}, 0.1, np.float32)
+    p = {k: jnp.asarray(v) for k, v in pool.live_params().items()}
+    const, st = jax.tree_util.tree_map(jnp.asarray, pool.init(None, np.random.default_rng(0)))
+    st = {**st, "v": jnp.asarray([-60.0, -55.0, -51.0, -65.0], jnp.float32),
+          "I_syn": jnp.asarray([1.0, 2.0, 0.0, 5.0], jnp.float32)}
+    ins = {"current": jnp.full(4, 14.0), "syn": jnp.asarray([0.0, 1.0, 0.0, 2.0]),
+           "jump": jnp.zeros(4)}
+    prepared = pool.prepare(p)
+    assert prepared and all(k.startswith("__") for k in prepared)
+    a = pool.step(p, st, ins, Ctx(0, 0.1, None, const))
+    b = pool.step({**p, **prepared}, st, ins, Ctx(0, 0.1, None, const))
+    for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+        assert np.array_equal(np.asarray(x), np.asarray(y))

@@ -91,6 +91,24 @@ class EquationNode(Component):
             out[d.name] = v if d.unit.scale == 1.0 else v * d.unit.scale
         return out
 
+    def prepare(self, p) -> dict:
+        """Factors of the integration that depend on the live parameters only (Integrator.
+        prepare), for an engine that computes such values once per chunk; the step computes
+        them itself when they are not among its parameters."""
+        env = self.scaled_params(p)
+        env["dt"] = self.dt
+        return self.integrator.prepare(env, self.dt)
+
+    def step_env(self, p, ctx) -> dict:
+        """The names a step's expressions read besides variables and inputs: the parameters
+        in internal units, dt, t and the prepared factors."""
+        env = self.scaled_params(p)
+        env["dt"] = self.dt
+        env["t"] = ctx.t * self.dt
+        prepared = {k: v for k, v in p.items() if k.startswith("__")}
+        env.update(prepared or self.prepare(p))
+        return env
+
     def init_values(self, rng, shapes: dict) -> dict:
         """Initial values of the variables (NumPy, internal units) in declaration order."""
         m = self.model
@@ -180,9 +198,7 @@ class EquationPool(EquationNode):
 
     def step(self, p, s, inputs, ctx):
         m = self.model
-        env = self.scaled_params(p)
-        env["dt"] = self.dt
-        env["t"] = ctx.t * self.dt
+        env = self.step_env(p, ctx)
         for d in m.inputs:
             x = inputs[d.name]
             env[d.name] = x if d.unit.scale == 1.0 else x * d.unit.scale
@@ -364,9 +380,7 @@ class EquationPlasticity(EquationNode):
 
     def update(self, p, st, inputs, ctx):
         m = self.model
-        env = self.scaled_params(p)
-        env["dt"] = self.dt
-        env["t"] = ctx.t * self.dt
+        env = self.step_env(p, ctx)
         for d in m.inputs:
             x = inputs[d.name][0]
             env[d.name] = x if d.unit.scale == 1.0 else x * d.unit.scale

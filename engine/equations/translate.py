@@ -202,6 +202,37 @@ def _step_term(e: Expr, model: Model, xp):
     return negative, lambda scope, h: h * f(scope)
 
 
+def _zero_at_origin(e: Expr, odes) -> bool:
+    """True when the linear expression ``e`` is 0 whenever every variable in ``odes`` is 0."""
+    if isinstance(e, Name):
+        return e.id in odes
+    if isinstance(e, Num):
+        return e.value == 0
+    if isinstance(e, Unary):
+        return _zero_at_origin(e.operand, odes)
+    if isinstance(e, Binary) and e.op in ("+", "-"):
+        return _zero_at_origin(e.left, odes) and _zero_at_origin(e.right, odes)
+    if isinstance(e, Binary) and e.op == "*":
+        return _zero_at_origin(e.left, odes) or _zero_at_origin(e.right, odes)
+    if isinstance(e, Binary) and e.op == "/":
+        return _zero_at_origin(e.left, odes)
+    return False
+
+
+def _two_layers(system: dict, model: Model):
+    """(leaves, driven) when the linear system has the shape _two_layer_exact solves, else
+    None: leaves depend on themselves only, driven variables on themselves and on leaves whose
+    equations have no constant part."""
+    leaves = [x for x, row in system.items() if set(row) <= {x}]
+    driven = [x for x in system if x not in leaves]
+    for v in driven:
+        for j in system[v]:
+            if j != v and (j not in leaves
+                           or not _zero_at_origin(model.equations[j].expr, set(system))):
+                return None
+    return (leaves, driven) if driven else None
+
+
 def linear_system(model: Model):
     """For ``exact``: {var: {var_j: coefficient expression}} when every equation is linear in
     the variables with equations and no coefficient depends on a variable, an input or t;
@@ -262,16 +293,52 @@ class Integrator:
         # the one-stage methods add h f as written here: f = -g subtracts h g (one negation
         # fewer), f = a / b computes (h a) / b (XLA then folds h / b when b is a scalar)
         self.step_term = {x: _step_term(eq.expr, model, xp) for x, eq in model.equations.items()}
+        fixed = {s.name for s in model.symbols.values() if s.role in ("param", "unit")} | {"dt"}
+        self.fixed_rate = set()  # variables whose coefficient a depends on parameters only
         if self.method == "exponential_euler":
             self.a = {}
             for x, eq in model.equations.items():
                 a, _lin = linear_coefficient(eq.expr, x)
                 self.a[x] = None if a is None else compile_expr(a, model, xp)
+                if a is not None and names_in(a) <= fixed:
+                    self.fixed_rate.add(x)
         elif self.method == "exact":
             system = linear_system(model)
             self.diagonal = all(set(row) <= {x} for x, row in system.items())
+            self.layered = _two_layers(system, model)
             self.coef = {x: {y: compile_expr(a, model, xp) for y, a in row.items()}
                          for x, row in system.items()}
+            self.fixed_rate = {x for x, row in system.items() if x in row}
+
+    def prepare(self, scope, h) -> dict:
+        """The factors of the exponential methods that depend on parameters only (e^{a h},
+        exprel(a h), the coupling gains G), keyed ``__...`` (no declared name starts so). The
+        step computes them itself when they are not in its scope; an engine that prepares
+        values once per chunk (Component.prepare) saves that work per step."""
+        if self.method not in ("exact", "exponential_euler"):
+            return {}
+        exprel = array_function("exprel", self.xp)
+        out = {}
+        for x in self.fixed_rate:
+            out[f"__exprel_{x}"] = exprel(self._rate(x)(scope) * h)
+        if self.method == "exact" and self.layered:
+            for v in self.layered[1]:
+                a_v = self._rate_value(v, scope)
+                e_v = self.xp.exp(a_v * h)
+                out[f"__e_{v}"] = e_v
+                for j, c in self.coef[v].items():
+                    if j != v:
+                        a_j = self._rate_value(j, scope)
+                        out[f"__G_{v}_{j}"] = c(scope) * (h * e_v * exprel((a_j - a_v) * h))
+        return out
+
+    def _rate(self, x):
+        """The compiled coefficient a of x in dx/dt (None: 0)."""
+        return self.a[x] if self.method == "exponential_euler" else self.coef[x].get(x)
+
+    def _rate_value(self, x, scope):
+        a = self._rate(x)
+        return 0.0 if a is None else a(scope)
 
     def derivatives(self, vals, env):
         scope = {**env, **vals}
@@ -297,7 +364,29 @@ class Integrator:
             return self._rk4(vals, env, h)
         if m == "exponential_euler" or (m == "exact" and self.diagonal):
             return self._exponential(vals, env, h)
+        if self.layered:
+            return self._two_layer_exact(vals, env, h)
         return self._matrix_exponential(vals, env, h)
+
+    def _two_layer_exact(self, vals, env, h):
+        """Exact step of a linear system whose variables are leaves (dx/dt = a x + b) and
+        variables driven by leaves without input (dv/dt = a_v v + sum_j c_j x_j + b_v, each
+        x_j' = a_j x_j): closed form per element, no matrix exponential. With
+        G_j = h e^{a_v h} exprel((a_j - a_v) h) (stays exact when a_j = a_v):
+        v <- e^{a_v h} v + h exprel(a_v h) b_v + sum_j c_j G_j x_j."""
+        scope = {**env, **vals}
+        if "__e_" + self.layered[1][0] not in scope:
+            scope.update(self.prepare(scope, h))
+        out = self._exponential(vals, scope, h, only=self.layered[0])
+        origin = {**scope, **{x: 0.0 for x in self.vars}}
+        for v in self.layered[1]:
+            phi = h * scope.get(f"__exprel_{v}", 1.0)  # h exprel(a_v h); h when a_v = 0
+            acc = scope[f"__e_{v}"] * vals[v] + phi * self.f[v](origin)
+            for j in self.coef[v]:
+                if j != v:
+                    acc = acc + scope[f"__G_{v}_{j}"] * vals[j]
+            out[v] = acc
+        return out
 
     def _at(self, env, dh):
         return {**env, "t": env["t"] + dh} if "t" in env else env
@@ -312,14 +401,18 @@ class Integrator:
                               self._at(env, h))
         return {x: vals[x] + (h / 6.0) * (k1[x] + 2.0 * k2[x] + 2.0 * k3[x] + k4[x]) for x in xs}
 
-    def _exponential(self, vals, env, h):
+    def _exponential(self, vals, env, h, only=None):
         scope = {**env, **vals}
         exprel = array_function("exprel", self.xp)
         out = {}
-        for x in self.vars:
-            a = self.a[x] if self.method == "exponential_euler" else self.coef[x].get(x)
+        for x in (self.vars if only is None else only):
+            a = self._rate(x)
             negative, hf = self.step_term[x]
-            term = hf(scope, h) if a is None else hf(scope, h) * exprel(a(scope) * h)
+            if a is None:
+                term = hf(scope, h)
+            else:
+                factor = scope.get(f"__exprel_{x}")
+                term = hf(scope, h) * (exprel(a(scope) * h) if factor is None else factor)
             out[x] = vals[x] - term if negative else vals[x] + term
         return out
 
@@ -330,7 +423,6 @@ class Integrator:
         xs = self.vars
         k = len(xs)
         scope = {**env, **vals}
-        f = {x: self.f[x](scope) for x in xs}
         A = [[self.coef[x][y](scope) if y in self.coef[x] else 0.0 for y in xs] for x in xs]
         shape = np.broadcast_shapes(*[np.shape(a) for row in A for a in row])
         dtype = jnp.result_type(*[vals[x] for x in xs])
@@ -340,8 +432,9 @@ class Integrator:
                 M = M.at[..., i, j].set(jnp.broadcast_to(A[i][j] * h, shape))
             M = M.at[..., i, k + i].set(h)
         P = expm(M)
-        # the constant part b_i = f_i(x) - sum_j A_ij x_j; then x <- E x + Phi b
-        b = [f[y] - sum(A[i][j] * vals[z] for j, z in enumerate(xs)) for i, y in enumerate(xs)]
+        # the constant part b = f(0) (the equations are linear); then x <- E x + Phi b
+        origin = {**scope, **{x: 0.0 for x in xs}}
+        b = [self.f[y](origin) for y in xs]
         out = {}
         for i, x in enumerate(xs):
             acc = 0.0
