@@ -294,3 +294,24 @@ def test_prepared_factors_give_the_same_step(method):
     b = pool.step({**p, **prepared}, st, ins, Ctx(0, 0.1, None, const))
     for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
         assert np.array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_start_of_step_arrivals_are_lost_right_after_a_spike():
+    # an arrival at the start of a step stands for the previous step (Brian2's on_pre): a held
+    # variable does not take it while, or just after, the neuron is refractory
+    import jax.numpy as jnp
+
+    from components.base import Ctx
+    from components.lif import BIG
+    from engine.equations.nodes import EquationPool
+    text = LIBRARY["lif"].replace("on jump after integration: v += jump", "on jump: v += jump")
+    cfg = {p.name: p.default for p in EquationPool.node_params({"model": text})}
+    cfg.update(size=4, method="exact", model=text, t_ref=0.3)  # n_ref = 3 at dt = 0.1
+    pool = EquationPool(cfg, {}, 0.1, np.float32)
+    p = {k: jnp.asarray(v) for k, v in pool.live_params().items()}
+    since = jnp.asarray([0, 2, 3, BIG], jnp.int32)  # steps since the spike, before this step
+    st = {"v": jnp.full(4, -65.0), "I_syn": jnp.zeros(4), "since": since}
+    ins = {"current": jnp.zeros(4), "syn": jnp.zeros(4), "jump": jnp.full(4, 5.0)}
+    new, _ = pool.step(p, st, ins, Ctx(0, 0.1, None, {}))
+    kept = -65.0 + 5.0 * np.exp(-0.1 / 20.0)
+    np.testing.assert_allclose(np.asarray(new["v"]), [-65.0, -65.0, kept, kept], rtol=1e-6)

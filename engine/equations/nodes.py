@@ -7,7 +7,10 @@ itself and the integration method are structural: changing them rebuilds the mod
 
 Step of a pool (``equation_pool``, ``equation_synapse``), per neuron:
 
-1. ``on INPUT:`` blocks of the events/spikes inputs that arrived (input != 0);
+1. ``on INPUT:`` blocks of the events/spikes inputs that arrived (input != 0). Such an arrival
+   stands for the previous step (Brian2's ``on_pre``), so a variable held while refractory
+   (``unless refractory``) does not take it when the neuron spiked or was refractory at the
+   previous step (steps s+1 .. s+max(n_ref, 1) after a spike at s);
 2. the equations advance by dt (``method``); with ``unless refractory`` a variable keeps its
    value of the start of the step while the neuron is refractory;
 3. ``on INPUT after integration:`` blocks;
@@ -204,17 +207,21 @@ class EquationPool(EquationNode):
             env[d.name] = x if d.unit.scale == 1.0 else x * d.unit.scale
         start = {v.name: s[v.name] for v in m.variables}
         vals = dict(start)
+        refractory = lost = None
+        if self.refractory is not None:
+            since = jnp.minimum(s["since"] + 1, BIG)
+            n_ref = refractory_steps({"t_ref": self.refractory({**env, **start})}, self.dt)
+            refractory = since < n_ref
+            # an arrival at the start of a step stands for the previous step (Brian2's on_pre):
+            # a held variable loses it when the neuron spiked or was refractory then
+            lost = since <= jnp.maximum(n_ref, 1)
         for name, stmts in self.events["start"]:
-            vals = run_block(stmts, vals, env, env[name] != 0)
+            vals = run_block(stmts, vals, env, env[name] != 0, self.unless, lost)
         vals.update(self.integrator.advance(vals, env, self.dt))
         for name, stmts in self.events["integration"]:
             vals = run_block(stmts, vals, env, env[name] != 0)
         new = {}
-        refractory = None
-        if self.refractory is not None:
-            since = jnp.minimum(s["since"] + 1, BIG)
-            n_ref = refractory_steps({"t_ref": self.refractory({**env, **vals})}, self.dt)
-            refractory = since < n_ref
+        if refractory is not None:
             for x in self.unless:
                 vals[x] = jnp.where(refractory, start[x], vals[x])
         outs = {}
@@ -242,15 +249,19 @@ class EquationPool(EquationNode):
         return new, outs
 
 
-def run_block(stmts, vals, env, mask):
+def run_block(stmts, vals, env, mask, held=(), lost=None):
     """Run statements in order where ``mask`` holds (sequential: a statement sees the ones
-    above it). Returns the new variable values."""
+    above it); a variable in ``held`` is not changed where ``lost`` holds. Returns the new
+    variable values."""
     vals = dict(vals)
     for target, op, fn, plain in stmts:
         old = vals[target]
         rhs = fn({**env, **vals})
         new = _apply(op, old, rhs)
-        vals[target] = new if plain else jnp.where(mask, new, old)
+        where = None if plain else mask
+        if lost is not None and target in held:
+            where = ~lost if where is None else where & ~lost
+        vals[target] = new if where is None else jnp.where(where, new, old)
     return vals
 
 
