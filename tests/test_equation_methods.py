@@ -173,3 +173,14 @@ def test_exact_closed_form_with_equal_time_constants():
     t = dt * np.arange(1, steps + 1)
     v = 10 * (1 - np.exp(-t / 20)) + 12 * (t / 20) * np.exp(-t / 20)
     np.testing.assert_allclose(out["v"], v, rtol=1e-11, atol=1e-12)
+
+
+def test_exponential_euler_integrates_decaying_inputs_exactly():
+    # the synaptic current I only decays and enters dv/dt linearly: exponential Euler adds its
+    # effect exactly (as the built-in pools do), so on this linear system it is exact too
+    dt, steps = 1.0, 100
+    out = run(COUPLED, "exponential_euler", dt, steps, ("v",))
+    t = dt * np.arange(1, steps + 1)
+    tm, ts, I0, E = 20.0, 5.0, 12.0, 10.0
+    v = E * (1 - np.exp(-t / tm)) + I0 * ts / (ts - tm) * (np.exp(-t / ts) - np.exp(-t / tm))
+    np.testing.assert_allclose(out["v"], v, rtol=1e-11, atol=1e-12)

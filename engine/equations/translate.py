@@ -219,6 +219,27 @@ def _zero_at_origin(e: Expr, odes) -> bool:
     return False
 
 
+def _decay_couplings(model: Model, fixed: set, xp) -> dict:
+    """For exponential Euler: {x: {y: compiled c_xy}} for every variable y that only decays
+    (dy/dt = a_y y, a_y from parameters) and enters dx/dt linearly as c_xy y (c_xy from
+    parameters), as a synaptic current enters a membrane equation. Such a y is integrated
+    exactly into x (the built-in pools' treatment of their synaptic current)."""
+    odes = set(model.equations)
+    decaying = set()
+    for y, eq in model.equations.items():
+        a, lin = linear_coefficient(eq.expr, y)
+        if a is not None and lin and names_in(eq.expr) & odes == {y} \
+                and _zero_at_origin(eq.expr, {y}) and names_in(a) <= fixed:
+            decaying.add(y)
+    out = {}
+    for x, eq in model.equations.items():
+        for y in sorted(decaying - {x}):
+            c, lin = linear_coefficient(eq.expr, y)
+            if c is not None and lin and names_in(c) <= fixed:
+                out.setdefault(x, {})[y] = compile_expr(c, model, xp)
+    return out
+
+
 def _two_layers(system: dict, model: Model):
     """(leaves, driven) when the linear system has the shape _two_layer_exact solves, else
     None: leaves depend on themselves only, driven variables on themselves and on leaves whose
@@ -302,6 +323,7 @@ class Integrator:
                 self.a[x] = None if a is None else compile_expr(a, model, xp)
                 if a is not None and names_in(a) <= fixed:
                     self.fixed_rate.add(x)
+            self.couplings = _decay_couplings(model, fixed, xp)
         elif self.method == "exact":
             system = linear_system(model)
             self.diagonal = all(set(row) <= {x} for x, row in system.items())
@@ -321,6 +343,10 @@ class Integrator:
         out = {}
         for x in self.fixed_rate:
             out[f"__exprel_{x}"] = exprel(self._rate(x)(scope) * h)
+        if self.method == "exponential_euler":
+            for x, row in self.couplings.items():
+                if x in self.fixed_rate:
+                    out.update(self._gains(x, row, scope, h))
         if self.method == "exact" and self.layered:
             for v in self.layered[1]:
                 a_v = self._rate_value(v, scope)
@@ -331,6 +357,15 @@ class Integrator:
                         a_j = self._rate_value(j, scope)
                         out[f"__G_{v}_{j}"] = c(scope) * (h * e_v * exprel((a_j - a_v) * h))
         return out
+
+    def _gains(self, x, row, scope, h) -> dict:
+        """G_xy = c_xy h e^{a_x h} exprel((a_y - a_x) h): the exact effect on x over a step
+        of a decaying variable y (y' = a_y y) that enters dx/dt as c_xy y."""
+        exprel = array_function("exprel", self.xp)
+        a_x = self._rate_value(x, scope)
+        e_x = self.xp.exp(a_x * h)
+        return {f"__G_{x}_{y}": c(scope) * (h * e_x * exprel((self._rate_value(y, scope) - a_x)
+                                                             * h)) for y, c in row.items()}
 
     def _rate(self, x):
         """The compiled coefficient a of x in dx/dt (None: 0)."""
@@ -405,15 +440,25 @@ class Integrator:
         scope = {**env, **vals}
         exprel = array_function("exprel", self.xp)
         out = {}
+        couplings = self.couplings if self.method == "exponential_euler" else {}
         for x in (self.vars if only is None else only):
             a = self._rate(x)
             negative, hf = self.step_term[x]
+            row = couplings.get(x)
+            # decaying variables coupled into x are taken out of f and added exactly (gains)
+            at = scope if not row else {**scope, **{y: 0.0 for y in row}}
             if a is None:
-                term = hf(scope, h)
+                term = hf(at, h)
             else:
                 factor = scope.get(f"__exprel_{x}")
-                term = hf(scope, h) * (exprel(a(scope) * h) if factor is None else factor)
-            out[x] = vals[x] - term if negative else vals[x] + term
+                term = hf(at, h) * (exprel(a(scope) * h) if factor is None else factor)
+            new = vals[x] - term if negative else vals[x] + term
+            if row:
+                gains = {k: scope[k] for k in (f"__G_{x}_{y}" for y in row) if k in scope} \
+                    or self._gains(x, row, scope, h)
+                for y in row:
+                    new = new + gains[f"__G_{x}_{y}"] * vals[y]
+            out[x] = new
         return out
 
     def _matrix_exponential(self, vals, env, h):
