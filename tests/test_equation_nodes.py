@@ -30,6 +30,21 @@ def pool_net(pool_type, params, *, n=60, amp=18.0, w=0.8, jump=0.5, steps=4000, 
     return sim.advance(steps, chunk=1000)
 
 
+# The built-in pools integrate by forward Euler and add jumps after the integration on main;
+# on branch num they integrate exactly (lif, alif), by exponential Euler (adex) or by a Riccati
+# step (izhikevich) and take jumps at the start of the step (Brian2's schedule). The test
+# follows whichever built-ins it runs against.
+EXACT_BUILTINS = "prepare" in vars(registry().get("lif"))
+
+
+def equation_version(name):
+    """(model text, method) of the equation version of built-in ``name``."""
+    if not EXACT_BUILTINS:
+        return LIBRARY[name], "euler"
+    text = LIBRARY[name].replace("on jump after integration: v += jump", "on jump: v += jump")
+    return text, {"adex": "exponential_euler"}.get(name, "exact")
+
+
 @pytest.mark.parametrize("name,params,amp", [
     ("lif", {"t_ref": 2.0}, 18.0),
     ("alif", {"b": 3.0}, 18.0),
@@ -37,10 +52,11 @@ def pool_net(pool_type, params, *, n=60, amp=18.0, w=0.8, jump=0.5, steps=4000, 
     ("izhikevich", {}, 10.0),
 ])
 def test_equation_versions_spike_like_the_builtins(name, params, amp):
-    method = {"adex": "euler", "izhikevich": "euler"}.get(name, "euler")
+    if EXACT_BUILTINS and name == "izhikevich":
+        pytest.xfail("the built-in's exact Riccati step of v has no equation method yet")
+    text, method = equation_version(name)
     ref = pool_net(name, params, amp=amp)
-    eq = pool_net("equation_pool", {**params, "model": LIBRARY[name], "method": method},
-                  amp=amp)
+    eq = pool_net("equation_pool", {**params, "model": text, "method": method}, amp=amp)
     assert ref["pool.spikes"].sum() > 100
     assert np.array_equal(ref["pool.spikes"], eq["pool.spikes"])
     np.testing.assert_allclose(eq["pool.v"], ref["pool.v"], rtol=0, atol=1e-6)
