@@ -1,9 +1,10 @@
 """The inspector: typed editors for the selected node's parameters (or the graph settings).
 
 One editor per parameter, chosen by kind: float -> spin box with unit suffix and range, int ->
-spin box, choice -> combo box, bool -> check box, str -> line edit, floats -> comma-separated
-line edit. Help text is the tooltip; a value that is invalid (``engine.validate.check_value``, or
-a validation problem naming that parameter) is flagged in red under its editor with the reason.
+spin box, choice -> combo box, bool -> check box, str -> line edit, text -> multi-line box,
+floats -> comma-separated line edit; an equation-defined node's parameters follow its model
+text. Help text is the tooltip; a value that is invalid (``engine.validate.check_value``, or a
+validation problem naming that parameter) is flagged in red under its editor with the reason.
 Several selected nodes of one type are edited together (a parameter whose values differ is
 marked "mixed"). The node id is editable (rename). Emits requests; the editor applies them as
 undoable commands and then calls ``refresh``.
@@ -50,6 +51,41 @@ class FloatBox(QtWidgets.QDoubleSpinBox):
         if body in ("", "-", "+", ".", "-.", "+.") or body.lower().endswith(("e", "e-", "e+")):
             return QtGui.QValidator.Intermediate, text, pos
         return QtGui.QValidator.Invalid, text, pos
+
+
+class TextBox(QtWidgets.QPlainTextEdit):
+    """A multi-line text parameter (a model text): monospace; the text is committed when the
+    box loses focus or on Ctrl+Return. (A code editor for model texts replaces it later.)"""
+
+    def __init__(self, on_commit):
+        super().__init__()
+        self._on_commit = on_commit
+        self._shown = ""
+        self.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont))
+        self.setLineWrapMode(QtWidgets.QPlainTextEdit.NoWrap)
+        self.setMinimumHeight(220)
+
+    def set_text(self, text: str) -> None:
+        if text != self.toPlainText():
+            self.setPlainText(text)
+        self._shown = text
+
+    def commit(self) -> None:
+        text = self.toPlainText()
+        if text != self._shown:
+            self._shown = text
+            self._on_commit(text)
+
+    def focusOutEvent(self, event):
+        self.commit()
+        super().focusOutEvent(event)
+
+    def keyPressEvent(self, event):
+        if event.key() in (QtCore.Qt.Key_Return, QtCore.Qt.Key_Enter) and \
+                event.modifiers() & QtCore.Qt.ControlModifier:
+            self.commit()
+            return
+        super().keyPressEvent(event)
 
 
 def settings_params() -> list[Param]:
@@ -126,6 +162,8 @@ class ParamRow:
             w = QtWidgets.QCheckBox()
             w.toggled.connect(lambda v: self.on_commit(self, bool(v)))
             return w
+        if p.kind == "text":
+            return TextBox(lambda text: self.on_commit(self, text))
         w = QtWidgets.QLineEdit()
         if p.kind == "floats":
             w.setPlaceholderText("comma-separated numbers")
@@ -171,6 +209,8 @@ class ParamRow:
                 w.setText(format_floats(value))
             elif k == "str":
                 w.setText("" if value is None else str(value))
+            elif k == "text":
+                w.set_text("" if value is None else str(value))
         finally:
             w.blockSignals(False)
         f = self.label.font()
@@ -260,7 +300,9 @@ class Inspector(QtWidgets.QScrollArea):
             self._show_actions(False)
             return
         key = (tuple(node_ids), next(iter(types)) if types else None)
-        if key != (tuple(self.node_ids), self._type) or not self.rows:
+        names = tuple(p.name for p in self._params_of(graph, node_ids, key[1]))
+        if key != (tuple(self.node_ids), self._type) or not self.rows \
+                or (node_ids and names != tuple(self.rows)):
             self._build(graph, node_ids, key[1])
         self.refresh(problems)
 
@@ -272,6 +314,9 @@ class Inspector(QtWidgets.QScrollArea):
         if self.node_ids and any(n not in g.nodes for n in self.node_ids):
             self.show_selection(g, [n for n in self.node_ids if n in g.nodes], problems)
             return
+        if self.node_ids and tuple(self.rows) != tuple(
+                p.name for p in self._params_of(g, self.node_ids, self._type)):
+            self._build(g, self.node_ids, self._type)  # a model text declared other parameters
         by_param: dict[str, list[str]] = {}
         for p in problems:
             if p.param is not None and (p.node in self.node_ids or (not self.node_ids and p.node is None)):
@@ -316,6 +361,16 @@ class Inspector(QtWidgets.QScrollArea):
         for b in self._action_buttons:
             b.setVisible(on)
 
+    @staticmethod
+    def _params_of(graph, node_ids, type_name) -> list[Param]:
+        """The parameters the selected nodes share (per node: an equation-defined node's
+        parameters come from its model text)."""
+        cls = registry().types.get(type_name)
+        if cls is None or not node_ids:
+            return []
+        lists = [cls.shown_params(graph.nodes[n].params) for n in node_ids]
+        return [p for p in lists[0] if all(p in other for other in lists[1:])]
+
     def _build(self, graph, node_ids, type_name):
         self._clear_form()
         self.node_ids = list(node_ids)
@@ -339,7 +394,7 @@ class Inspector(QtWidgets.QScrollArea):
             self.title.setText(f"{cls.title}" + (f"  ×{len(node_ids)}" if many else ""))
             self.subtitle.setText(f"{cls.type_name} · {cls.category}\n{cls.description}")
             self.id_row.setVisible(not many)
-            params = cls.params
+            params = self._params_of(graph, node_ids, type_name)
         for prm in params:
             row = ParamRow(prm, self._commit)
             self.rows[prm.name] = row

@@ -40,7 +40,7 @@ def ports_of(node: Node, cache: dict):
     if cls is None:
         return [], []
     cfg = {}
-    for prm in cls.params:
+    for prm in cls.shown_params(node.params):
         v = node.params.get(prm.name, prm.default)
         if prm.required and prm.name not in node.params:
             continue
@@ -465,7 +465,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if pos is None:
             cx, cy = self.canvas.view_center()
             pos = (cx - 80.0, cy - 40.0)
-        params = {p.name: p.default for p in cls.params if not p.required}
+        params = {p.name: p.default for p in cls.shown_params({}) if not p.required}
         node = Node(nid, type_name, params, (float(pos[0]), float(pos[1])))
         self.doc.edit(f"add {nid}", lambda g: g.add_node(node.copy()), node=nid)
         self.canvas.select([nid])

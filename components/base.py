@@ -64,14 +64,15 @@ KIND_HELP = {
 
 REQUIRED = object()  # sentinel default: the parameter must be given in the graph file
 
-PARAM_KINDS = ("float", "int", "bool", "choice", "str", "floats")
+PARAM_KINDS = ("float", "int", "bool", "choice", "str", "text", "floats")
 
 
 @dataclass(frozen=True)
 class Param:
     """A declared parameter of a component.
 
-    ``kind`` is one of float, int, bool, choice, str, floats (a list of floats). Numeric ``float``
+    ``kind`` is one of float, int, bool, choice, str, text (a string of several lines, such as a
+    model text), floats (a list of floats). Numeric ``float``
     parameters are *live* (editable while running without recompiling) unless ``structural`` is
     set; every other kind is structural: changing it rebuilds the model.
     ``min``/``max`` are inclusive bounds unless ``min_exclusive``/``max_exclusive`` are set.
@@ -133,6 +134,16 @@ class Port:
             raise ValueError(f"port {self.name!r}: unknown signal kind {self.kind!r}")
 
 
+class DeclarationError(Exception):
+    """Raised by ``Component.node_params`` when a node's parameters cannot be known (for an
+    equation-defined node: its model text has errors). ``problems`` lists (parameter name or
+    None, message) pairs, reported like any other validation problem."""
+
+    def __init__(self, problems: list[tuple[str | None, str]]):
+        super().__init__("; ".join(m for _, m in problems))
+        self.problems = list(problems)
+
+
 class Ctx(NamedTuple):
     """What the engine passes to a step besides params, state and inputs."""
 
@@ -159,8 +170,35 @@ class Component:
         self.sizes = dict(sizes)
         self.dt = float(dt)
         self.dtype = dtype
+        self.declared = type(self).node_params(self.config)  # this node's parameters
 
     # --- declaration --------------------------------------------------------------------------
+    @classmethod
+    def node_params(cls, values: dict) -> tuple[Param, ...]:
+        """The parameters of one node whose values in the graph file are ``values`` (raw, not
+        yet checked). Most types have a fixed set, ``params``; a type whose parameters follow
+        from the value of another one (an equation-defined node declares its parameters in its
+        model text) overrides this, and raises DeclarationError when they cannot be known.
+        Validation, the compiler, the Simulation and the inspector read parameters through it."""
+        return cls.params
+
+    @classmethod
+    def shown_params(cls, values: dict) -> tuple[Param, ...]:
+        """``node_params``, or the fixed ``params`` where those cannot be known (a model text
+        with errors), so that an editor can still show the node and let the user fix it."""
+        try:
+            return tuple(cls.node_params(values))
+        except DeclarationError:
+            return tuple(cls.params)
+
+    @classmethod
+    def node_param(cls, values: dict, name: str) -> Param:
+        """The parameter ``name`` of the node with values ``values`` (KeyError if none)."""
+        for prm in cls.node_params(values):
+            if prm.name == name:
+                return prm
+        raise KeyError(name)
+
     @classmethod
     def ports(cls, p: dict) -> tuple[list[Port], list[Port]]:
         """(inputs, outputs) for parameter values ``p`` (already type-checked, defaults filled)."""
@@ -215,7 +253,7 @@ class Component:
     def live_params(self) -> dict:
         """Initial values of the live parameters as arrays of this model's dtype."""
         out = {}
-        for prm in self.params:
+        for prm in self.declared:
             if prm.live:
                 out[prm.name] = np.asarray(self.config[prm.name], dtype=self.dtype)
         return out

@@ -61,6 +61,23 @@ def trace_params():
     )
 
 
+def initial_weights(c, n_pre: int, n_post: int, rng, w_min, w_max, dtype):
+    """(mask, w): the synapses drawn from the connectivity parameters in ``c`` (1 in ``mask``)
+    and their initial weights (``weight``, ``weight_init``, ``weight_spread``) clipped to
+    [w_min, w_max], both dense n_pre x n_post arrays of ``dtype``."""
+    pre, post = draw_connectivity(c, n_pre, n_post, rng)
+    if c["weight_init"] == "uniform":
+        s = c["weight_spread"]
+        f = rng.uniform(1.0 - s, 1.0 + s, pre.size)
+    else:
+        f = np.ones(pre.size)
+    mask = np.zeros((n_pre, n_post), dtype)
+    mask[pre, post] = 1.0
+    w = np.zeros((n_pre, n_post), dtype)
+    w[pre, post] = np.clip(c["weight"] * f, w_min, w_max)
+    return mask, w
+
+
 class PlasticProjection(Component):
     """Shared machinery of the plastic projections (dense weights in the state)."""
 
@@ -87,16 +104,8 @@ class PlasticProjection(Component):
 
     def init(self, key, rng):
         c = self.config
-        pre, post = draw_connectivity(c, self.n_pre, self.n_post, rng)
-        if c["weight_init"] == "uniform":
-            s = c["weight_spread"]
-            f = rng.uniform(1.0 - s, 1.0 + s, pre.size)
-        else:
-            f = np.ones(pre.size)
-        mask = np.zeros((self.n_pre, self.n_post), self.dtype)
-        mask[pre, post] = 1.0
-        w = np.zeros((self.n_pre, self.n_post), self.dtype)
-        w[pre, post] = np.clip(c["weight"] * f, c["w_min"], c["w_max"])
+        mask, w = initial_weights(c, self.n_pre, self.n_post, rng, c["w_min"], c["w_max"],
+                                  self.dtype)
         d = c["delay_steps"]
         state = {"w": w, "buf": np.zeros((d, self.n_pre), self.dtype),
                  "x": np.zeros(self.n_pre, self.dtype), "y": np.zeros(self.n_post, self.dtype)}

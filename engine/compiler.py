@@ -141,7 +141,7 @@ class Model:
                     or getattr(comp, "host_side", False)):
                 continue
             key = (cls.type_name,) + tuple((prm.name, repr(comp.config.get(prm.name)))
-                                           for prm in cls.params
+                                           for prm in comp.declared
                                            if not prm.live and prm.name != "size")
             cands.setdefault(key, []).append(nid)
         for k, members in enumerate(m for m in cands.values() if len(m) >= 2):

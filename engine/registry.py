@@ -21,6 +21,9 @@ import components
 from components.base import Component
 
 ENTRY_POINT_GROUP = "spark.components"
+# node types that live in the engine because they need it (equation-defined nodes compile a
+# model text with engine/equations)
+ENGINE_COMPONENTS = ("engine.equations.nodes",)
 
 _cache: "Registry | None" = None
 
@@ -103,6 +106,11 @@ def _discover() -> Registry:
         try:
             reg.add_module(importlib.import_module(modname), modname)
         except Exception as exc:  # a broken component must not take the app down
+            reg.load_errors.append(f"{modname}: {type(exc).__name__}: {exc}")
+    for modname in ENGINE_COMPONENTS:
+        try:
+            reg.add_module(importlib.import_module(modname), modname)
+        except Exception as exc:
             reg.load_errors.append(f"{modname}: {type(exc).__name__}: {exc}")
     try:
         eps = metadata.entry_points(group=ENTRY_POINT_GROUP)

@@ -374,7 +374,7 @@ class Simulation:
             raise GraphError([Problem("no such node", node=node)])
         cls = registry().get(self.graph.nodes[node].type)
         try:
-            prm = cls.param(name)
+            prm = cls.node_param(self.graph.nodes[node].params, name)
         except KeyError:
             raise GraphError([Problem(f"unknown parameter for type '{cls.type_name}'",
                                       node=node, param=name)]) from None

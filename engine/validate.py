@@ -11,7 +11,7 @@ import difflib
 import math
 from dataclasses import dataclass, field
 
-from components.base import KIND_HELP, Param, Port
+from components.base import KIND_HELP, DeclarationError, Param, Port
 
 from .graph import SETTINGS_SPEC, Graph
 from .problems import GraphError, Problem
@@ -76,7 +76,7 @@ def check_value(prm: Param, value) -> str | None:
             return f"expected one of {opts}, got {value!r}" + (
                 _suggest(value, prm.choices) if isinstance(value, str) else "")
         return None
-    if k == "str":
+    if k in ("str", "text"):
         return None if isinstance(value, str) else f"expected a string, got {value!r}"
     if k == "floats":
         if not isinstance(value, list) or not all(_is_number(v) for v in value):
@@ -117,16 +117,28 @@ def check_settings(settings: dict) -> list[Problem]:
     return out
 
 
+def node_params(cls, params: dict, node_id: str) -> tuple[tuple[Param, ...] | None,
+                                                           list[Problem]]:
+    """The node's declared parameters (``Component.node_params``), or None and the problems
+    that keep them from being known (e.g. an equation-defined node's model-text errors)."""
+    try:
+        return tuple(cls.node_params(params)), []
+    except DeclarationError as exc:
+        return None, [Problem(msg, node=node_id, param=pname) for pname, msg in exc.problems]
+
+
 def node_config(cls, params: dict, node_id: str) -> tuple[dict, list[Problem]]:
     """Type-check a node's parameters and fill defaults."""
-    problems = []
-    names = {p.name for p in cls.params}
+    declared, problems = node_params(cls, params, node_id)
+    if declared is None:
+        return {}, problems
+    names = {p.name for p in declared}
     for key in params:
         if key not in names:
             problems.append(Problem(f"unknown parameter '{key}' for type '{cls.type_name}'"
                                     f"{_suggest(key, names)}", node=node_id, param=key))
     config = {}
-    for prm in cls.params:
+    for prm in declared:
         if prm.name in params:
             value = params[prm.name]
             msg = check_value(prm, value)
@@ -175,7 +187,8 @@ def analyze(graph: Graph, external: frozenset = frozenset()) -> Analysis:
         cls = reg.get(node.type)
         config, probs = node_config(cls, node.params, nid)
         problems += probs
-        if any(prm.name not in config for prm in cls.params):
+        declared = node_params(cls, node.params, nid)[0]
+        if declared is None or any(prm.name not in config for prm in declared):
             continue  # a required value is missing: its ports cannot be known
         dt = graph.settings.get("dt")
         if not probs and isinstance(dt, (int, float)) and not isinstance(dt, bool) and dt > 0:

@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDialog, QLabel, QMessageBox,
                                QSpinBox, QToolBar)
 
+from components.base import DeclarationError
 from engine import Problem, registry
 
 from .graph_info import GraphInfo
@@ -450,10 +451,12 @@ class RunController(QObject):
                 return
             cls = registry().get(node.type)
             try:
-                prm = cls.param(param)
+                prm = cls.node_param(node.params, param)
             except KeyError:
                 return
-            if prm.live:
+            except DeclarationError:  # a model text with errors: not runnable as it is
+                prm = None
+            if prm is not None and prm.live:
                 value = node.params.get(param, prm.default)
                 self.worker.send("set_param", node_id, param, value)
                 return
