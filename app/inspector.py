@@ -237,13 +237,15 @@ class Inspector(QtWidgets.QScrollArea):
         self._action_buttons: list[QtWidgets.QPushButton] = []
 
     # -- public ---------------------------------------------------------------------------------
-    def add_action(self, text: str, callback) -> None:
-        """A button acting on the selected node: ``callback(node_id)``."""
+    def add_action(self, text: str, callback, applies=None) -> None:
+        """A button acting on the selected node: ``callback(node_id)``; shown only when
+        ``applies(node_id)`` (if given) holds for every selected node."""
         btn = QtWidgets.QPushButton(text)
         btn.clicked.connect(lambda: [callback(n) for n in list(self.node_ids)])
+        btn.applies = applies
         self.actions_layout.addWidget(btn)
         self._action_buttons.append(btn)
-        btn.setVisible(bool(self.node_ids))
+        self._show_actions(bool(self.node_ids))
 
     def show_selection(self, graph: Graph, node_ids: list[str], problems=()) -> None:
         """Show editors for ``node_ids`` (all of one type), or the graph settings for none."""
@@ -314,7 +316,7 @@ class Inspector(QtWidgets.QScrollArea):
 
     def _show_actions(self, on: bool):
         for b in self._action_buttons:
-            b.setVisible(on)
+            b.setVisible(on and (b.applies is None or all(b.applies(n) for n in self.node_ids)))
 
     def _build(self, graph, node_ids, type_name):
         self._clear_form()
@@ -339,7 +341,7 @@ class Inspector(QtWidgets.QScrollArea):
             self.title.setText(f"{cls.title}" + (f"  ×{len(node_ids)}" if many else ""))
             self.subtitle.setText(f"{cls.type_name} · {cls.category}\n{cls.description}")
             self.id_row.setVisible(not many)
-            params = cls.params
+            params = cls.editable_params()  # host-written outputs are not settings
         for prm in params:
             row = ParamRow(prm, self._commit)
             self.rows[prm.name] = row

@@ -75,6 +75,10 @@ class Param:
     parameters are *live* (editable while running without recompiling) unless ``structural`` is
     set; every other kind is structural: changing it rebuilds the model.
     ``min``/``max`` are inclusive bounds unless ``min_exclusive``/``max_exclusive`` are set.
+    ``host_written`` marks a live parameter that the host itself writes while the model runs (a
+    host-side environment's outputs): it is not a setting. The editor does not show it and new
+    nodes do not store it; a file that gives a value still opens (the value is only the
+    initial fill, which the host overwrites at reset).
     """
 
     name: str
@@ -88,6 +92,7 @@ class Param:
     choices: tuple = ()
     help: str = ""
     structural: bool = False
+    host_written: bool = False
 
     def __post_init__(self):
         if self.kind not in PARAM_KINDS:
@@ -187,6 +192,11 @@ class Component:
             if prm.name == name:
                 return prm
         raise KeyError(name)
+
+    @classmethod
+    def editable_params(cls) -> tuple[Param, ...]:
+        """The parameters a user sets (the editor's fields): all but the ``host_written`` ones."""
+        return tuple(p for p in cls.params if not p.host_written)
 
     @classmethod
     def defaults(cls) -> dict:
