@@ -51,7 +51,8 @@ class RunController(QObject):
         self.confirm = self._confirm  # (title, text) -> bool; tests may replace it
         self.dirty = False           # the graph differs structurally from the running model
         self._needs_rebuild = ""     # a live edit the running model could not take
-        self._built = None           # structure_key of the running model (ids as shown now)
+        self._model = None           # the graph the running model was built from, with the
+                                     # renames made since (ids as the editor shows them)
         self._seen = window.graph.copy()   # the graph as of the last edit notification
         self._built_info: GraphInfo | None = None
         self._record_folder = ""
@@ -148,7 +149,7 @@ class RunController(QObject):
             return False
         self.dirty = False
         self._needs_rebuild = ""
-        self._built = structure_key(graph)
+        self._model = graph.copy()
         self.last_error = None
         self._set_state("compiling")
         self._send_request()
@@ -264,6 +265,8 @@ class RunController(QObject):
         change = diff_graphs(self._seen, graph)
         self._seen = graph.copy()
         for old, new in change.renames:
+            if self._model is not None and old in self._model.nodes:
+                self._model.rename_node(old, new)
             self.panels.rename(old, new)
             self.painter.rename_badge(old, new)
             self.worker.send("rename", old, new)
@@ -277,7 +280,8 @@ class RunController(QObject):
             if node in graph.nodes and self._in_model(node):
                 self.worker.send("set_param", node, param, value)
         was_dirty = self.dirty
-        self.dirty = self._built is not None and structure_key(graph) != self._built
+        self.dirty = self._model is not None and \
+            structure_key(graph) != structure_key(self._model)
         if change.structural and self.dirty:
             self._ask_rebuild(change.summary())
         elif was_dirty and not self.dirty:
@@ -285,10 +289,8 @@ class RunController(QObject):
 
     def _in_model(self, node: str) -> bool:
         """Whether the running model has ``node`` (under its shown id) with its type."""
-        if self._built is None:
-            return False
-        return any(n == node and t == self.window.graph.nodes[node].type
-                   for n, t, _ in self._built[1])
+        m = self._model.nodes.get(node) if self._model is not None else None
+        return m is not None and m.type == self.window.graph.nodes[node].type
 
     def _on_graph_replaced(self):
         """New, Open, recovery: the old run ends, its monitors close."""
@@ -299,7 +301,7 @@ class RunController(QObject):
         self.painter.clear_badges()
         self.dirty = False
         self._needs_rebuild = ""
-        self._built = None
+        self._model = None
         self._built_info = None
         self._seen = self.window.graph.copy()
         self._send_request()

@@ -135,9 +135,9 @@ class SimWorker(QObject):
     def _fail(self, message: str, node: str, step: int) -> None:
         self.running = False
         self.limit = None
-        self._end_recording("the run failed")
         self._set_state("error", force=True)
         self._post("failed", (message, node, int(step)))
+        self._end_recording("the run failed")   # said after the failure, so it stays in view
 
     # --- commands ------------------------------------------------------------------------------
     def _handle(self, cmd) -> None:

@@ -108,6 +108,11 @@ class Monitor(QDockWidget):
         exp.clicked.connect(self._export_dialog)
         self.controls.addWidget(exp)
         lay.addLayout(self.controls)
+        self.error_label = QLabel("")   # a failure of this panel, over its whole width
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #ff7070; padding: 2px;")
+        self.error_label.hide()
+        lay.addWidget(self.error_label)
         self.layout_widget = MonitorView()
         lay.addWidget(self.layout_widget, 1)
         self.setWidget(body)
@@ -155,17 +160,17 @@ class Monitor(QDockWidget):
     def reset_view(self) -> None:
         """Empty the panel: no data, no header text, no error (a new run, Stop, Reset)."""
         self.error = None
-        self.info_label.setStyleSheet("")
-        self.info_label.setToolTip("")
+        self.error_label.hide()
         self.info_label.setText("")
         self.clear()
 
     def show_error(self, message: str) -> None:
-        """This panel cannot draw: say why in its header and stop drawing until the next run."""
+        """This panel cannot draw: say why above its plot and stop drawing until the next run
+        (the other panels go on)."""
         self.error = message
-        self.info_label.setStyleSheet("color: #ff7070;")
-        self.info_label.setText(f"cannot show this: {message}")
-        self.info_label.setToolTip(message)
+        self.error_label.setText(f"This panel stopped drawing: {message}. It tries again at "
+                                 "the next run (Reset or Run after Stop).")
+        self.error_label.show()
 
     def show_info(self, text: str, force: bool = False) -> None:
         """Show ``text`` in the header (at most 4 times per second unless ``force``)."""
