@@ -149,7 +149,8 @@ def test_stop_writes_the_recording_so_far(qtbot, make, tmp_path):  # noqa: F811
         in win.messages[-1]
 
 
-def test_recording_that_cannot_be_written_does_not_stop_the_run(qtbot, make, tmp_path):  # noqa: F811
+def test_recording_that_cannot_be_written_does_not_stop_the_run(qtbot, make,  # noqa: F811
+                                                                 tmp_path):
     win, ctl = make(pool_graph())
     ctl.start_recording(ctl.recording_plan(["pool.v"], 100,
                                            str(tmp_path / "missing" / "dir" / "r.npz")))
@@ -209,3 +210,29 @@ def test_empty_graph_runs_without_failing(qtbot, make):  # noqa: F811
     ctl.run_for(50)
     qtbot.waitUntil(lambda: ctl.state == "paused" and ctl.t == 50, timeout=WAIT)
     assert ctl.last_error is None
+
+
+def test_closing_while_the_worker_compiles_keeps_its_thread_alive(qtbot, make,  # noqa: F811
+                                                                   monkeypatch):
+    """Shutting down while the worker is busy (a long compilation) must not destroy its
+    running QThread (Qt aborts the process then): the thread is kept until it ends."""
+    import time
+
+    from app.run import thread as thread_mod
+
+    real = worker_mod.Simulation
+
+    def slow(*a, **k):
+        time.sleep(1.5)
+        return real(*a, **k)
+    monkeypatch.setattr(worker_mod, "Simulation", slow)
+    win, ctl = make(pool_graph())
+    ctl.run()
+    qtbot.waitUntil(lambda: ctl.state == "compiling", timeout=WAIT)
+    ctl.worker.send("quit")
+    assert thread_mod.stop_thread(ctl.thread, wait_ms=50) is False
+    assert ctl.thread in thread_mod._RUNNING_ON
+    qtbot.waitUntil(lambda: ctl.thread.isFinished(), timeout=WAIT)
+    ctl._closed = True
+    assert thread_mod.stop_thread(ctl.thread, wait_ms=50) is True
+    assert ctl.thread not in thread_mod._RUNNING_ON

@@ -22,7 +22,7 @@ from .live_edits import diff_graphs, structure_key
 from .painter import FramePainter
 from .panels import MonitorSet
 from .recording_dialog import RecordingDialog, make_plan
-from .thread import WorkerThread
+from .thread import WorkerThread, stop_thread
 from .toolbar import RunToolbar
 from .worker import DisplayRequest, SimWorker
 
@@ -245,7 +245,7 @@ class RunController(QObject):
             return
         self._closed = True
         self.worker.send("quit")
-        self.thread.wait(10_000)
+        stop_thread(self.thread)
 
     # --- monitors ----------------------------------------------------------------------------
     def request(self) -> DisplayRequest:
@@ -308,9 +308,9 @@ class RunController(QObject):
 
     def _ask_rebuild(self, why: str):
         if self.state in ("running", "paused"):
-            if self.confirm("Rebuild the model?",
-                            f"{why}.\n\nThe running model must be rebuilt for this (the "
-                            "simulation restarts at t = 0). Rebuild now?"):
+            text = (f"{why[:1].upper()}{why[1:]}.\n\nThe running model must be rebuilt for "
+                    "this (the simulation restarts at t = 0). Rebuild now?")
+            if self.confirm("Rebuild the model?", text):
                 self._build(run=self.state == "running")
             else:
                 self.window.status(f"Not applied to the run yet ({why}): the model is rebuilt "

@@ -1,6 +1,7 @@
 """The worker's thread: a QThread running the worker's loop at a lower priority than the GUI."""
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import threading
@@ -46,3 +47,25 @@ class WorkerThread(QThread):
     def run(self):
         self.niced = lower_this_thread_priority()
         self.worker.loop()
+
+
+_RUNNING_ON: list[WorkerThread] = []   # stopped threads still finishing (e.g. a compilation)
+
+
+def stop_thread(thread: WorkerThread, wait_ms: int = 10_000) -> bool:
+    """Wait for ``thread`` (already told to quit) up to ``wait_ms``; True when it ended.
+
+    A thread that is still busy (JAX compiles a large model for a minute on a slow machine,
+    and cannot be interrupted) is kept referenced here until it ends: destroying a running
+    QThread aborts the whole process ("QThread: Destroyed while thread is still running")."""
+    _RUNNING_ON[:] = [t for t in _RUNNING_ON if not t.isFinished()]
+    if thread.wait(wait_ms):
+        return True
+    _RUNNING_ON.append(thread)
+    return False
+
+
+@atexit.register
+def _wait_for_stopped_threads() -> None:
+    for t in _RUNNING_ON:
+        t.wait(120_000)
