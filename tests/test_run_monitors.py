@@ -181,14 +181,14 @@ def _svg_text_x(root, text):
 def test_svg_and_png_exports_match_the_panel_on_white(qtbot, tmp_path):
     g = Graph()
     g.add_node(Node("pool", "lif", {"size": 4}))
-    mon = TraceMonitor(GraphInfo(g), "pool", (0,))
+    mon = TraceMonitor(GraphInfo(g), "pool", (0, 1))      # two traces: a legend too
     qtbot.addWidget(mon)
     mon.resize(800, 400)
     mon.show()
     steps = np.arange(0, 2000)
-    v = np.linspace(-70.0, -60.0, steps.size)[:, None]       # a straight line
+    v = np.linspace(-70.0, -60.0, steps.size)[:, None] + [0.0, 1.0]   # straight lines
     mon.update_frame({"gen": 1, "t0": 0, "t1": 2000, "dt": 0.1,
-                      "traces": {"pool.v": (steps, v, np.array([0]))}})
+                      "traces": {"pool.v": (steps, v, np.array([0, 1]))}})
     qtbot.wait(50)
     svg = mon.export(str(tmp_path / "trace.svg"))
     root = ET.parse(svg).getroot()
@@ -210,7 +210,8 @@ def test_svg_and_png_exports_match_the_panel_on_white(qtbot, tmp_path):
     first = next(g for g in root.iter(f"{ns}g") if g.get("fill") not in (None, "none"))
     assert first.get("fill").lower() == "#ffffff"          # drawn first, under everything
     fills = {t.get("fill", "").lower() for t in root.iter(f"{ns}text")}
-    assert fills == {"#1e1e1e"}, fills                     # every label dark
+    assert fills == {"#1e1e1e"}, fills                     # every label dark, legend too
+    assert {"#0", "#1"} <= {"".join(t.itertext()).strip() for t in root.iter(f"{ns}text")}
     # PNG: white background, the same dark axis text
     from PySide6.QtGui import QImage
     png = QImage(mon.export(str(tmp_path / "trace.png")))

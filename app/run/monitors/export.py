@@ -39,10 +39,10 @@ def light_style(view: pg.GraphicsLayoutWidget):
             item.setTextPen(pg.mkPen(INK))
             undo.append(lambda i=item, p=pen, t=text: (i.setPen(p), i.setTextPen(t)))
         elif isinstance(item, pg.LegendItem):
-            old = item.opts.get("labelTextColor")
-            item.setLabelTextColor(INK)
-            undo.append(lambda i=item, o=old: i.setLabelTextColor(o if o is not None
-                                                                  else (200, 200, 200)))
+            for _sample, label in item.items:
+                old = label.opts.get("color")
+                label.setText(label.text, color=INK)
+                undo.append(lambda lb=label, o=old: lb.setText(lb.text, color=o))
         elif isinstance(item, pg.ImageItem) and getattr(item, "paper_lut", None) is not None:
             lut = item.lut
             item.setLookupTable(item.paper_lut)
