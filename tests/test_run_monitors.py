@@ -253,3 +253,20 @@ def test_record_dialog_check_boxes_are_visible(qtbot):
         app.setStyleSheet(old_sheet)
         app.setStyle(old_style)
         app.setPalette(old_palette)
+
+
+def test_gymnasium_node_hides_its_host_written_outputs(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARK_SETTINGS_DIR", str(tmp_path))
+    from app.main_window import MainWindow
+
+    win = MainWindow(None, check_recovery=False)
+    qtbot.addWidget(win)
+    win.maybe_discard = lambda *a: True
+    try:
+        nid = win.add_node("gym_env")
+        assert set(win.graph.nodes[nid].params) == {"env_id", "steps_per_env_step"}
+        win.canvas.select([nid])
+        win._on_selection()
+        assert set(win.inspector.rows) == {"env_id", "steps_per_env_step"}
+    finally:
+        win.run_controller.shutdown()
