@@ -114,7 +114,7 @@ def test_answering_no_keeps_live_edits_working(qtbot, editor):
     running(qtbot, ctl)
     win.set_param(["pool_b"], "size", 30)       # structural: asked, answered No
     win.set_param(["src_b"], "size", 30)
-    assert len(ctl.asked) == 2 and "'pool_b.size' changed" in ctl.asked[0]
+    assert len(ctl.asked) == 2 and ctl.asked[0].startswith("'pool_b.size' changed.")
     assert ctl.dirty and ctl.compiles == 1
     win.set_param(["pool_a"], "tau_m", 5.0)      # live: applied although a rebuild is pending
     qtbot.waitUntil(lambda: sim_param(ctl, "pool_a", "tau_m") == 5.0, timeout=WAIT)
@@ -138,10 +138,10 @@ def test_paste_and_undo_ask_naming_what_changed(qtbot, editor):
     win.canvas.select(["pool_b"])
     win.copy()
     ids = win.paste()
-    assert ids and ctl.asked and f"node '{ids[0]}' added" in ctl.asked[-1]
+    assert ids and ctl.asked and f"Node '{ids[0]}' added" in ctl.asked[-1]
     assert "''" not in ctl.asked[-1]
     win.connect("src_a.current", f"{ids[0]}.current")
-    assert f"edge src_a.current -> {ids[0]}.current added" in ctl.asked[-1]
+    assert f"Edge src_a.current -> {ids[0]}.current added" in ctl.asked[-1]
     n = len(ctl.asked)
     win.doc.undo.undo()   # the edge: the graph still differs from the model (the pasted node)
     assert len(ctl.asked) == n + 1 and "removed" in ctl.asked[-1]
