@@ -277,13 +277,15 @@ class Inspector(QtWidgets.QScrollArea):
         self._action_buttons: list[QtWidgets.QPushButton] = []
 
     # -- public ---------------------------------------------------------------------------------
-    def add_action(self, text: str, callback) -> None:
-        """A button acting on the selected node: ``callback(node_id)``."""
+    def add_action(self, text: str, callback, applies=None) -> None:
+        """A button acting on the selected node: ``callback(node_id)``; shown only when
+        ``applies(node_id)`` (if given) holds for every selected node."""
         btn = QtWidgets.QPushButton(text)
         btn.clicked.connect(lambda: [callback(n) for n in list(self.node_ids)])
+        btn.applies = applies
         self.actions_layout.addWidget(btn)
         self._action_buttons.append(btn)
-        btn.setVisible(bool(self.node_ids))
+        self._show_actions(bool(self.node_ids))
 
     def show_selection(self, graph: Graph, node_ids: list[str], problems=()) -> None:
         """Show editors for ``node_ids`` (all of one type), or the graph settings for none."""
@@ -359,16 +361,16 @@ class Inspector(QtWidgets.QScrollArea):
 
     def _show_actions(self, on: bool):
         for b in self._action_buttons:
-            b.setVisible(on)
+            b.setVisible(on and (b.applies is None or all(b.applies(n) for n in self.node_ids)))
 
     @staticmethod
     def _params_of(graph, node_ids, type_name) -> list[Param]:
         """The parameters the selected nodes share (per node: an equation-defined node's
-        parameters come from its model text)."""
+        parameters come from its model text; host-written outputs are not settings)."""
         cls = registry().types.get(type_name)
         if cls is None or not node_ids:
             return []
-        lists = [cls.shown_params(graph.nodes[n].params) for n in node_ids]
+        lists = [cls.editable_params(graph.nodes[n].params) for n in node_ids]
         return [p for p in lists[0] if all(p in other for other in lists[1:])]
 
     def _build(self, graph, node_ids, type_name):

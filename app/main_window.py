@@ -59,10 +59,12 @@ class MainWindow(QtWidgets.QMainWindow):
     Interface for app/run: ``graph`` (the current engine.Graph), ``current_path``,
     ``select_node(node_id)``, ``set_node_badge(node_id, text)``, ``show_problems(problems)``,
     ``register_node_action(text, callback)``, ``status(message)``, ``place_monitor(dock,
-    area)`` and the signal ``graph_edited(kind, node_id, param)``.
+    area)``, the signal ``graph_edited(kind, node_id, param)`` and the signal ``graph_replaced()``
+    (New, Open, recovery: a different graph, emitted before its ``graph_edited``).
     """
 
     graph_edited = QtCore.Signal(str, str, str)
+    graph_replaced = QtCore.Signal()
 
     def __init__(self, path: str | None = None, autorun: bool = False, check_recovery: bool = True,
                  with_run: bool = True):
@@ -160,10 +162,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._shown_problems:
             self.problems_dock.raise_()
 
-    def register_node_action(self, text: str, callback) -> None:
-        """Add ``text`` to the node context menu and the inspector; ``callback(node_id)``."""
-        self._node_actions.append((text, callback))
-        self.inspector.add_action(text, callback)
+    def register_node_action(self, text: str, callback, applies=None) -> None:
+        """Add ``text`` to the node context menu and the inspector; ``callback(node_id)``.
+        ``applies(node_id) -> bool`` (optional): offer it only for the nodes it applies to."""
+        self._node_actions.append((text, callback, applies))
+        self.inspector.add_action(text, callback, applies)
 
     def status(self, message: str) -> None:
         self.statusBar().showMessage(message, 8000)
@@ -417,6 +420,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.canvas.select([])
         QtCore.QTimer.singleShot(0, self.canvas.fit)
         self._update_title()
+        self.graph_replaced.emit()
         self.graph_edited.emit("structure", "", "")
 
     def _on_selection(self):
@@ -465,7 +469,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if pos is None:
             cx, cy = self.canvas.view_center()
             pos = (cx - 80.0, cy - 40.0)
-        params = {p.name: p.default for p in cls.shown_params({}) if not p.required}
+        params = {p.name: p.default for p in cls.editable_params({}) if not p.required}
         node = Node(nid, type_name, params, (float(pos[0]), float(pos[1])))
         self.doc.edit(f"add {nid}", lambda g: g.add_node(node.copy()), node=nid)
         self.canvas.select([nid])
@@ -762,9 +766,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if node_id:
             if node_id not in self.canvas.selected_ids():
                 self.select_node(node_id)
-            for text, cb in self._node_actions:
+            offered = [(t, cb) for t, cb, applies in self._node_actions
+                       if applies is None or applies(node_id)]
+            for text, cb in offered:
                 menu.addAction(text).triggered.connect(lambda _c=False, cb=cb, n=node_id: cb(n))
-            if self._node_actions:
+            if offered:
                 menu.addSeparator()
             menu.addActions([self.act_rename, self.act_duplicate, self.act_copy, self.act_delete,
                              self.act_group])

@@ -40,4 +40,5 @@ def apply_theme(app: QtWidgets.QApplication) -> None:
         app.setFont(font)
     qss = STYLE_DIR / "dark.qss"
     if qss.exists():
-        app.setStyleSheet(qss.read_text(encoding="utf-8"))
+        app.setStyleSheet(qss.read_text(encoding="utf-8").replace("@STYLE@",
+                                                                  STYLE_DIR.as_posix()))

@@ -156,7 +156,7 @@ def measure_phase(app, ctl, probe, seconds: float):
     t_start = ctl.t
     ctl.run()
     # a changed display setting recompiles the chunk: wait until chunks of the new shape run
-    k = ctl.chunk_box.value()
+    k = ctl.bar.chunk_box.value()
     pump(app, 300.0, lambda: ctl.state == "running" and ctl.t >= t_start + 3 * k)
     pump(app, 0.5)  # settle (first frames)
     probe.start()
@@ -327,7 +327,7 @@ def main(argv=None):
     pools = info.pools()
     open_monitors(ctl, win, tuple(args.monitors.split(",")))
     monitors = ", ".join(sorted({m.kind for m in ctl.monitors}))
-    ctl.chunk_box.setValue(args.chunk)
+    ctl.bar.chunk_box.setValue(args.chunk)
     probe = Probe()
 
     c_s, c_max, c_p99 = measure_compile(app, ctl, probe)

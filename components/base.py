@@ -76,6 +76,10 @@ class Param:
     parameters are *live* (editable while running without recompiling) unless ``structural`` is
     set; every other kind is structural: changing it rebuilds the model.
     ``min``/``max`` are inclusive bounds unless ``min_exclusive``/``max_exclusive`` are set.
+    ``host_written`` marks a live parameter that the host itself writes while the model runs (a
+    host-side environment's outputs): it is not a setting. The editor does not show it and new
+    nodes do not store it; a file that gives a value still opens (the value is only the
+    initial fill, which the host overwrites at reset).
     """
 
     name: str
@@ -89,6 +93,7 @@ class Param:
     choices: tuple = ()
     help: str = ""
     structural: bool = False
+    host_written: bool = False
 
     def __post_init__(self):
         if self.kind not in PARAM_KINDS:
@@ -225,6 +230,12 @@ class Component:
             if prm.name == name:
                 return prm
         raise KeyError(name)
+
+    @classmethod
+    def editable_params(cls, values: dict | None = None) -> tuple[Param, ...]:
+        """The parameters a user sets for the node with values ``values`` (the editor's fields):
+        ``shown_params`` without the ``host_written`` ones."""
+        return tuple(p for p in cls.shown_params(values or {}) if not p.host_written)
 
     @classmethod
     def defaults(cls) -> dict:

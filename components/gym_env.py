@@ -27,9 +27,15 @@ from .cartpole import env_out_ports
 _OBS_SIZE_CACHE: dict[str, int] = {}
 
 
-def make_env(env_id: str):
+def make_env(env_id: str, render: bool = False):
+    """``gym.make(env_id)``; with ``render``, in ``rgb_array`` render mode when the environment
+    lists it (pictures are then drawn only when asked for: ``GymEnv.host_render``)."""
     import gymnasium as gym
-    return gym.make(env_id)
+    env = gym.make(env_id)
+    if render and "rgb_array" in (env.metadata.get("render_modes") or []):
+        env.close()
+        env = gym.make(env_id, render_mode="rgb_array")
+    return env
 
 
 def observation_size(env_id: str) -> int:
@@ -60,12 +66,12 @@ class GymEnv(Component):
         Param("steps_per_env_step", "int", 20, min=1, max=100_000,
               help="network steps per environment step"),
         # live vectors written by host_exchange (the values below are only the initial fill)
-        Param("observation", "float", 0.0, help="(set by the host) current observation"),
-        Param("feedback", "float", 0.0, help="(set by the host) failure signal"),
-        Param("done", "float", 0.0, help="(set by the host) 1 after an episode ended"),
-        Param("episode_length", "float", 0.0, help="(set by the host) last episode's length"),
-        Param("episode", "float", 0.0, help="(set by the host) finished episodes"),
-        Param("steps", "float", 0.0, help="(set by the host) steps in this episode"),
+        Param("observation", "float", 0.0, host_written=True, help="current observation"),
+        Param("feedback", "float", 0.0, host_written=True, help="failure signal"),
+        Param("done", "float", 0.0, host_written=True, help="1 after an episode ended"),
+        Param("episode_length", "float", 0.0, host_written=True, help="last episode's length"),
+        Param("episode", "float", 0.0, host_written=True, help="finished episodes"),
+        Param("steps", "float", 0.0, host_written=True, help="steps in this episode"),
     )
 
     @classmethod
@@ -105,7 +111,7 @@ class GymEnv(Component):
 
     def host_reset(self, sim, node_id: str, seed: int) -> None:
         if getattr(self, "env", None) is None:
-            self.env = make_env(self.config["env_id"])
+            self.env = make_env(self.config["env_id"], render=True)
         self.seed = int(seed)
         self.episode = 0
         self.steps = 0
@@ -126,6 +132,19 @@ class GymEnv(Component):
             done = 1.0
             obs, _ = self.env.reset(seed=self.seed * 100_003 + self.episode)
         self._publish(sim, node_id, obs, fb, done)
+
+    def host_render(self):
+        """The environment's ``rgb_array`` picture, or None when it cannot draw (no such render
+        mode, or its renderer, e.g. pygame, is not installed)."""
+        env = getattr(self, "env", None)
+        if env is None or getattr(env, "render_mode", None) != "rgb_array" \
+                or getattr(self, "_no_render", False):
+            return None
+        try:
+            return env.render()
+        except Exception:
+            self._no_render = True   # e.g. gymnasium's DependencyNotInstalled: do not retry
+            return None
 
     def _publish(self, sim, node_id, obs, fb, done):
         vals = {"observation": np.asarray(obs, np.float64).reshape(-1), "feedback": [fb],

@@ -47,9 +47,9 @@ class Simulation:
                  record: tuple[str, ...] | list[str] = (), watch: tuple[str, ...] | list[str] = (),
                  count: tuple[str, ...] | list[str] = (), chunk: int = 100, fuse: bool = True,
                  check_finite: bool = True, source: str | None = None):
-        self.record = tuple(record)
-        self.count = tuple(count)
-        keep = tuple(n.rsplit(".", 1)[0] for n in self.record + tuple(watch) + self.count)
+        self._record = tuple(record)
+        self._count = tuple(count)
+        keep = tuple(n.rsplit(".", 1)[0] for n in self._record + tuple(watch) + self._count)
         self.model: Model = compile_graph(graph, dtype=dtype, fuse=fuse, keep_unfused=keep,
                                           source=source)
         self.graph = self.model.graph
@@ -83,7 +83,7 @@ class Simulation:
         self.state = state
         self.params = params if old is None else old
         self._aux = None
-        self.totals = {n: np.zeros(self._port_size(n), np.int64) for n in self.count}
+        self.totals = {n: np.zeros(self.port_size(n), np.int64) for n in self.count}
         for nid in self.host_nodes:
             self.model.rnodes[nid].comp.host_reset(self, nid, self.seed)
 
@@ -158,6 +158,67 @@ class Simulation:
     def time_ms(self) -> float:
         return self.t * self.model.dt
 
+    @property
+    def dt(self) -> float:
+        """The time step in ms."""
+        return self.model.dt
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The model's float dtype (float32 or float64)."""
+        return self.model.dtype
+
+    # --- what is recorded and counted ----------------------------------------------------------
+    @property
+    def record(self) -> tuple[str, ...]:
+        """"node.port" names stacked every step and returned by ``advance``. Assignable between
+        chunks (the next chunk of a new combination compiles once); every name must pass
+        ``has_port``, else KeyError."""
+        return self._record
+
+    @record.setter
+    def record(self, names) -> None:
+        self._record = self._checked_ports(names)
+
+    @property
+    def count(self) -> tuple[str, ...]:
+        """Spike ports whose spikes are summed inside the compiled chunk into ``totals[name]``
+        (per neuron, int64, since reset) without recording them. Assignable between chunks: a
+        newly counted port starts from zero, ports counted before keep their totals."""
+        return self._count
+
+    @count.setter
+    def count(self, names) -> None:
+        names = self._checked_ports(names)
+        for n in names:
+            if n not in self.totals:
+                self.totals[n] = np.zeros(self.port_size(n), np.int64)
+        self._count = names
+
+    def _checked_ports(self, names) -> tuple[str, ...]:
+        names = tuple(names)
+        for n in names:
+            if not self.has_port(n):
+                raise KeyError(f"'{n}' is not a port of this model (a port of a projection the "
+                               "compiler fused needs it named at construction: record=, count=)")
+        return names
+
+    def has_port(self, name: str) -> bool:
+        """Whether "node.port" can be recorded, watched or counted in this model without a
+        rebuild: False for an unknown name, and for the ports of a static projection that the
+        compiler fused into a shared kernel (name it in ``record``/``count``/``watch`` at
+        construction to keep it apart)."""
+        nid, _, port = str(name).rpartition(".")
+        r = self.model.rnodes.get(nid)
+        return r is not None and (port in r.outputs or port in r.inputs)
+
+    def port_size(self, name: str) -> int:
+        """Number of values "node.port" carries per step (KeyError when ``has_port`` is False)."""
+        if not self.has_port(name):
+            raise KeyError(f"'{name}' is not a port of this model")
+        return self.model.port_size(self.model.rnodes[name.rsplit(".", 1)[0]],
+                                    self.model.port(name))
+
     # --- running -----------------------------------------------------------------------------
     def advance(self, n_steps: int, chunk: int | None = None,
                 progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
@@ -213,13 +274,9 @@ class Simulation:
             got = self._fns[key] = (fn, at)
         return got
 
-    def _port_size(self, name) -> int:
-        return self.model.port_size(self.model.rnodes[name.rsplit(".", 1)[0]],
-                                    self.model.port(name))
-
     def _empty(self, name):
         kind = self.model.port(name).kind
-        return np.zeros((0, self._port_size(name)), bool if kind == SPIKES else self.model.dtype)
+        return np.zeros((0, self.port_size(name)), bool if kind == SPIKES else self.model.dtype)
 
     def _run_chunk(self, m: int):
         key = (m, self.record, self.watch, self.count)
@@ -294,6 +351,74 @@ class Simulation:
         node (the app does it every frame) costs no device work per leaf.
         """
         return self.state["nodes"][node]
+
+    def weights(self, node: str) -> np.ndarray | None:
+        """Current weights of projection ``node`` as a dense (n_pre, n_post) matrix (repeated
+        synapses summed; a plastic projection's masked-out entries are 0), or None when the node
+        has no synapses (not a projection, or unknown).
+
+        Plastic projections keep their weights in their state (``w``/``W`` dense, masked by
+        ``const["mask"]`` where present, or ``weights`` with ``const["targets"]``), static ones in
+        their consts. A static projection that the compiler fused into a shared kernel has no
+        state of its own: its synapses are drawn again from the same random stream
+        (``node_rng(seed, model.seed_key(node))``), which gives exactly the weights in use, without a rebuild.
+        """
+        from components.projection import dense_matrix
+
+        r = self.model.rnodes.get(node)
+        if r is None:
+            return self._fused_weights(node)
+        sizes = getattr(r.comp, "sizes", {})
+        n_pre, n_post = int(sizes.get("n_pre", 0)), int(sizes.get("n_post", 0))
+        st = self.node_state(node)
+        const = self.consts.get(node, {})
+        if isinstance(st, dict):
+            for key in ("w", "W"):
+                if key in st and np.ndim(st[key]) == 2:
+                    W = np.asarray(st[key])
+                    if "mask" in const:
+                        W = W * np.asarray(const["mask"], W.dtype)
+                    return W
+            if "weights" in st and "targets" in const:
+                return dense_matrix({"targets": const["targets"], "weights": st["weights"]},
+                                    n_pre, n_post)
+        if "W" in const or "targets" in const:
+            return dense_matrix(const, n_pre, n_post)
+        return None
+
+    def _fused_weights(self, node: str) -> np.ndarray | None:
+        from .compiler import node_rng
+
+        for gid in self.model.fused:
+            for comp, nid, _si, _di in self.model.rnodes[gid].comp.members:
+                if nid == node:
+                    return comp.weight_matrix(*comp.synapses(
+                        node_rng(self.seed, self.model.seed_key(nid))))
+        return None
+
+    def weights_change(self, node: str) -> bool:
+        """Whether projection ``node``'s weights live in its state, i.e. change during a run
+        (plastic projections); False for static or fused projections and other nodes."""
+        if node not in self.model.rnodes:
+            return False
+        st = self.node_state(node)
+        return isinstance(st, dict) and any(k in st for k in ("w", "W", "weights"))
+
+    def render(self, node: str) -> np.ndarray | None:
+        """A picture of host-side node ``node`` (a Gymnasium environment with an ``rgb_array``
+        render): an (height, width, 3) uint8 array, or None when the node cannot draw itself
+        (not host-side, no render mode, or its renderer is not installed)."""
+        r = self.model.rnodes.get(node)
+        fn = getattr(r.comp, "host_render", None) if r is not None else None
+        if fn is None or not getattr(r.comp, "host_side", False):
+            return None
+        img = fn()
+        if img is None:
+            return None
+        img = np.asarray(img)
+        if img.ndim != 3 or img.shape[2] not in (3, 4) or img.dtype != np.uint8:
+            return None
+        return img[:, :, :3]
 
     # --- editing -------------------------------------------------------------------------------
     def set_param(self, node: str, name: str, value) -> None:

@@ -109,9 +109,9 @@ def test_install_registers_toolbar_and_actions(make):
     win, ctl = make(pool_graph())
     assert {"Monitor spikes", "Monitor membrane potential", "Monitor rate",
             "Monitor weights"} <= set(win.node_actions)
-    assert ctl.run_action.shortcut().toString() == "F5"
-    assert ctl.step_action.shortcut().toString() == "F10"
-    assert ctl.stop_action.shortcut().toString() == "Shift+F5"
+    assert ctl.bar.run_action.shortcut().toString() == "F5"
+    assert ctl.bar.step_action.shortcut().toString() == "F10"
+    assert ctl.bar.stop_action.shortcut().toString() == "Shift+F5"
     assert win.run_controller is ctl
 
 
@@ -133,7 +133,7 @@ def test_worker_thread_yields_the_cpu_to_the_gui(qtbot, make, monkeypatch):
 
 def test_step_run_pause_reset_stop(qtbot, make):
     win, ctl = make(pool_graph())
-    ctl.chunk_box.setValue(50)
+    ctl.bar.chunk_box.setValue(50)
     ctl.step()
     qtbot.waitUntil(lambda: ctl.t == 50 and ctl.state == "paused", timeout=WAIT)
     ctl.step()
@@ -160,7 +160,7 @@ def test_raster_matches_headless_run(qtbot, make):
     win, ctl = make(graph)
     mon = ctl.monitor_spikes("pool")
     assert isinstance(mon, RasterMonitor)
-    ctl.chunk_box.setValue(40)
+    ctl.bar.chunk_box.setValue(40)
     ctl.run_for(400)
     qtbot.waitUntil(lambda: ctl.state == "paused" and ctl.t == 400, timeout=WAIT)
     qtbot.waitUntil(lambda: getattr(mon, "last_t1", 0) == 400, timeout=WAIT)
@@ -189,7 +189,7 @@ def test_param_edit_while_running_changes_dynamics(qtbot, make):
     assert ctl.compiles == 1           # no rebuild
     assert ctl.t >= t_edit             # no restart
     first = int(mon.events["pool.spikes"][0].min())
-    assert first >= t_edit - ctl.chunk_box.value()
+    assert first >= t_edit - ctl.bar.chunk_box.value()
     ctl.pause()
     wait_state(qtbot, ctl, "paused")
 
@@ -330,8 +330,11 @@ def test_closing_a_monitor_stops_its_recording(qtbot, make):
 
 
 def test_environment_view_draws_cart_and_pole(qtbot):
-    info = GraphInfo(pool_graph())
+    g = Graph()
+    g.add_node(Node("env", "cartpole", {}))
+    info = GraphInfo(g)
     mon = EnvironmentMonitor(info, "env")
+    assert mon.mode == "cartpole"
     qtbot.addWidget(mon)
     mon.show_state([0.5, 0.0, 0.3, 0.0])
     cx, cy = mon.cart.getData()
@@ -421,13 +424,13 @@ def test_badges_are_throttled_and_only_changed_texts_are_sent(qtbot, make):
     win.set_node_badge = lambda node, text: calls.append((node, text))
     frame = {"dt": 0.1, "counts": {"pool.spikes": (40, 100, 40)}}  # 100 Hz
     for _ in range(50):   # far more frames than badge refreshes
-        ctl._update_badges(frame)
+        ctl.painter.update_badges(frame)
     assert calls == [("pool", "100.0 Hz")]
-    ctl._last_badge -= 10.0   # the interval has passed, the rate is the same: nothing to send
-    ctl._update_badges(frame)
+    ctl.painter._last_badge -= 10.0   # the interval has passed, the rate is the same: nothing to send
+    ctl.painter.update_badges(frame)
     assert len(calls) == 1
-    ctl._last_badge -= 10.0
-    ctl._update_badges({"dt": 0.1, "counts": {"pool.spikes": (20, 100, 40)}})
+    ctl.painter._last_badge -= 10.0
+    ctl.painter.update_badges({"dt": 0.1, "counts": {"pool.spikes": (20, 100, 40)}})
     assert calls[-1] == ("pool", "50.0 Hz")
 
 
@@ -509,24 +512,24 @@ def test_monitors_share_the_bottom_row_with_the_problems_tab(qtbot, tmp_path, mo
 def test_frame_rate_backs_off_when_drawing_overloads_the_gui(make):
     """When drawing and painting the plots take most of the GUI thread's time the frame
     interval stretches up to 1/4 s; once they are cheap again it comes back to 1/25 s."""
-    from app.run import controller as C
+    from app.run import painter as C
 
     win, ctl = make(pool_graph())
-    nominal = ctl._draw_timer.interval() / 1000.0
+    nominal = ctl.painter.timer.interval() / 1000.0
 
     def tick(busy_share):
-        wall = ctl._draw_timer.interval() / 1000.0
-        ctl._tick_at = C.time.perf_counter() - wall
-        ctl._spent_at = ctl.draw_seconds + C.paint_seconds() - busy_share * wall
-        ctl._pace_frames()
+        wall = ctl.painter.timer.interval() / 1000.0
+        ctl.painter._tick_at = C.time.perf_counter() - wall
+        ctl.painter._spent_at = ctl.draw_seconds + C.paint_seconds() - busy_share * wall
+        ctl.painter.pace()
 
     for _ in range(30):
         tick(0.9)      # drawing takes 90 % of the time
-    assert ctl.frame_interval == pytest.approx(C.SLOWEST_FRAME_S)
-    assert ctl._draw_timer.interval() == 250
+    assert ctl.painter.frame_interval == pytest.approx(C.SLOWEST_FRAME_S)
+    assert ctl.painter.timer.interval() == 250
     for _ in range(60):
         tick(0.05)
-    assert ctl.frame_interval == pytest.approx(C.FRAME_INTERVAL_S) == nominal
+    assert ctl.painter.frame_interval == pytest.approx(C.FRAME_INTERVAL_S) == nominal
     for _ in range(30):
         tick(0.3)      # in between: the interval holds
-    assert ctl.frame_interval == pytest.approx(C.FRAME_INTERVAL_S)
+    assert ctl.painter.frame_interval == pytest.approx(C.FRAME_INTERVAL_S)

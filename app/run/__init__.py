@@ -3,10 +3,13 @@
 ``install(window, autorun=False)`` adds all of it to a main window and returns the
 RunController. The window must provide: ``graph`` (the current engine.Graph), ``current_path``,
 ``select_node(node_id)``, ``set_node_badge(node_id, text)``, ``show_problems(problems)``,
-``register_node_action(text, callback(node_id))``, ``status(message)``, a signal
-``graph_edited(kind, node_id, param)`` (kind "param" or "structure"), and be a QMainWindow.
-It may provide ``place_monitor(dock, area)`` to arrange monitor docks itself (the editor
-does); otherwise they are simply added to ``area``.
+``register_node_action(text, callback(node_id), applies=None)`` (``applies(node_id)``: offer
+the action only where it applies; a window whose method takes no ``applies`` offers every
+monitor everywhere), ``status(message)``, a signal ``graph_edited(...)`` emitted after every
+change of the graph (its arguments are not needed: the run UI compares the graph with the one
+before, see live_edits.py), and be a QMainWindow. It may provide ``place_monitor(dock, area)``
+to arrange monitor docks itself (the editor does; otherwise they are simply added to
+``area``) and a signal ``graph_replaced()`` (New, Open: the run ends, its monitors close).
 
 How it works: the engine.Simulation lives in a worker thread (worker.py); the GUI sends it
 commands through a queue and receives status and frames through queued signals; frames are

@@ -7,7 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from components.base import SPIKES
-from engine import Graph, analyze, registry
+from engine import Graph, Node, analyze, registry
+from engine.validate import check_value
+
+# The monitors, by the name the node context menu shows them with (see ``offered_monitors``).
+MONITORS = ("Monitor spikes", "Monitor membrane potential", "Monitor rate",
+            "Monitor output signal", "Monitor weights", "Show environment", "Monitor episodes")
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,22 @@ class GraphInfo:
         ports = [p for p in self.node_ports.get(node, []) if p.kind != SPIKES]
         return [p.name for p in sorted(ports, key=lambda p: order.get(p.kind, 2))]
 
+    def can_render(self, node: str) -> bool:
+        """Whether the node may draw itself (a host-side environment, e.g. Gymnasium's)."""
+        cls = registry().types.get(self.graph.nodes[node].type) if node in self.graph.nodes \
+            else None
+        return cls is not None and bool(getattr(cls, "host_side", False)) \
+            and hasattr(cls, "host_render")
+
+    def is_cartpole(self, node: str) -> bool:
+        """Whether the node's observation is CartPole's (x, x_dot, theta, theta_dot)."""
+        n = self.graph.nodes.get(node)
+        if n is None or self.observation_port(node) is None:
+            return False
+        return n.type == "cartpole" or (
+            str(n.params.get("env_id", "")).split(":")[-1].startswith("CartPole-")
+            and self.ports[self.observation_port(node)].size == 4)
+
     def is_projection(self, node: str) -> bool:
         """A node with synapses (input 'pre', output 'events'), whose weights can be shown:
         static projections and the plastic ones (STDP, three-factor) alike."""
@@ -128,3 +149,42 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024.0
     return f"{n:.1f} GiB"  # pragma: no cover
+
+
+def offered_monitors(node: Node) -> list[str]:
+    """The monitors (names from ``MONITORS``) that apply to ``node``, from its type's declared
+    output ports (parameter values that are invalid count as their defaults): spikes and rate
+    for a spike output, the membrane potential for an output 'v', an output signal for any
+    other output (but not for a pool's 'v' alone), weights for projections, the environment
+    and its episodes for environments."""
+    cls = registry().types.get(node.type)
+    if cls is None:
+        return []
+    cfg = {}
+    for prm in cls.params:
+        v = node.params.get(prm.name, None if prm.required else prm.default)
+        cfg[prm.name] = v if v is not None and check_value(prm, v) is None else prm.default
+    try:
+        _ins, outs = cls.ports(cfg)
+    except Exception:
+        return []
+    names = {p.name: p for p in outs}
+    spikes = any(p.kind == SPIKES for p in outs)
+    signals = [p for p in outs if p.kind != SPIKES and p.name != "v"]
+    env = cls.category == "Environments" and "observation" in names
+    out = []
+    if spikes:
+        out += ["Monitor spikes"]
+    if "v" in names:
+        out += ["Monitor membrane potential"]
+    if spikes:
+        out += ["Monitor rate"]
+    if signals:
+        out += ["Monitor output signal"]
+    if "events" in names and cls.category in ("Projections", "Plasticity"):
+        out += ["Monitor weights"]
+    if env:
+        out += ["Show environment"]
+    if env and any(p.name.startswith("episode_") or "return" in p.name for p in outs):
+        out += ["Monitor episodes"]
+    return out

@@ -24,6 +24,15 @@ class RecordingPlan:
     sizes: dict = field(default_factory=dict)      # port -> size
     spikes: tuple[str, ...] = ()                   # which of the ports are spike ports
 
+    def renamed(self, old: str, new: str) -> "RecordingPlan":
+        """The same plan after node ``old`` was renamed ``new``."""
+        def fix(port):
+            n, _, p = port.rpartition(".")
+            return f"{new}.{p}" if n == old else port
+        return RecordingPlan(tuple(fix(p) for p in self.ports), self.n_steps, self.path,
+                             self.rate_bin_ms, {fix(p): s for p, s in self.sizes.items()},
+                             tuple(fix(p) for p in self.spikes))
+
 
 class DiskRecorder:
     """Collects ``plan.n_steps`` steps of ``plan.ports`` starting at step ``t_start``."""
