@@ -6,9 +6,10 @@ The physics are Gymnasium's (gymnasium.envs.classic_control.cartpole, kinematics
 ``max_episode_steps`` (500 for CartPole-v1) environment steps. Initial states are drawn
 U(-0.05, 0.05) in each of the four variables (from this node's per-step key).
 
-Exactness: Gymnasium integrates in float64. With the model dtype float64 (which turns on JAX's
-64-bit mode) this component does too and reproduces Gymnasium's observations exactly (tested in
-tests/test_cartpole.py). With float32 models it integrates the same equations in float32.
+Exactness: Gymnasium integrates in float64. With the model dtype float64 (the engine runs such a
+model with JAX's 64-bit mode on, engine.compiler.precision) this component does too and
+reproduces Gymnasium's observations exactly (tested in tests/test_cartpole.py). With float32
+models it integrates the same equations in float32.
 
 Timing: the environment advances once every ``steps_per_env_step`` network steps, at the network
 steps t with (t + 1) % steps_per_env_step == 0, using the ``action`` input of that step (so a
@@ -51,11 +52,6 @@ FORCE_MAG = 10.0
 TAU = 0.02
 THETA_THRESHOLD = 12 * 2 * math.pi / 360
 X_THRESHOLD = 2.4
-
-
-def physics_dtype(model_dtype):
-    """float64 when JAX's 64-bit mode is on (float64 models), else the model dtype."""
-    return jnp.float64 if jax.config.jax_enable_x64 else model_dtype
 
 
 def _opaque(x, zero):
@@ -152,8 +148,7 @@ class CartPole(Component):
                 env_out_ports(4))
 
     def init(self, key, rng):
-        pdt = physics_dtype(self.dtype)
-        s = initial_state(key, pdt)
+        s = initial_state(key, self.dtype)
         i0 = np.int32(0)
         return {}, {"s": s, "steps": i0, "episode": i0, "last_len": i0,
                     "fb": np.asarray(0.0, self.dtype), "done": np.asarray(0.0, self.dtype)}

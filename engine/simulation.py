@@ -249,7 +249,7 @@ class Simulation:
         """Value fed into ``node.port`` at the last step (sum over its edges; zeros if none)."""
         srcs = self.model.rnodes[node].sources.get(port, [])
         if not srcs:
-            return np.asarray(self.model._zeros(f"{node}.{port}"))
+            return self.model.zeros_host(f"{node}.{port}")
         return sum(self.output(s) for s in srcs)
 
     def _locate_failure(self, start, m: int):
@@ -283,7 +283,7 @@ class Simulation:
         if name not in self.watch:
             raise KeyError(f"'{name}' is not watched; pass watch=[...] to Simulation")
         if self._aux is None:
-            return np.asarray(self.model._zeros(name))
+            return self.model.zeros_host(name)
         off, size, d = self._aux_at[("last", name)]
         return self._aux[off:off + size].view(d)
 

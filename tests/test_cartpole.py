@@ -6,7 +6,6 @@ import jax.numpy as jnp
 import numpy as np
 
 import engine
-from engine.compiler import enable_float64
 
 
 def _policy(ep, k, obs, rng):
@@ -16,7 +15,11 @@ def _policy(ep, k, obs, rng):
 
 
 def test_whole_episodes_match_gymnasium_exactly():
-    enable_float64()
+    with jax.enable_x64(True):  # as the engine runs a float64 model
+        _whole_episodes_match_gymnasium()
+
+
+def _whole_episodes_match_gymnasium():
     from components.cartpole import cartpole_step, runtime_zero
     step = jax.jit(lambda s, a, t: cartpole_step(s, a, runtime_zero(t)))
     env = gym.make("CartPole-v1", sutton_barto_reward=True)

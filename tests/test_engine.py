@@ -283,9 +283,14 @@ def test_a_same_step_path_between_equal_pools_keeps_them_apart():
 
 def test_state_packer_keeps_every_leaf_bit_exact_and_flags_non_finite_floats():
     import jax
+    with jax.enable_x64(True):  # the float64 leaf stays float64 (as in a float64 model)
+        _packer_round_trip()
 
-    from engine.compiler import StatePacker, enable_float64
-    enable_float64()
+
+def _packer_round_trip():
+    import jax
+
+    from engine.compiler import StatePacker
     rng = np.random.default_rng(3)
     tree = {"a": rng.normal(size=5).astype(np.float32),
             "b": {"c": rng.normal(size=(2, 3)), "d": np.array(-7, np.int32)},
