@@ -442,16 +442,22 @@ class Model:
         return self._chunks[key]
 
     def chunk_function(self, n_steps: int, record: tuple[str, ...] = (),
-                       watch: tuple[str, ...] = (), count: tuple[str, ...] = ()):
+                       watch: tuple[str, ...] = (), count: tuple[str, ...] = (),
+                       prepared: frozenset = frozenset()):
         """The plain (not jitted) function behind ``chunk``, for callers that transform it
-        (``jax.vmap`` in engine/train.py); call it in ``self.precision()``."""
+        (``jax.vmap`` in engine/train.py); call it in ``self.precision()``. It adds the
+        components' prepared values (``prepare``) to the parameters once, before the scan,
+        except for the runtime nodes in ``prepared`` (whose parameters hold them already)."""
         record, watch, count = tuple(record), tuple(watch), tuple(count)
         for name in record + watch + count:
             self.check_probe(name)
         spikes = {name for name in record if self.port(name).kind == SPIKES}
         ids = self.ids
 
+        todo = [nid for nid in self.ids if nid not in prepared]
+
         def run(params, consts, state):
+            params = self.prepare(params, todo)
             last0 = {name: self._zeros(name) for name in watch}
             last0.update({"sum:" + n: jnp.zeros_like(self._zeros(n), dtype=jnp.int32)
                           for n in count})
@@ -473,21 +479,24 @@ class Model:
         return run
 
     def packed_chunk(self, packer: StatePacker, fed: StatePacker, rest: StatePacker,
-                     aux: StatePacker, n_steps: int, record=(), watch=(), count=()):
+                     aux: StatePacker, n_steps: int, record=(), watch=(), count=(),
+                     prepared: frozenset = frozenset()):
         """Like ``chunk`` but state, parameters and host-read values travel packed (see
         StatePacker): ``fn(fed, rest, consts, packed) -> (packed, records, aux)``, the fast path
         the Simulation uses between chunks.
 
         ``fed`` holds the runtime parameters of host-fed nodes, ``rest`` every other runtime
-        parameter (``runtime_params``, groups expanded per neuron); ``aux`` packs
+        parameter (``runtime_params``, groups expanded per neuron, with the prepared values of
+        the nodes in ``prepared`` already added: see ``prepared_rest``); ``aux`` packs
         {"ok": all float state finite, "last": watched values, "sum": counts}, the one buffer
         the host reads back per chunk. The input state is not donated, so the state at the
         start of a failed chunk is still there to replay it step by step.
         """
-        key = ("packed", int(n_steps), tuple(record), tuple(watch), tuple(count))
+        key = ("packed", int(n_steps), tuple(record), tuple(watch), tuple(count),
+               frozenset(prepared))
         if key in self._chunks:
             return self._chunks[key]
-        inner = self.chunk(n_steps, record, watch, count)
+        inner = self.chunk_function(n_steps, record, watch, count, frozenset(prepared))
 
         def run(pfed, prest, consts, packed):
             params = {**rest.unpack(prest), **fed.unpack(pfed)}
@@ -503,6 +512,34 @@ class Model:
         fn = self.jit(run)
         self._chunks[key] = fn
         return fn
+
+    def prepare(self, params, ids=None):
+        """``params`` with every runtime node's parameters completed by its component's
+        prepared values (Component.prepare: decay factors, step counts), groups expanded per
+        neuron; for the runtime nodes ``ids`` (default all). Traced, or eager on the host."""
+        out = dict(params)
+        for nid in self.ids if ids is None else ids:
+            if nid in out:
+                base = out[nid]
+            elif nid in self.groups:
+                base = self.group_params(params, nid)
+            else:
+                continue
+            extra = self.rnodes[nid].comp.prepare(base)
+            out[nid] = {**base, **extra} if extra else base
+        return out
+
+    def prepared_rest(self, packer: StatePacker, ids):
+        """(jitted fn, packer of its output): the packed runtime parameters of ``packer``'s
+        layout -> the same completed by the prepared values of the runtime nodes ``ids``, packed.
+        The Simulation runs it once after each parameter change, not at every chunk."""
+        ids = [nid for nid in self.ids if nid in set(ids)]
+        with self.precision():
+            zeros = packer.unpack(np.zeros(packer.size, np.uint32))  # only the layout counts
+            shapes = jax.eval_shape(lambda t: self.prepare(t, ids), zeros)
+            example = jax.tree_util.tree_map(lambda x: np.zeros(x.shape, x.dtype), shapes)
+        out = StatePacker(example)
+        return self.jit(lambda buf: out.pack(self.prepare(packer.unpack(buf), ids))), out
 
     def aux_example(self, watch=(), count=()) -> dict:
         """The tree ``packed_chunk`` packs into its ``aux`` output (for building its packer)."""

@@ -174,7 +174,8 @@ def test_host_input_is_set_between_chunks():
     assert np.allclose(sim.advance(10)["a.v"], -65.0)
     sim.set_input("h", [0.0, 10.0, 1000.0])
     v = sim.advance(10)["a.v"]
-    assert v[0, 0] == -65.0 and v[0, 1] == pytest.approx(-65.0 + 0.1 * 10.0 / 20.0)
+    # exact step from rest with a constant 10 mV drive: v = -65 + 10 (1 - exp(-dt/tau_m))
+    assert v[0, 0] == -65.0 and v[0, 1] == pytest.approx(-65.0 + 10.0 * -np.expm1(-0.1 / 20.0))
     assert v[:, 2].max() > -50 or v[:, 2].min() == -65.0  # driven past threshold and reset
     with pytest.raises(GraphError, match="expected shape"):
         sim.set_input("h", [1.0, 2.0])
