@@ -27,6 +27,9 @@ Outputs
                    (truncation), not a failure, and gives 0.
     done           1 during the one network step that follows the end of an episode (failure or
                    truncation), 0 otherwise
+    truncated      1 during that same step when the episode ended by reaching max_episode_steps
+                   (Gymnasium's ``truncated``: a time limit, not a terminal state), 0 otherwise;
+                   a failure is done = 1 with truncated = 0 (Gymnasium's ``terminated``)
     episode_length length (environment steps) of the last finished episode (0 before the first)
     episode        number of finished episodes
     steps          environment steps of the current episode so far
@@ -106,11 +109,12 @@ def initial_state(key, dtype):
     return jax.random.uniform(key, (4,), dtype=dtype, minval=-0.05, maxval=0.05)
 
 
-def env_outputs(s, fb, done, last_len, episode, steps, dtype):
+def env_outputs(s, fb, done, trunc, last_len, episode, steps, dtype):
     """The output dict shared by the in-graph and the host-side environments."""
     return {"observation": s.astype(dtype),
             "feedback": jnp.reshape(fb, (1,)).astype(dtype),
             "done": jnp.reshape(done, (1,)).astype(dtype),
+            "truncated": jnp.reshape(trunc, (1,)).astype(dtype),
             "episode_length": jnp.reshape(last_len, (1,)).astype(dtype),
             "episode": jnp.reshape(episode, (1,)).astype(dtype),
             "steps": jnp.reshape(steps, (1,)).astype(dtype)}
@@ -121,6 +125,8 @@ def env_out_ports(n_obs: int):
             Port("feedback", MODULATOR, 1,
                  help="-1 for one network step after an episode fails, else 0"),
             Port("done", VALUE, 1, help="1 for one network step after an episode ends"),
+            Port("truncated", VALUE, 1,
+                 help="1 with done when the episode reached the time limit (not a failure)"),
             Port("episode_length", VALUE, 1, help="length of the last finished episode"),
             Port("episode", VALUE, 1, help="number of finished episodes"),
             Port("steps", VALUE, 1, help="environment steps in the current episode")]
@@ -151,11 +157,12 @@ class CartPole(Component):
         s = initial_state(key, self.dtype)
         i0 = np.int32(0)
         return {}, {"s": s, "steps": i0, "episode": i0, "last_len": i0,
-                    "fb": np.asarray(0.0, self.dtype), "done": np.asarray(0.0, self.dtype)}
+                    "fb": np.asarray(0.0, self.dtype), "done": np.asarray(0.0, self.dtype),
+                    "trunc": np.asarray(0.0, self.dtype)}
 
     def read(self, p, st, ctx):
-        return env_outputs(st["s"], st["fb"], st["done"], st["last_len"], st["episode"],
-                           st["steps"], self.dtype)
+        return env_outputs(st["s"], st["fb"], st["done"], st["trunc"], st["last_len"],
+                           st["episode"], st["steps"], self.dtype)
 
     def update(self, p, st, inputs, ctx):
         per = self.config["steps_per_env_step"]
@@ -173,6 +180,7 @@ class CartPole(Component):
             "last_len": jnp.where(done, steps, st["last_len"]).astype(jnp.int32),
             "fb": jnp.where(term, -1.0, 0.0).astype(self.dtype),
             "done": done.astype(self.dtype),
+            "trunc": trunc.astype(self.dtype),
         }
-        idle = {**st, "fb": zero, "done": zero}
+        idle = {**st, "fb": zero, "done": zero, "trunc": zero}
         return jax.tree_util.tree_map(lambda a, b: jnp.where(tick, a, b), stepped, idle)
