@@ -48,9 +48,12 @@ def precision(x64: bool):
     around its own calls (``jax.enable_x64`` is thread-local and part of the jit cache key), so a
     float32 run after a float64 run in the same process is the same as in a fresh process.
     Nothing is entered when the current setting already matches (cheaper per chunk)."""
-    if bool(jax.config.jax_enable_x64) == bool(x64):
+    if _X64.value == bool(x64):
         return contextlib.nullcontext()
-    return jax.enable_x64(bool(x64))
+    return _X64(bool(x64))
+
+
+_X64 = jax.enable_x64  # the thread-local setting (reading .value is cheaper than jax.config)
 
 
 class InPrecision:
@@ -60,7 +63,9 @@ class InPrecision:
         self.fn, self.x64 = fn, bool(x64)
 
     def __call__(self, *args):
-        with precision(self.x64):
+        if _X64.value == self.x64:  # the usual case: no context to enter (per-chunk cost)
+            return self.fn(*args)
+        with _X64(self.x64):
             return self.fn(*args)
 
     def __getattr__(self, name):  # the jitted function's own attributes (_cache_size, ...)

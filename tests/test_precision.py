@@ -51,7 +51,7 @@ def _float32_runs():
 def test_float32_after_float64_is_bit_identical_to_a_fresh_process(tmp_path):
     fresh = tmp_path / "fresh.npz"
     subprocess.run([sys.executable, "-c", SCRIPT, json.dumps(RUNS), str(EXAMPLES), str(fresh)],
-                   check=True, cwd=ROOT, timeout=600)
+                   check=True, cwd=ROOT, timeout=1800)
     # a float64 run of the same graph first, in this process
     cart = EXAMPLES / "cartpole.json"
     first64 = engine.Simulation(engine.load(cart), dtype="float64",
