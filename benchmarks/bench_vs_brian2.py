@@ -266,7 +266,7 @@ def brian2_network(tab, target):
           "tau_m": lif["tau_m"] * b2.ms, "tau_syn": lif["tau_syn"] * b2.ms}
     G = b2.NeuronGroup(N_POOLS * POOL, EQS, threshold="v > v_th",
                        reset="v = v_reset\ncount += 1", refractory=lif["t_ref"] * b2.ms,
-                       method="euler", namespace=ns, name="pools")
+                       method="exact", namespace=ns, name="pools")
     G.v = lif["v_rest"]
     S = b2.Synapses(G, G, "w : 1", on_pre="I_syn += w", name="synapses")
     S.connect(i=tab["pre"], j=tab["post"])
@@ -376,6 +376,18 @@ def cpu_model():
     return platform.processor() or "unknown CPU"
 
 
+def match_only(tab, n, k):
+    """Print the float64 spike counts per pool of Spark and Brian2; exit status 1 if they
+    differ."""
+    _, _, b_totals = brian2_run(tab, n, min(k, n))
+    t64 = spark_counts(tab["a"], n, k, "float64")
+    same = [int(x) for x in b_totals] == t64.tolist()
+    print(f"float64, {n} steps, K = {k}: Spark {t64.tolist()} total {int(t64.sum())}; Brian2 "
+          f"{[int(x) for x in b_totals]} total {int(b_totals.sum())} "
+          f"({'identical' if same else 'DIFFERENT'})")
+    return 0 if same else 1
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Spark vs Brian2 on the 7-pool benchmark network")
     ap.add_argument("--steps", type=int, default=10_000, help="steps per run (default 10000)")
@@ -387,6 +399,8 @@ def main(argv=None):
     ap.add_argument("--check-chunk", type=int, default=100,
                     help="K of the float64 spike-count comparison (default 100)")
     ap.add_argument("--core", type=int, default=None, help="CPU core to pin to (default: last)")
+    ap.add_argument("--match-only", action="store_true",
+                    help="only the float64 spike-count comparison with Brian2 (no timing)")
     ap.add_argument("--profile", action="store_true",
                     help="only print where Spark's time per interrupt goes")
     ap.add_argument("--_standalone", nargs=2, help=argparse.SUPPRESS)
@@ -415,6 +429,8 @@ def main(argv=None):
     if args.profile:
         spark_profile(tab["a"], log)
         return 0
+    if args.match_only:
+        return match_only(tab, n, args.check_chunk)
 
     spark, brian = speeds(tab, n, ks, args.repeats, not args.no_brian2, log)
     rates = {}
@@ -427,7 +443,6 @@ def main(argv=None):
             standalone = brian2_standalone(tab, n, args.repeats, log)
         _, _, b_totals = brian2_run(tab, n, min(args.check_chunk, n))
         rates["Brian2 float64"] = b_totals.sum() / (N_POOLS * POOL) / seconds
-    # float64 last: it switches JAX to 64-bit for the rest of the process
     t64 = spark_counts(tab["a"], n, args.check_chunk, "float64")
     rates["Spark float64"] = t64.sum() / (N_POOLS * POOL) / seconds
 

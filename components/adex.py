@@ -10,11 +10,27 @@ dimensionless (a/g_L),
     tau_syn dI_syn/dt = -I_syn
     V > v_peak:  V <- v_reset,  w <- w + b
 
-(v_rest is E_L and v_th the soft threshold V_T.) Forward Euler, step order as the LIF's
-(components/lif.py): syn arrivals are added to I_syn; V and w are both advanced from their values
-at the start of the step (V is held at v_reset during the refractory period, t_ref, default 0;
-w keeps evolving); jumps are added to V; a non-refractory neuron with V > v_peak spikes
-(V <- v_reset, w <- w + b); I_syn decays by (1 - dt/tau_syn).
+(v_rest is E_L and v_th the soft threshold V_T.)
+
+Integration: exponential Euler. Over a step the exponential term and w are held at their
+start-of-step values in the V equation, and the rest of it (the leak and the exponential
+synaptic current) is integrated exactly, as in the LIF (components/lif.py):
+
+    V(t+dt) = V_inf + (V - V_inf) e_m + I_syn K(tau_syn),
+              V_inf = v_rest + delta_T exp((V - v_th)/delta_T) - w + I_ext
+    w(t+dt) = w_inf + (w - w_inf) e_w,   w_inf = a (V - v_rest)      (V held at its start value)
+
+(e_x = exp(-dt/tau_x)). Each part is stable at any dt and exact for constant input when the
+other is constant; with delta_T -> 0 and a = b = 0 the step is the LIF's exactly. The two
+explicitly coupled updates of V and w can still be unstable when dt is large against tau_m and
+tau_w and a is large: validation refuses such a dt, naming ``a`` and the largest stable dt
+(components/integration.py). Brian2 has no matching method for the AdEx (its
+exponential_euler needs equations linear in their own variable).
+
+Step order, jumps and refractoriness as the LIF's (components/lif.py): syn arrivals join I_syn,
+jumps join V; V is held at v_reset during the refractory period (t_ref, default 0; w keeps
+evolving); a non-refractory neuron with V > v_peak spikes (V <- v_reset, w <- w + b); I_syn
+decays by e_s.
 
 Overflow guard: the exponent's argument is clipped at EXP_ARG_MAX (50). Near that value the
 exponential term alone moves V by more than any sensible v_peak in one step, so the clip never
@@ -28,12 +44,14 @@ v_reset = -60 mV and v_peak = 0 mV.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import jax.numpy as jnp
 import numpy as np
 
 from .base import VALUE, Component, Param, Port
-from .lif import BIG, initial_v, pool_params, pool_ports, refractory_steps
+from .integration import coupling_problem, decay
+from .lif import BIG, begin_step, end_step, initial_v, pool_params, pool_ports, prepare_pool
 
 EXP_ARG_MAX = 50.0  # clip of (V - v_th)/delta_T inside the exponential
 
@@ -91,6 +109,11 @@ class AdEx(Component):
             out.append(("v_th", f"v_th ({p['v_th']} mV) must be below v_peak ({p['v_peak']} mV)"))
         return out
 
+    @classmethod
+    def check_dt(cls, p, dt):
+        return coupling_problem(lambda h: _rest_jacobian(p, h), dt, "a",
+                                "V and w (exponential Euler, each held for the other)")
+
     def init(self, key, rng):
         n = self.config["size"]
         return {}, {"v": initial_v(self.config, rng, self.dtype),
@@ -98,22 +121,41 @@ class AdEx(Component):
                     "w": np.zeros(n, self.dtype),
                     "since": np.full(n, BIG, np.int32)}
 
+    def prepare(self, p):
+        return {**prepare_pool(p, self.dt, syn="tau_syn"), "e_w": decay(p["tau_w"], self.dt)}
+
     def step(self, p, s, inputs, ctx):
-        dt = self.dt
-        v0, w0 = s["v"], s["w"]
-        I_syn = s["I_syn"] + inputs["syn"]
-        since = jnp.minimum(s["since"] + 1, BIG)
-        refractory = since < refractory_steps(p, dt)
-        drive = -(v0 - p["v_rest"]) + exp_current(v0, p["v_th"], p["delta_T"]) - w0 + I_syn \
-            + inputs["current"]
-        v = v0 + dt * drive / p["tau_m"] + inputs["jump"]
-        v = jnp.where(refractory, v0, v)
-        w = w0 + dt * (p["a"] * (v0 - p["v_rest"]) - w0) / p["tau_w"]
-        spike = (v > p["v_peak"]) & ~refractory
-        v = jnp.where(spike, p["v_reset"], v)
+        v0, I_syn, since, refractory = begin_step(s, inputs, p["n_ref"])
+        w0 = s["w"]
+        v_inf = p["v_rest"] + exp_current(v0, p["v_th"], p["delta_T"]) - w0 + inputs["current"]
+        v = v_inf + (v0 - v_inf) * p["e_m"] + I_syn * p["k_syn"]
+        w_inf = p["a"] * (v0 - p["v_rest"])
+        w = w_inf + (w0 - w_inf) * p["e_w"]
+        v, spike, since = end_step(v, v0, since, refractory, p["v_peak"], p["v_reset"])
         sp = spike.astype(v.dtype)
         w = w + p["b"] * sp
-        since = jnp.where(spike, 0, since)
-        I_syn = I_syn * (1.0 - dt / p["tau_syn"])
+        I_syn = I_syn * p["e_syn"]
         return ({"v": v, "I_syn": I_syn, "w": w, "since": since},
                 {"spikes": sp, "v": v, "w": w})
+
+
+def _rest_jacobian(p, h):
+    """The step's Jacobian in (V, w) at the resting state without input (None if there is
+    none): V* solves (1 + a)(V - v_rest) = delta_T exp((V - v_th)/delta_T) below v_th."""
+    a, dT = p["a"], p["delta_T"]
+    if 1.0 + a <= 0:
+        return None
+
+    def g(v):  # (1 + a)(V - v_rest) - exponential term: < 0 below rest, > 0 above
+        return (1.0 + a) * (v - p["v_rest"]) - dT * math.exp((v - p["v_th"]) / dT)
+
+    lo, hi = p["v_rest"] - 1e3, min(p["v_th"], p["v_peak"])
+    if not (g(lo) < 0 < g(hi)):
+        return None
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if g(mid) > 0 else (mid, hi)
+    slope = math.exp((lo - p["v_th"]) / dT)  # d(exponential term)/dV at rest
+    e_m, e_w = math.exp(-h / p["tau_m"]), math.exp(-h / p["tau_w"])
+    return np.array([[e_m + (1.0 - e_m) * slope, -(1.0 - e_m)],
+                     [a * (1.0 - e_w), e_w]])

@@ -1,24 +1,28 @@
 """Adaptive leaky integrate-and-fire pool: LIF plus a spike-triggered adaptation current w.
 
-Equations (forward Euler with step dt; currents are the voltage they drive, in mV):
+Equations (currents are the voltage they drive, in mV):
 
     tau_m dv/dt       = v_rest - v + I_syn + I_ext - w
     tau_w dw/dt       = -w,           w <- w + b at each spike
     tau_syn dI_syn/dt = -I_syn
 
-The step order is the LIF's (see components/lif.py): syn arrivals are added to I_syn; v is
-integrated with the w of the start of the step (unless refractory) and jumps are added; a
-non-refractory neuron with v > v_th spikes, v <- v_reset and is held for t_ref; then I_syn
-decays by (1 - dt/tau_syn) and w decays by (1 - dt/tau_w) and grows by b where a spike
-occurred: w(t+dt) = w(t) (1 - dt/tau_w) + b * spike(t). The ``w`` output is w after the step.
+Integration: exact, like the LIF's (components/lif.py): over a step the linear system
+(v, I_syn, w) is solved exactly with I_ext held constant (Brian2's ``method='exact'``):
+
+    v(t+dt) = v_inf + (v - v_inf) e_m + I_syn K(tau_syn) - w K(tau_w),   v_inf = v_rest + I_ext
+    w(t+dt) = w e_w + b * spike(t),   I_syn(t+dt) = I_syn e_s
+
+with e_x = exp(-dt/tau_x) and K as in lif.py. The step order, jumps and refractoriness are the
+LIF's: v is held while refractory (w and I_syn keep decaying). The ``w`` output is w after the
+step.
 """
 from __future__ import annotations
 
-import jax.numpy as jnp
 import numpy as np
 
 from .base import VALUE, Component, Param, Port
-from .lif import BIG, initial_v, pool_params, pool_ports, refractory_steps, reset_below_threshold
+from .lif import (BIG, begin_step, end_step, initial_v, pool_params, pool_ports, prepare_pool,
+                  reset_below_threshold)
 
 
 class ALIF(Component):
@@ -52,19 +56,16 @@ class ALIF(Component):
                     "w": np.zeros(n, self.dtype),
                     "since": np.full(n, BIG, np.int32)}
 
+    def prepare(self, p):
+        return prepare_pool(p, self.dt, syn="tau_syn", w="tau_w")
+
     def step(self, p, s, inputs, ctx):
-        dt = self.dt
-        I_syn = s["I_syn"] + inputs["syn"]
-        since = jnp.minimum(s["since"] + 1, BIG)
-        refractory = since < refractory_steps(p, dt)
-        v = s["v"] + dt * (p["v_rest"] - s["v"] + I_syn + inputs["current"] - s["w"]) \
-            / p["tau_m"] + inputs["jump"]
-        v = jnp.where(refractory, s["v"], v)
-        spike = (v > p["v_th"]) & ~refractory
-        v = jnp.where(spike, p["v_reset"], v)
-        since = jnp.where(spike, 0, since)
-        I_syn = I_syn * (1.0 - dt / p["tau_syn"])
+        v0, I_syn, since, refractory = begin_step(s, inputs, p["n_ref"])
+        v_inf = p["v_rest"] + inputs["current"]
+        v = v_inf + (v0 - v_inf) * p["e_m"] + I_syn * p["k_syn"] - s["w"] * p["k_w"]
+        v, spike, since = end_step(v, v0, since, refractory, p["v_th"], p["v_reset"])
         sp = spike.astype(v.dtype)
-        w = s["w"] * (1.0 - dt / p["tau_w"]) + p["b"] * sp
+        w = s["w"] * p["e_w"] + p["b"] * sp
+        I_syn = I_syn * p["e_syn"]
         return ({"v": v, "I_syn": I_syn, "w": w, "since": since},
                 {"spikes": sp, "v": v, "w": w})

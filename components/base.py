@@ -16,9 +16,15 @@ the compiler for one node once the graph is valid; it holds that node's structur
     array of shape ``(size,)`` (the sum over edges for a multi-edge port, zeros where nothing is
     connected). ``outputs`` maps every output port name to an array of shape ``(size,)``.
 
+``prepare(p) -> dict`` (optional)
+    Values that depend on the live parameters only (decay factors exp(-dt/tau), step counts):
+    the engine computes them once per parameter change (or once per chunk), outside the
+    per-step loop, and ``step`` (``read``/``update``) finds them in ``p`` next to the live
+    parameters. A test calling ``step`` directly passes ``{**p, **comp.prepare(p)}``.
+
 Host-side components (``host_side = True``, e.g. a Gymnasium environment) step outside the
-compiled chunk: every ``host_period()`` steps the Simulation stops the chunk and calls
-``host_exchange(sim, node_id)``, which reads the values fed into the node
+compiled chunk: every ``host_period()`` steps (each node at its own period) the Simulation
+stops the chunk and calls ``host_exchange(sim, node_id)``, which reads the values fed into the node
 (``sim.input_value(node_id, port)``) and sets its live parameters (``sim.set_param``) that its
 ``step`` then outputs during the next chunk; ``host_reset(sim, node_id, seed)`` runs at reset.
 
@@ -260,6 +266,11 @@ class Component:
 
     def update(self, p, state, inputs, ctx: Ctx):
         raise NotImplementedError(f"{type(self).__name__}.update")
+
+    def prepare(self, p) -> dict:
+        """Values derived from the live parameters ``p`` alone, added to ``p`` before ``step``
+        (see the module docstring). Default: none."""
+        return {}
 
     def live_params(self) -> dict:
         """Initial values of the live parameters as arrays of this model's dtype."""

@@ -6,9 +6,10 @@ The physics are Gymnasium's (gymnasium.envs.classic_control.cartpole, kinematics
 ``max_episode_steps`` (500 for CartPole-v1) environment steps. Initial states are drawn
 U(-0.05, 0.05) in each of the four variables (from this node's per-step key).
 
-Exactness: Gymnasium integrates in float64. With the model dtype float64 (which turns on JAX's
-64-bit mode) this component does too and reproduces Gymnasium's observations exactly (tested in
-tests/test_cartpole.py). With float32 models it integrates the same equations in float32.
+Exactness: Gymnasium integrates in float64. With the model dtype float64 (the engine runs such a
+model with JAX's 64-bit mode on, engine.compiler.precision) this component does too and
+reproduces Gymnasium's observations exactly (tested in tests/test_cartpole.py). With float32
+models it integrates the same equations in float32.
 
 Timing: the environment advances once every ``steps_per_env_step`` network steps, at the network
 steps t with (t + 1) % steps_per_env_step == 0, using the ``action`` input of that step (so a
@@ -26,6 +27,9 @@ Outputs
                    (truncation), not a failure, and gives 0.
     done           1 during the one network step that follows the end of an episode (failure or
                    truncation), 0 otherwise
+    truncated      1 during that same step when the episode ended by reaching max_episode_steps
+                   (Gymnasium's ``truncated``: a time limit, not a terminal state), 0 otherwise;
+                   a failure is done = 1 with truncated = 0 (Gymnasium's ``terminated``)
     episode_length length (environment steps) of the last finished episode (0 before the first)
     episode        number of finished episodes
     steps          environment steps of the current episode so far
@@ -51,11 +55,6 @@ FORCE_MAG = 10.0
 TAU = 0.02
 THETA_THRESHOLD = 12 * 2 * math.pi / 360
 X_THRESHOLD = 2.4
-
-
-def physics_dtype(model_dtype):
-    """float64 when JAX's 64-bit mode is on (float64 models), else the model dtype."""
-    return jnp.float64 if jax.config.jax_enable_x64 else model_dtype
 
 
 def _opaque(x, zero):
@@ -110,11 +109,12 @@ def initial_state(key, dtype):
     return jax.random.uniform(key, (4,), dtype=dtype, minval=-0.05, maxval=0.05)
 
 
-def env_outputs(s, fb, done, last_len, episode, steps, dtype):
+def env_outputs(s, fb, done, trunc, last_len, episode, steps, dtype):
     """The output dict shared by the in-graph and the host-side environments."""
     return {"observation": s.astype(dtype),
             "feedback": jnp.reshape(fb, (1,)).astype(dtype),
             "done": jnp.reshape(done, (1,)).astype(dtype),
+            "truncated": jnp.reshape(trunc, (1,)).astype(dtype),
             "episode_length": jnp.reshape(last_len, (1,)).astype(dtype),
             "episode": jnp.reshape(episode, (1,)).astype(dtype),
             "steps": jnp.reshape(steps, (1,)).astype(dtype)}
@@ -125,6 +125,8 @@ def env_out_ports(n_obs: int):
             Port("feedback", MODULATOR, 1,
                  help="-1 for one network step after an episode fails, else 0"),
             Port("done", VALUE, 1, help="1 for one network step after an episode ends"),
+            Port("truncated", VALUE, 1,
+                 help="1 with done when the episode reached the time limit (not a failure)"),
             Port("episode_length", VALUE, 1, help="length of the last finished episode"),
             Port("episode", VALUE, 1, help="number of finished episodes"),
             Port("steps", VALUE, 1, help="environment steps in the current episode")]
@@ -152,15 +154,15 @@ class CartPole(Component):
                 env_out_ports(4))
 
     def init(self, key, rng):
-        pdt = physics_dtype(self.dtype)
-        s = initial_state(key, pdt)
+        s = initial_state(key, self.dtype)
         i0 = np.int32(0)
         return {}, {"s": s, "steps": i0, "episode": i0, "last_len": i0,
-                    "fb": np.asarray(0.0, self.dtype), "done": np.asarray(0.0, self.dtype)}
+                    "fb": np.asarray(0.0, self.dtype), "done": np.asarray(0.0, self.dtype),
+                    "trunc": np.asarray(0.0, self.dtype)}
 
     def read(self, p, st, ctx):
-        return env_outputs(st["s"], st["fb"], st["done"], st["last_len"], st["episode"],
-                           st["steps"], self.dtype)
+        return env_outputs(st["s"], st["fb"], st["done"], st["trunc"], st["last_len"],
+                           st["episode"], st["steps"], self.dtype)
 
     def update(self, p, st, inputs, ctx):
         per = self.config["steps_per_env_step"]
@@ -178,6 +180,7 @@ class CartPole(Component):
             "last_len": jnp.where(done, steps, st["last_len"]).astype(jnp.int32),
             "fb": jnp.where(term, -1.0, 0.0).astype(self.dtype),
             "done": done.astype(self.dtype),
+            "trunc": trunc.astype(self.dtype),
         }
-        idle = {**st, "fb": zero, "done": zero}
+        idle = {**st, "fb": zero, "done": zero, "trunc": zero}
         return jax.tree_util.tree_map(lambda a, b: jnp.where(tick, a, b), stepped, idle)

@@ -12,6 +12,8 @@ the same outputs as the in-graph ``cartpole`` node:
     feedback       -1 during the one network step after an environment step that TERMINATED an
                    episode (failure), 0 otherwise (truncation is a success: 0)
     done           1 during the one network step after an episode ended, else 0
+    truncated      1 with done when the episode was truncated (Gymnasium's ``truncated``: a time
+                   limit, not a terminal state), else 0
     episode_length length of the last finished episode;  episode: finished episodes;
     steps          environment steps of the current episode
 
@@ -69,6 +71,8 @@ class GymEnv(Component):
         Param("observation", "float", 0.0, host_written=True, help="current observation"),
         Param("feedback", "float", 0.0, host_written=True, help="failure signal"),
         Param("done", "float", 0.0, host_written=True, help="1 after an episode ended"),
+        Param("truncated", "float", 0.0, host_written=True,
+              help="1 after an episode was truncated (time limit)"),
         Param("episode_length", "float", 0.0, host_written=True, help="last episode's length"),
         Param("episode", "float", 0.0, host_written=True, help="finished episodes"),
         Param("steps", "float", 0.0, host_written=True, help="steps in this episode"),
@@ -93,16 +97,16 @@ class GymEnv(Component):
     def live_params(self):
         n = self.size(observation_size(self.config["env_id"]))
         out = {k: np.zeros(1, self.dtype) for k in
-               ("feedback", "done", "episode_length", "episode", "steps")}
+               ("feedback", "done", "truncated", "episode_length", "episode", "steps")}
         out["observation"] = np.zeros(n, self.dtype)
         return out
 
     def step(self, p, s, inputs, ctx):
-        # feedback and done are pulses: shown during the first step of the chunk only
+        # feedback, done and truncated are pulses: shown during the first step after the exchange
         first = (ctx.t % self.config["steps_per_env_step"]) == 0
         outs = {k: p[k] for k in ("observation", "episode_length", "episode", "steps")}
-        outs["feedback"] = p["feedback"] * first
-        outs["done"] = p["done"] * first
+        for k in ("feedback", "done", "truncated"):
+            outs[k] = p[k] * first
         return s, outs
 
     # --- host side ----------------------------------------------------------------------------
@@ -117,21 +121,22 @@ class GymEnv(Component):
         self.steps = 0
         self.last_len = 0
         obs, _ = self.env.reset(seed=self.seed)
-        self._publish(sim, node_id, obs, 0.0, 0.0)
+        self._publish(sim, node_id, obs, 0.0, 0.0, 0.0)
 
     def host_exchange(self, sim, node_id: str) -> None:
         action = int(np.asarray(sim.input_value(node_id, "action")).reshape(-1)[0])
         obs, _reward, terminated, truncated, _info = self.env.step(action)
         self.steps += 1
-        fb = done = 0.0
+        fb = done = trunc = 0.0
         if terminated or truncated:
             self.episode += 1
             self.last_len = self.steps
             self.steps = 0
             fb = -1.0 if terminated else 0.0
             done = 1.0
+            trunc = 0.0 if terminated else 1.0
             obs, _ = self.env.reset(seed=self.seed * 100_003 + self.episode)
-        self._publish(sim, node_id, obs, fb, done)
+        self._publish(sim, node_id, obs, fb, done, trunc)
 
     def host_render(self):
         """The environment's ``rgb_array`` picture, or None when it cannot draw (no such render
@@ -146,9 +151,9 @@ class GymEnv(Component):
             self._no_render = True   # e.g. gymnasium's DependencyNotInstalled: do not retry
             return None
 
-    def _publish(self, sim, node_id, obs, fb, done):
+    def _publish(self, sim, node_id, obs, fb, done, trunc):
         vals = {"observation": np.asarray(obs, np.float64).reshape(-1), "feedback": [fb],
-                "done": [done], "episode_length": [self.last_len], "episode": [self.episode],
-                "steps": [self.steps]}
+                "done": [done], "truncated": [trunc], "episode_length": [self.last_len],
+                "episode": [self.episode], "steps": [self.steps]}
         for k, v in vals.items():
             sim.set_param(node_id, k, np.asarray(v, np.float64))

@@ -1,16 +1,34 @@
 """Leaky integrate-and-fire pool with a refractory period and an exponential synaptic current.
 
-Equations (forward Euler with step dt, like every integrator in Spark):
+Equations (currents are expressed as the voltage they drive, mV, i.e. R*I):
 
-    tau_m dv/dt     = v_rest - v + I_syn + I_ext
+    tau_m dv/dt       = v_rest - v + I_syn + I_ext
     tau_syn dI_syn/dt = -I_syn
 
-Each step: weighted spike arrivals on ``syn`` are added to I_syn; v is integrated (unless the
-neuron is refractory) and voltage jumps arriving on ``jump`` are added; a neuron with
-v > v_th that is not refractory spikes, v is set to v_reset and held there for t_ref (rounded to
-whole steps: after a spike at step s, steps s+1 .. s+n_ref-1 are frozen with n_ref = round(t_ref/dt));
-then I_syn decays by the factor (1 - dt/tau_syn). Jumps that arrive while a neuron is refractory
-are discarded. Currents are expressed as the voltage they drive (mV, i.e. R*I).
+Integration: exact. Over a step of length dt the input current I_ext is held constant and the
+linear system (v, I_syn) is solved exactly (as NEST's iaf_psc_exp and Brian2's
+``method='exact'``), with e_m = exp(-dt/tau_m), e_s = exp(-dt/tau_syn):
+
+    v(t+dt)     = v_inf + (v - v_inf) e_m + I_syn K(tau_syn),   v_inf = v_rest + I_ext
+    I_syn(t+dt) = I_syn e_s
+    K(tau)      = tau/(tau - tau_m) (exp(-dt/tau) - e_m)          (dt/tau_m e_m when tau = tau_m)
+
+so the step is stable for any dt and exact for constant input (an LIF with tau_m = 0.05 ms at
+dt = 0.1 ms under a constant sub-threshold drive settles at v_rest + I_ext and never fires).
+
+Step order, so that a projection with delay_steps = d is Brian2's default schedule (state
+update, threshold, on_pre, reset) with a synaptic delay of (d - 1) dt: weighted spike arrivals on
+``syn`` are added to I_syn and voltage jumps arriving on ``jump`` to v (both stand for Brian2's
+``on_pre`` of the previous step); then the step is integrated (v is held while refractory,
+I_syn decays); a non-refractory neuron with v > v_th spikes and v is set to v_reset. As in
+Brian2 (where v, an "unless refractory" variable, is written only while the neuron is not
+refractory), a jump is discarded when the neuron spiked at the previous step or was refractory
+then: after a spike at step s, jumps arriving at steps s+1 .. s+max(n_ref, 1) are lost.
+
+Refractoriness, Brian2's rule: after a spike at step s the neuron is refractory while
+k = t - s < n_ref with n_ref = floor((t_ref + 0.001 dt) / dt) (Brian2's ``timestep(t_ref, dt)``):
+v is held during steps s+1 .. s+n_ref-1 and integrates again at s+n_ref. t_ref = 0.15 ms at
+dt = 0.1 ms gives n_ref = 1 (no held step), t_ref = 1.5 ms at dt = 1 ms too.
 """
 from __future__ import annotations
 
@@ -18,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .base import CURRENT, EVENTS, SPIKES, VALUE, Component, Param, Port
+from .integration import current_gain, decay
 
 BIG = 1 << 30  # "steps since the last spike" for a neuron that never spiked
 
@@ -68,9 +87,50 @@ def reset_below_threshold(p):
     return []
 
 
+REF_TOLERANCE = 1e-3  # of a step: Brian2's timestep(t, dt) = int((t + 1e-3 dt) / dt)
+
+
 def refractory_steps(p, dt):
-    """round(t_ref / dt) as a traced integer (t_ref is live)."""
-    return jnp.round(p["t_ref"] / dt).astype(jnp.int32)
+    """n_ref = floor(t_ref/dt + 0.001), Brian2's ``timestep(t_ref, dt)``, as a traced integer
+    (t_ref is live): a neuron that spiked at step s is refractory at step t while t - s < n_ref."""
+    return jnp.floor((p["t_ref"] + REF_TOLERANCE * dt) / dt).astype(jnp.int32)
+
+
+def prepare_pool(p, dt, **currents):
+    """The family's prepared values (Component.prepare): e_m = exp(-dt/tau_m), n_ref, and for
+    each exponential current x with time constant p[tau_name] (``x=tau_name``) its decay
+    e_x = exp(-dt/tau_x) and its gain on v over a step, k_x = K(tau_x)."""
+    e_m = decay(p["tau_m"], dt)
+    out = {"e_m": e_m, "n_ref": refractory_steps(p, dt)}
+    for x, tau_name in currents.items():
+        out[f"e_{x}"] = decay(p[tau_name], dt)
+        out[f"k_{x}"] = current_gain(p["tau_m"], e_m, p[tau_name], dt)
+    return out
+
+
+def begin_step(s, inputs, n_ref):
+    """The integrate-and-fire family's step prologue: arrivals on ``syn`` join I_syn, arrivals
+    on ``jump`` join v, the step counter since the last spike advances and the refractory test
+    is made (``n_ref``: refractory_steps, or 0 for a model without refractoriness).
+
+    A jump arriving at step t stands for Brian2's ``on_pre`` of step t - 1, which Brian2 does
+    not apply to a neuron that spiked at t - 1 or was refractory then (its v is written only
+    while ``not_refractory``; without refractoriness the reset overwrites it): such jumps are
+    discarded, i.e. when the neuron's last spike was at most max(n_ref, 1) steps ago.
+
+    Returns (v0, I_syn, since, refractory)."""
+    since = jnp.minimum(s["since"] + 1, BIG)
+    v0 = s["v"] + jnp.where(since <= jnp.maximum(n_ref, 1), 0.0, inputs["jump"])
+    I_syn = s["I_syn"] + inputs["syn"]
+    return v0, I_syn, since, since < n_ref
+
+
+def end_step(v_new, v0, since, refractory, threshold, v_reset):
+    """The family's epilogue: v is held while refractory, a non-refractory neuron above
+    ``threshold`` spikes and is reset. Returns (v, spike, since)."""
+    v = jnp.where(refractory, v0, v_new)
+    spike = (v > threshold) & ~refractory
+    return jnp.where(spike, v_reset, v), spike, jnp.where(spike, 0, since)
 
 
 class LIF(Component):
@@ -95,17 +155,14 @@ class LIF(Component):
                     "I_syn": np.zeros(n, self.dtype),
                     "since": np.full(n, BIG, np.int32)}
 
+    def prepare(self, p):
+        return prepare_pool(p, self.dt, syn="tau_syn")
+
     def step(self, p, s, inputs, ctx):
-        dt = self.dt
-        I_syn = s["I_syn"] + inputs["syn"]
-        since = jnp.minimum(s["since"] + 1, BIG)
-        refractory = since < refractory_steps(p, dt)
-        v = s["v"] + dt * (p["v_rest"] - s["v"] + I_syn + inputs["current"]) / p["tau_m"] \
-            + inputs["jump"]
-        v = jnp.where(refractory, s["v"], v)
-        spike = (v > p["v_th"]) & ~refractory
-        v = jnp.where(spike, p["v_reset"], v)
-        since = jnp.where(spike, 0, since)
-        I_syn = I_syn * (1.0 - dt / p["tau_syn"])
+        v0, I_syn, since, refractory = begin_step(s, inputs, p["n_ref"])
+        v_inf = p["v_rest"] + inputs["current"]
+        v = v_inf + (v0 - v_inf) * p["e_m"] + I_syn * p["k_syn"]
+        v, spike, since = end_step(v, v0, since, refractory, p["v_th"], p["v_reset"])
+        I_syn = I_syn * p["e_syn"]
         return ({"v": v, "I_syn": I_syn, "since": since},
                 {"spikes": spike.astype(v.dtype), "v": v})

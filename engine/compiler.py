@@ -12,6 +12,7 @@ the last step of every watched port, ``finite[i]`` says whether node i's state i
 """
 from __future__ import annotations
 
+import contextlib
 import zlib
 from dataclasses import dataclass, field
 
@@ -28,7 +29,7 @@ from .registry import registry
 from .schedule import order_nodes
 from .validate import Analysis, require_valid
 
-__all__ = ["Model", "StatePacker", "compile_graph", "node_rng", "node_hash"]
+__all__ = ["Model", "StatePacker", "compile_graph", "node_rng", "node_hash", "precision"]
 
 
 def node_hash(node_id: str) -> int:
@@ -40,8 +41,35 @@ def node_rng(seed: int, node_id: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), node_hash(node_id)])
 
 
-def enable_float64():
-    jax.config.update("jax_enable_x64", True)
+def precision(x64: bool):
+    """A context in which JAX traces and runs with 64-bit types on (``x64``) or off.
+
+    Every model runs in its own precision: a float64 model turns JAX's 64-bit mode on only
+    around its own calls (``jax.enable_x64`` is thread-local and part of the jit cache key), so a
+    float32 run after a float64 run in the same process is the same as in a fresh process.
+    Nothing is entered when the current setting already matches (cheaper per chunk)."""
+    if _X64.value == bool(x64):
+        return contextlib.nullcontext()
+    return _X64(bool(x64))
+
+
+_X64 = jax.enable_x64  # the thread-local setting (reading .value is cheaper than jax.config)
+
+
+class InPrecision:
+    """A jitted function that always traces and runs in its model's precision."""
+
+    def __init__(self, fn, x64: bool):
+        self.fn, self.x64 = fn, bool(x64)
+
+    def __call__(self, *args):
+        if _X64.value == self.x64:  # the usual case: no context to enter (per-chunk cost)
+            return self.fn(*args)
+        with _X64(self.x64):
+            return self.fn(*args)
+
+    def __getattr__(self, name):  # the jitted function's own attributes (_cache_size, ...)
+        return getattr(self.fn, name)
 
 
 @dataclass
@@ -69,9 +97,12 @@ class Model:
             graph = analysis.flat.graph
         self.graph = graph.copy()
         self.dtype_name = dtype or graph.settings.get("dtype", "float32")
-        if self.dtype_name == "float64":
-            enable_float64()
+        self.x64 = self.dtype_name == "float64"
         self.dtype = np.dtype(self.dtype_name)
+        with precision(self.x64):
+            self._build(graph, analysis, fuse, keep_unfused)
+
+    def _build(self, graph, analysis, fuse, keep_unfused):
         self.dt = float(graph.settings["dt"])
         reg = registry()
         self.rnodes: dict[str, RNode] = {}
@@ -109,6 +140,14 @@ class Model:
         """The name node ``nid`` draws its random numbers under (its ``seed_id``, else its id)."""
         node = self.graph.nodes.get(nid)
         return nid if node is None or node.seed_id is None else node.seed_id
+
+    def precision(self):
+        """The context this model's JAX work runs in (64-bit types on for float64 only)."""
+        return precision(self.x64)
+
+    def jit(self, fn) -> InPrecision:
+        """``jax.jit(fn)``, always traced and called in this model's precision."""
+        return InPrecision(jax.jit(fn), self.x64)
 
     # --- grouping of equal elementwise nodes ---------------------------------------------------
     def rid(self, nid: str) -> str:
@@ -262,6 +301,10 @@ class Model:
     # --- initial values ------------------------------------------------------------------------
     def init(self, seed: int | None = None):
         """(params, consts, state) for ``seed`` (default: the graph's seed)."""
+        with self.precision():
+            return self._init(seed)
+
+    def _init(self, seed):
         seed = int(self.graph.settings.get("seed", 0) if seed is None else seed)
         params, consts, nodes = {}, {}, {}
         def init_one(nid, r):
@@ -303,12 +346,18 @@ class Model:
     def port_size(self, r: RNode, port) -> int:
         return r.comp.size(port.size)
 
-    def _zeros(self, name: str):
+    def _port_shape(self, name: str):
         nid, p = name.rsplit(".", 1)
         r = self.rnodes[nid]
         port = r.outputs.get(p) or r.inputs[p]
-        dt = jnp.int32 if port.kind == ACTION else self.dtype
-        return jnp.zeros(self.port_size(r, port), dt)
+        return self.port_size(r, port), (np.int32 if port.kind == ACTION else self.dtype)
+
+    def zeros_host(self, name: str) -> np.ndarray:
+        """Zeros of the size and type of port ``name`` (NumPy: no JAX work on the host)."""
+        return np.zeros(*self._port_shape(name))
+
+    def _zeros(self, name: str):
+        return jnp.zeros(*self._port_shape(name))
 
     # --- one step ------------------------------------------------------------------------------
     def _gather(self, r: RNode, vals: dict, prev: dict):
@@ -406,14 +455,27 @@ class Model:
         spike counts); the sums come back in ``last`` under "sum:" + name.
         """
         key = (int(n_steps), tuple(record), tuple(watch), tuple(count))
-        if key in self._chunks:
-            return self._chunks[key]
+        if key not in self._chunks:
+            self._chunks[key] = self.jit(self.chunk_function(n_steps, record, watch, count))
+        return self._chunks[key]
+
+    def chunk_function(self, n_steps: int, record: tuple[str, ...] = (),
+                       watch: tuple[str, ...] = (), count: tuple[str, ...] = (),
+                       prepared: frozenset = frozenset()):
+        """The plain (not jitted) function behind ``chunk``, for callers that transform it
+        (``jax.vmap`` in engine/train.py); call it in ``self.precision()``. It adds the
+        components' prepared values (``prepare``) to the parameters once, before the scan,
+        except for the runtime nodes in ``prepared`` (whose parameters hold them already)."""
+        record, watch, count = tuple(record), tuple(watch), tuple(count)
         for name in record + watch + count:
             self.check_probe(name)
         spikes = {name for name in record if self.port(name).kind == SPIKES}
         ids = self.ids
 
+        todo = [nid for nid in self.ids if nid not in prepared]
+
         def run(params, consts, state):
+            params = self.prepare(params, todo)
             last0 = {name: self._zeros(name) for name in watch}
             last0.update({"sum:" + n: jnp.zeros_like(self._zeros(n), dtype=jnp.int32)
                           for n in count})
@@ -432,26 +494,27 @@ class Model:
                 if ids else jnp.zeros(0, bool)
             return state, recs, last, finite
 
-        fn = jax.jit(run)
-        self._chunks[key] = fn
-        return fn
+        return run
 
     def packed_chunk(self, packer: StatePacker, fed: StatePacker, rest: StatePacker,
-                     aux: StatePacker, n_steps: int, record=(), watch=(), count=()):
+                     aux: StatePacker, n_steps: int, record=(), watch=(), count=(),
+                     prepared: frozenset = frozenset()):
         """Like ``chunk`` but state, parameters and host-read values travel packed (see
         StatePacker): ``fn(fed, rest, consts, packed) -> (packed, records, aux)``, the fast path
         the Simulation uses between chunks.
 
         ``fed`` holds the runtime parameters of host-fed nodes, ``rest`` every other runtime
-        parameter (``runtime_params``, groups expanded per neuron); ``aux`` packs
+        parameter (``runtime_params``, groups expanded per neuron, with the prepared values of
+        the nodes in ``prepared`` already added: see ``prepared_rest``); ``aux`` packs
         {"ok": all float state finite, "last": watched values, "sum": counts}, the one buffer
         the host reads back per chunk. The input state is not donated, so the state at the
         start of a failed chunk is still there to replay it step by step.
         """
-        key = ("packed", int(n_steps), tuple(record), tuple(watch), tuple(count))
+        key = ("packed", int(n_steps), tuple(record), tuple(watch), tuple(count),
+               frozenset(prepared))
         if key in self._chunks:
             return self._chunks[key]
-        inner = self.chunk(n_steps, record, watch, count)
+        inner = self.chunk_function(n_steps, record, watch, count, frozenset(prepared))
 
         def run(pfed, prest, consts, packed):
             params = {**rest.unpack(prest), **fed.unpack(pfed)}
@@ -464,15 +527,43 @@ class Model:
                     "sum": {n: last["sum:" + n] for n in count}}
             return out, recs, aux.pack(tree)
 
-        fn = jax.jit(run)
+        fn = self.jit(run)
         self._chunks[key] = fn
         return fn
+
+    def prepare(self, params, ids=None):
+        """``params`` with every runtime node's parameters completed by its component's
+        prepared values (Component.prepare: decay factors, step counts), groups expanded per
+        neuron; for the runtime nodes ``ids`` (default all). Traced, or eager on the host."""
+        out = dict(params)
+        for nid in self.ids if ids is None else ids:
+            if nid in out:
+                base = out[nid]
+            elif nid in self.groups:
+                base = self.group_params(params, nid)
+            else:
+                continue
+            extra = self.rnodes[nid].comp.prepare(base)
+            out[nid] = {**base, **extra} if extra else base
+        return out
+
+    def prepared_rest(self, packer: StatePacker, ids):
+        """(jitted fn, packer of its output): the packed runtime parameters of ``packer``'s
+        layout -> the same completed by the prepared values of the runtime nodes ``ids``, packed.
+        The Simulation runs it once after each parameter change, not at every chunk."""
+        ids = [nid for nid in self.ids if nid in set(ids)]
+        with self.precision():
+            zeros = packer.unpack(np.zeros(packer.size, np.uint32))  # only the layout counts
+            shapes = jax.eval_shape(lambda t: self.prepare(t, ids), zeros)
+            example = jax.tree_util.tree_map(lambda x: np.zeros(x.shape, x.dtype), shapes)
+        out = StatePacker(example)
+        return self.jit(lambda buf: out.pack(self.prepare(packer.unpack(buf), ids))), out
 
     def aux_example(self, watch=(), count=()) -> dict:
         """The tree ``packed_chunk`` packs into its ``aux`` output (for building its packer)."""
         return {"ok": np.ones(1, bool),
-                "last": {n: np.asarray(self._zeros(n)) for n in watch},
-                "sum": {n: np.zeros(np.shape(self._zeros(n)), np.int32) for n in count}}
+                "last": {n: self.zeros_host(n) for n in watch},
+                "sum": {n: np.zeros(np.shape(self.zeros_host(n)), np.int32) for n in count}}
 
 
 _WORD = np.dtype(np.uint32)

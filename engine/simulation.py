@@ -63,8 +63,9 @@ class Simulation:
         self.default_chunk = int(chunk)
         self.check_finite = check_finite
         self.seed = int(graph.settings.get("seed", 0) if seed is None else seed)
-        periods = [self.model.rnodes[n].comp.host_period() for n in self.host_nodes]
-        self._host_period = min(periods) if periods else 0
+        # each host node is exchanged exactly at the multiples of its own period
+        self._host_periods = {n: int(self.model.rnodes[n].comp.host_period())
+                              for n in self.host_nodes}
         self._aux = None
         self.reset()
 
@@ -93,7 +94,12 @@ class Simulation:
         self._packer = StatePacker(state)
         rt = model.runtime_params(params)
         self._fed_ids = {nid for nid in rt if model.host_fed(nid)}
-        self._fpacker, self._rpacker = (StatePacker(t) for t in self._split(rt))
+        fed, rest = self._split(rt)
+        self._fpacker, self._rpacker = StatePacker(fed), StatePacker(rest)
+        # the large buffer goes to the device completed by the components' prepared values
+        # (decay factors, ...), computed once per parameter change instead of every chunk
+        self._rest_ids = frozenset(rest)
+        self._prep, self._dpacker = model.prepared_rest(self._rpacker, self._rest_ids)
         self._param_specs = {}
         self._fns = {}  # (steps, record, watch, count) -> (jitted chunk, aux layout)
 
@@ -120,7 +126,7 @@ class Simulation:
         NumPy (the call copies it in a few microseconds, cheaper than an upload of its own); the
         large one is uploaded once after every change and then stays on the device."""
         if self._rest_dev is None:  # a copy: the host buffer is edited in place afterwards
-            self._rest_dev = jax.device_put(self._host[1].copy())
+            self._rest_dev = self._prep(self._host[1].copy())
         return self._host[0], self._rest_dev
 
     @property
@@ -238,8 +244,8 @@ class Simulation:
         done = 0
         while done < n_steps:
             m = min(k, n_steps - done)
-            if self._host_period:
-                m = min(m, self._host_period - self._t % self._host_period)
+            for per in self._host_periods.values():  # stop at the next exchange of any
+                m = min(m, per - self._t % per)
             recs = self._run_chunk(m)
             for n in record:
                 parts[n].append(np.asarray(recs[n]))
@@ -269,8 +275,9 @@ class Simulation:
                     off, size, _w, d = apacker.slot((part, n))
                     at[(part, n)] = (off, size, d)
             at["ok"] = apacker.slot(("ok",))[0]
-            fn = self.model.packed_chunk(self._packer, self._fpacker, self._rpacker, apacker, m,
-                                         self.record, self.watch, self.count)
+            fn = self.model.packed_chunk(self._packer, self._fpacker, self._dpacker, apacker, m,
+                                         self.record, self.watch, self.count,
+                                         prepared=self._rest_ids)
             got = self._fns[key] = (fn, at)
         return got
 
@@ -292,21 +299,21 @@ class Simulation:
         for n in self.count:
             off, size, d = at[("sum", n)]
             self.totals[n] += aux[off:off + size].view(d)
-        if self._host_period and self._t % self._host_period == 0:
-            for nid in self.host_nodes:
+        for nid, per in self._host_periods.items():
+            if self._t % per == 0:
                 self.model.rnodes[nid].comp.host_exchange(self, nid)
         return recs
 
     @property
-    def host_period(self) -> int:
-        """Steps between host exchanges (0 when the graph has no host-side node)."""
-        return self._host_period
+    def host_periods(self) -> dict[str, int]:
+        """Steps between the host exchanges of each host-side node (empty when none)."""
+        return dict(self._host_periods)
 
     def input_value(self, node: str, port: str) -> np.ndarray:
         """Value fed into ``node.port`` at the last step (sum over its edges; zeros if none)."""
         srcs = self.model.rnodes[node].sources.get(port, [])
         if not srcs:
-            return np.asarray(self.model._zeros(f"{node}.{port}"))
+            return self.model.zeros_host(f"{node}.{port}")
         return sum(self.output(s) for s in srcs)
 
     def _locate_failure(self, start, m: int):
@@ -340,7 +347,7 @@ class Simulation:
         if name not in self.watch:
             raise KeyError(f"'{name}' is not watched; pass watch=[...] to Simulation")
         if self._aux is None:
-            return np.asarray(self.model._zeros(name))
+            return self.model.zeros_host(name)
         off, size, d = self._aux_at[("last", name)]
         return self._aux[off:off + size].view(d)
 

@@ -102,7 +102,7 @@ def test_td_critic_hand_computed():
     tds = []
     for t in range(6):
         inputs = {"features": jnp.asarray(feats[t], F), "reward": jnp.asarray([reward[t]], F),
-                  "done": jnp.asarray([done[t]], F)}
+                  "done": jnp.asarray([done[t]], F), "truncated": jnp.asarray([0.0], F)}
         state, o = comp.step(p, state, inputs, Ctx(jnp.int32(t), 1.0, None, const))
         tds.append(float(o["td_error"][0]))
     # window 1 (t=2,3): the episode ended: delta = r - p_prev = -1; v += 0.1 * -1 * z, z = [1, 0]
@@ -136,7 +136,8 @@ def test_td_critic_normalized_features_hand_computed():
         tds = []
         for t in range(6):
             inputs = {"features": jnp.asarray(feats[t], F),
-                      "reward": jnp.asarray([reward[t]], F), "done": jnp.asarray([0.0], F)}
+                      "reward": jnp.asarray([reward[t]], F), "done": jnp.asarray([0.0], F),
+                      "truncated": jnp.asarray([0.0], F)}
             state, o = comp.step(p, state, inputs, Ctx(jnp.int32(t), 1.0, None, const))
             tds.append(float(o["td_error"][0]))
         return tds, np.asarray(state["v"])
@@ -152,3 +153,39 @@ def test_td_critic_normalized_features_hand_computed():
     # raw counts: z = [1, 0] after window 0, v = [-1, 0]; window 2: p = -2, delta = -1
     tds, v = run(False)
     np.testing.assert_allclose(tds, [0, 0, 0, -1.0, 0, -1.0], rtol=1e-6, atol=1e-7)
+
+
+def test_td_critic_bootstraps_through_a_truncation():
+    """A time-limit truncation is not a terminal state (Gymnasium's terminated vs truncated):
+    the critic bootstraps from the episode's last prediction instead of a final value of 0."""
+    def run(done, truncated):
+        comp, const, state = make(TDCritic, {"n": 2}, window=2.0, gamma=0.5, lam=0.5, lr=1.0,
+                                  normalize=True)
+        p = live(comp)
+        feats = [[1, 0], [1, 0], [0, 1], [0, 1], [1, 0], [1, 0], [0, 1], [0, 1]]
+        reward = [0, 0, -1, 0, 0, 0, 0, 0]
+        tds = []
+        for t in range(8):
+            inputs = {"features": jnp.asarray(feats[t], F),
+                      "reward": jnp.asarray([reward[t]], F),
+                      "done": jnp.asarray([done if t == 6 else 0.0], F),
+                      "truncated": jnp.asarray([truncated if t == 6 else 0.0], F)}
+            state, o = comp.step(p, state, inputs, Ctx(jnp.int32(t), 1.0, None, const))
+            tds.append(float(o["td_error"][0]))
+        return tds, np.asarray(state["v"])
+
+    # windows 0-2 (same in all runs): delta 0, then -1 (v = [-0.5, 0], z = [0.25, 0.5]),
+    # then p = -0.5, delta = 0.5 * -0.5 = -0.25 (v = [-0.5625, -0.125], z = [0.625, 0.25])
+    common = [0, 0, 0, -1.0, 0, -0.25, 0]
+    # window 3, the episode ended by its time limit: successor value = the last prediction,
+    # delta = 0 + 0.5 * -0.5 - (-0.5) = 0.25; v += 0.25 z
+    tds, v = run(1.0, 1.0)
+    np.testing.assert_allclose(tds, common + [0.25], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(v, [-0.5625 + 0.25 * 0.625, -0.125 + 0.25 * 0.25], rtol=1e-6)
+    # terminated (a failure): final value 0, delta = 0 - (-0.5) = 0.5
+    tds, v = run(1.0, 0.0)
+    np.testing.assert_allclose(tds, common + [0.5], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(v, [-0.5625 + 0.5 * 0.625, -0.125 + 0.5 * 0.25], rtol=1e-6)
+    # no episode end: bootstrap from this window's state [0, 1]: 0.5 * -0.125 + 0.5 = 0.4375
+    tds, _ = run(0.0, 0.0)
+    np.testing.assert_allclose(tds, common + [0.4375], rtol=1e-6, atol=1e-7)
