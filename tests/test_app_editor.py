@@ -50,9 +50,9 @@ def win(make_window):
 
 def small(win):
     """current_source -> lif through the window's editing API."""
-    a = win.add_node("current_source", (0, 0))
-    b = win.add_node("lif", (300, 0))
-    assert win.connect(f"{a}.current", f"{b}.current")
+    a = win.edits.add_node("current_source", (0, 0))
+    b = win.edits.add_node("lif", (300, 0))
+    assert win.edits.connect(f"{a}.current", f"{b}.current")
     return a, b
 
 
@@ -82,10 +82,10 @@ def test_build_edit_save_reopen(win, tmp_path, make_window):
     assert win.graph.nodes[b].params["tau_m"] == 12.5
     assert win.graph.nodes[b].params["v_init"] == "uniform"
     assert win.validate_now() == []
-    win.move_node(b, 321.5, -40.0)
+    win.edits.move_node(b, 321.5, -40.0)
     assert "*" in win.windowTitle()
     path = tmp_path / "net.json"
-    assert win.save_to(str(path))
+    assert win.files.save_to(str(path))
     assert "*" not in win.windowTitle() and "net.json" in win.windowTitle()
     g = load(path)
     assert g == win.graph
@@ -117,13 +117,13 @@ def _undo_redo_check(win, do, qtbot, expect_kind="structure"):
 
 def test_undo_redo_every_kind_of_edit(win, qtbot):
     a, b = small(win)
-    _undo_redo_check(win, lambda: win.add_node("projection", (500, 0)), qtbot)
-    _undo_redo_check(win, lambda: win.connect(f"{b}.spikes", "projection.pre"), qtbot)
-    _undo_redo_check(win, lambda: win.disconnect(f"{b}.spikes", "projection.pre"), qtbot)
-    _undo_redo_check(win, lambda: win.set_param([b], "tau_m", 33.0), qtbot, "param")
-    _undo_redo_check(win, lambda: win.rename_node(b, "pool"), qtbot)
+    _undo_redo_check(win, lambda: win.edits.add_node("projection", (500, 0)), qtbot)
+    _undo_redo_check(win, lambda: win.edits.connect(f"{b}.spikes", "projection.pre"), qtbot)
+    _undo_redo_check(win, lambda: win.edits.disconnect(f"{b}.spikes", "projection.pre"), qtbot)
+    _undo_redo_check(win, lambda: win.edits.set_param([b], "tau_m", 33.0), qtbot, "param")
+    _undo_redo_check(win, lambda: win.edits.rename_node(b, "pool"), qtbot)
     assert win.graph.edges[0].dst == "pool.current"
-    _undo_redo_check(win, lambda: win.delete_nodes(["pool"]), qtbot)
+    _undo_redo_check(win, lambda: win.edits.delete_nodes(["pool"]), qtbot)
 
     def drag():  # what a drag on the canvas does: the view moves, then the gesture is reported
         win.canvas.node_for(a).view.xy_pos = [55.0, 66.0]
@@ -137,7 +137,7 @@ def test_undo_redo_every_kind_of_edit(win, qtbot):
 def test_graph_edited_signal_names_node_and_param(win, qtbot):
     a, b = small(win)
     with qtbot.waitSignal(win.graph_edited) as blocker:
-        win.set_param([b], "v_th", -52.0)
+        win.edits.set_param([b], "v_th", -52.0)
     assert blocker.args == ["param", b, "v_th"]
     with qtbot.waitSignal(win.graph_edited) as blocker:
         win.doc.undo.undo()
@@ -146,30 +146,30 @@ def test_graph_edited_signal_names_node_and_param(win, qtbot):
 
 def test_refused_connections_say_why(win):
     a, b = small(win)
-    p = win.add_node("projection", (500, 0))
+    p = win.edits.add_node("projection", (500, 0))
     before = list(win.graph.edges)
     # different signal kinds
-    assert not win.connect(f"{b}.spikes", f"{b}.current")
-    assert "spikes" in win.last_refusal and "current" in win.last_refusal
+    assert not win.edits.connect(f"{b}.spikes", f"{b}.current")
+    assert "spikes" in win.edits.last_refusal and "current" in win.edits.last_refusal
     assert "spikes" in win.statusBar().currentMessage()
     # a single-edge input that already has an edge
-    assert win.connect(f"{b}.spikes", f"{p}.pre")
-    c = win.add_node("lif", (0, 300))
-    assert not win.connect(f"{c}.spikes", f"{p}.pre")
-    assert "single edge" in win.last_refusal
+    assert win.edits.connect(f"{b}.spikes", f"{p}.pre")
+    c = win.edits.add_node("lif", (0, 300))
+    assert not win.edits.connect(f"{c}.spikes", f"{p}.pre")
+    assert "single edge" in win.edits.last_refusal
     # sizes that conflict
-    s = win.add_node("current_source", (0, 500))
-    win.set_param([s], "size", 7)
-    assert not win.connect(f"{s}.current", f"{b}.current")
-    assert "size" in win.last_refusal
+    s = win.edits.add_node("current_source", (0, 500))
+    win.edits.set_param([s], "size", 7)
+    assert not win.edits.connect(f"{s}.current", f"{b}.current")
+    assert "size" in win.edits.last_refusal
     assert win.graph.edges == before + [win.graph.edges[-1]]
     # cycles are allowed (recurrent projection onto the same pool)
-    assert win.connect(f"{p}.events", f"{b}.syn")
+    assert win.edits.connect(f"{p}.events", f"{b}.syn")
 
 
 def test_canvas_gesture_connects_and_refuses(win):
     a, b = small(win)
-    p = win.add_node("projection", (500, 0))
+    p = win.edits.add_node("projection", (500, 0))
     out_view = win.canvas.node_for(b).outputs()["spikes"].view
     in_view = win.canvas.node_for(p).inputs()["pre"].view
     win.canvas.viewer.connection_changed.emit([], [(out_view, in_view)])
@@ -188,8 +188,8 @@ def test_canvas_gesture_connects_and_refuses(win):
 
 
 def test_inspector_multi_edit_and_inline_errors(win, qtbot):
-    x = win.add_node("lif", (0, 0))
-    y = win.add_node("lif", (0, 200))
+    x = win.edits.add_node("lif", (0, 0))
+    y = win.edits.add_node("lif", (0, 200))
     win.canvas.select([x, y])
     assert sorted(win.inspector.node_ids) == sorted([x, y])
     row = win.inspector.row("tau_m")
@@ -200,7 +200,7 @@ def test_inspector_multi_edit_and_inline_errors(win, qtbot):
     assert win.graph.nodes[x].params["tau_m"] == 20.0 == win.graph.nodes[y].params["tau_m"]
     # an invalid combination is flagged inline with the reason
     win.select_node(x)
-    win.set_param([x], "v_reset", -40.0)
+    win.edits.set_param([x], "v_reset", -40.0)
     win.validate_now()
     err = win.inspector.row("v_reset").error
     assert not err.isHidden() and "v_th" in err.text()
@@ -225,7 +225,7 @@ def test_rename_through_inspector(win):
     win.inspector.id_edit.editingFinished.emit()
     assert "exc" in win.graph.nodes
     assert "already exists" in win.inspector.id_error.text()
-    assert not win.rename_node("exc", "a.b")
+    assert not win.edits.rename_node("exc", "a.b")
 
 
 def test_unsaved_changes_prompt(win, monkeypatch):
@@ -233,13 +233,13 @@ def test_unsaved_changes_prompt(win, monkeypatch):
     answers = []
     monkeypatch.setattr(Box, "question", lambda *a, **k: answers.pop(0))
     answers.append(Box.Cancel)
-    assert not win.new_file()
+    assert not win.files.new_file()
     assert len(win.graph.nodes) == 2
     answers.append(Box.Cancel)
     assert not win.close()
     assert win.isVisible() or True
     answers.append(Box.Discard)
-    assert win.new_file()
+    assert win.files.new_file()
     assert len(win.graph.nodes) == 0 and "*" not in win.windowTitle()
 
 
@@ -248,12 +248,12 @@ def test_bad_file_keeps_current_graph(win, tmp_path):
     before = win.graph.to_dict()
     bad = tmp_path / "bad.json"
     bad.write_text("{ not json")
-    assert not win.open_file(str(bad), ask=False)
+    assert not win.files.open_file(str(bad), ask=False)
     assert win.graph.to_dict() == before
-    assert win.last_load_problems and "JSON" in str(win.last_load_problems[0])
+    assert win.files.last_load_problems and "JSON" in str(win.files.last_load_problems[0])
     newer = tmp_path / "newer.json"
     newer.write_text(json.dumps({"format": "spark-graph", "version": 99}))
-    assert not win.open_file(str(newer), ask=False)
+    assert not win.files.open_file(str(newer), ask=False)
     assert win.graph.to_dict() == before
     # a file that parses but does not validate opens, with every problem listed
     g = Graph()
@@ -261,7 +261,7 @@ def test_bad_file_keeps_current_graph(win, tmp_path):
     g.add_node(Node("p", "lif", {"tau_m": -1.0}, (100, 0)))
     path = tmp_path / "broken.json"
     save(g, path)
-    assert win.open_file(str(path), ask=False)
+    assert win.files.open_file(str(path), ask=False)
     nodes = {p.node for p in win.problems_panel.problems}
     assert {"x", "p"} <= nodes
     assert win.problems_panel.table.topLevelItemCount() == len(win.problems_panel.problems)
@@ -269,7 +269,7 @@ def test_bad_file_keeps_current_graph(win, tmp_path):
 
 def test_problem_click_selects_node(win):
     a, b = small(win)
-    win.set_param([b], "v_reset", -10.0)
+    win.edits.set_param([b], "v_reset", -10.0)
     win.validate_now()
     item = next(win.problems_panel.table.topLevelItem(i)
                 for i in range(win.problems_panel.table.topLevelItemCount())
@@ -280,15 +280,15 @@ def test_problem_click_selects_node(win):
 
 
 def test_validation_is_debounced_after_edits(win, qtbot):
-    n = win.add_node("projection", (0, 0))  # required input unconnected
+    n = win.edits.add_node("projection", (0, 0))  # required input unconnected
     qtbot.waitUntil(lambda: any(p.node == n for p in win.problems_panel.problems), timeout=5000)
 
 
 def test_copy_paste_duplicate_delete_select_all(win):
     a, b = small(win)
     win.canvas.select([a, b])
-    assert win.copy() == 2
-    pasted = win.paste()
+    assert win.clipboard.copy() == 2
+    pasted = win.clipboard.paste()
     assert len(pasted) == 2 and len(win.graph.nodes) == 4
     assert all(p not in (a, b) for p in pasted)
     assert len(win.graph.edges) == 2  # the internal edge came along, renamed
@@ -296,11 +296,11 @@ def test_copy_paste_duplicate_delete_select_all(win):
     win.doc.undo.undo()
     assert len(win.graph.nodes) == 2
     win.canvas.select([b])
-    dup = win.duplicate()
+    dup = win.clipboard.duplicate()
     assert len(dup) == 1 and win.graph.nodes[dup[0]].params == win.graph.nodes[b].params
     win.canvas.select_all()
     assert set(win.canvas.selected_ids()) == set(win.graph.nodes)
-    win.act_delete.trigger()
+    win.menus.act_delete.trigger()
     assert not win.graph.nodes and not win.graph.edges
     win.doc.undo.undo()
     assert len(win.graph.nodes) == 3
@@ -309,12 +309,12 @@ def test_copy_paste_duplicate_delete_select_all(win):
 def test_backdrop_is_saved_and_undoable(win, tmp_path, make_window, monkeypatch):
     a, b = small(win)
     win.canvas.select([a, b])
-    bid = win.group_selection("Drive")
+    bid = win.edits.group_selection("Drive")
     bds = win.graph.meta["backdrops"]
     assert bds[0]["id"] == bid and bds[0]["title"] == "Drive"
     assert bid in win.canvas.backdrop_rects()
     path = tmp_path / "bd.json"
-    win.save_to(str(path))
+    win.files.save_to(str(path))
     w2 = make_window(str(path))
     assert w2.graph.meta["backdrops"] == bds
     assert w2.canvas.backdrop_rects()[bid] == bds[0]["rect"]
@@ -333,13 +333,13 @@ def test_backdrop_is_saved_and_undoable(win, tmp_path, make_window, monkeypatch)
 def test_recovery_file_offered_after_crash(make_window, monkeypatch, temp_settings):
     w = make_window()
     small(w)
-    assert w.autosave()
-    rec = w.recovery.path
+    assert w.files.autosave()
+    rec = w.files.recovery.path
     data = json.loads(rec.read_text())
     data["pid"] = 2 ** 22 + 12345  # as if written by a process that has died
     crashed = rec.parent / "spark-999999-1.json"
     crashed.write_text(json.dumps(data))
-    w.recovery.clear()
+    w.files.recovery.clear()
     assert not rec.exists()
     asked = []
     monkeypatch.setattr(Box, "question", lambda *a, **k: asked.append(a[2]) or Box.Yes)
@@ -355,10 +355,10 @@ def test_recovery_file_offered_after_crash(make_window, monkeypatch, temp_settin
 
 
 def test_settings_and_layout_use_temp_location(win, temp_settings):
-    win.save_layout()
+    win.docks.save()
     assert (temp_settings / "spark.ini").exists()
     win.problems_dock.hide()
-    win.save_layout()
+    win.docks.save()
     from app.main_window import MainWindow
     w2 = MainWindow(with_run=False)
     try:
@@ -408,18 +408,18 @@ def test_main_parses_args_and_picks_example(monkeypatch):
 
 
 def test_examples_menu_lists_every_example(win):
-    names = {a.text() for a in win.examples_menu.actions()}
+    names = {a.text() for a in win.menus.examples_menu.actions()}
     for p in (ROOT / "resources" / "examples").glob("*.json"):
         assert p.stem.replace("_", " ") in names
 
 
 def test_every_example_opens_and_round_trips(win, tmp_path):
     for p in sorted((ROOT / "resources" / "examples").glob("*.json")):
-        assert win.open_file(str(p), ask=False)
+        assert win.files.open_file(str(p), ask=False)
         assert win.graph == load(p)
         assert set(win.canvas.node_ids()) == set(win.graph.nodes)
         out = tmp_path / p.name
-        win.save_to(str(out))
+        win.files.save_to(str(out))
         assert load(out) == load(p)
 
 
@@ -459,11 +459,11 @@ def test_tab_opens_search_and_adds_at_cursor(win, qtbot):
     from PySide6 import QtGui
     ev = QtGui.QKeyEvent(QtCore.QEvent.KeyPress, QtCore.Qt.Key_Tab, QtCore.Qt.NoModifier)
     QtWidgets.QApplication.sendEvent(viewer, ev)
-    assert win.tab_popup.isVisible()
-    win.tab_popup.edit.setText("izhikevich")
-    assert win.tab_popup.list.count() == 1
-    win.tab_popup.edit.returnPressed.emit()
-    assert not win.tab_popup.isVisible()
+    assert win.menus.tab_popup.isVisible()
+    win.menus.tab_popup.edit.setText("izhikevich")
+    assert win.menus.tab_popup.list.count() == 1
+    win.menus.tab_popup.edit.returnPressed.emit()
+    assert not win.menus.tab_popup.isVisible()
     assert [n.type for n in win.graph.nodes.values()] == ["izhikevich"]
 
 
@@ -477,8 +477,8 @@ def test_context_menu_offers_node_actions(win, qtbot):
     ev = QtGui.QContextMenuEvent(QtGui.QContextMenuEvent.Mouse, pos,
                                  win.canvas.viewer.viewport().mapToGlobal(pos))
     QtWidgets.QApplication.sendEvent(win.canvas.viewer.viewport(), ev)
-    texts = [a.text() for a in win._last_menu.actions()]
-    win._last_menu.close()
+    texts = [a.text() for a in win.menus.last_menu.actions()]
+    win.menus.last_menu.close()
     assert "Watch" in texts and any("Delete" in t for t in texts)
     assert win.canvas.selected_ids() == [b]
 
@@ -486,15 +486,15 @@ def test_context_menu_offers_node_actions(win, qtbot):
 def test_open_asks_first_and_recent_files(win, tmp_path, monkeypatch):
     a, b = small(win)
     path = tmp_path / "x.json"
-    win.save_to(str(path))
-    win.set_param([b], "tau_m", 9.0)
+    win.files.save_to(str(path))
+    win.edits.set_param([b], "tau_m", 9.0)
     other = tmp_path / "y.json"
     save(Graph(), other)
     monkeypatch.setattr(Box, "question", lambda *a, **k: Box.Cancel)
-    assert not win.open_file(str(other))
+    assert not win.files.open_file(str(other))
     assert win.current_path == str(path) and win.graph.nodes[b].params["tau_m"] == 9.0
-    win._fill_recent()
-    assert str(path.resolve()) in [a.text() for a in win.recent_menu.actions()]
+    win.files.fill_recent(win.menus.recent_menu)
+    assert str(path.resolve()) in [a.text() for a in win.menus.recent_menu.actions()]
 
 
 def test_ports_coloured_by_kind_and_pipe_delete(win):
@@ -509,18 +509,18 @@ def test_ports_coloured_by_kind_and_pipe_delete(win):
     assert win.canvas.port_edge(pipe.output_port, pipe.input_port) == win.graph.edges[0]
     pipe.setSelected(True)
     assert win.canvas.selected_edges() == [win.graph.edges[0]]
-    win.delete_selection()
+    win.edits.delete_selection()
     assert win.graph.edges == [] and len(win.graph.nodes) == 2
 
 
 def test_standard_shortcuts(win):
     from PySide6.QtGui import QKeySequence as K
     keys = {a.text().replace("&", "").split(" ")[0]: [s.toString() for s in a.shortcuts()]
-            for a in win.findChildren(type(win.act_undo))}
+            for a in win.findChildren(type(win.menus.act_undo))}
     assert "Ctrl+Shift+Z" in keys["Redo"] and "Ctrl+Y" in keys["Redo"]
     assert keys["Undo"] == ["Ctrl+Z"] and "Del" in keys["Delete"]
     assert keys["Zoom"] == ["F"] and keys["Validate"] == ["F7"]
-    assert win.act_save_as.shortcut() == K("Ctrl+Shift+S")
+    assert win.menus.act_save_as.shortcut() == K("Ctrl+Shift+S")
 
 
 def test_focus_out_without_change_makes_no_edit(win):
@@ -556,8 +556,8 @@ def _drag(viewport, start, end, steps=8):
 
 def test_mouse_drag_connects_refuses_and_moves(win):
     win.show()
-    a = win.add_node("lif", (0, 0))
-    p = win.add_node("projection", (300, 0))
+    a = win.edits.add_node("lif", (0, 0))
+    p = win.edits.add_node("projection", (300, 0))
     win.canvas.fit()
     QtWidgets.QApplication.processEvents()
     v = win.canvas.viewer
@@ -571,7 +571,7 @@ def test_mouse_drag_connects_refuses_and_moves(win):
     _drag(v.viewport(), at(win.canvas.node_for(p).outputs()["events"]),
           at(win.canvas.node_for(a).inputs()["current"]))
     assert len(win.graph.edges) == 1 and win.canvas.edges() == set(win.graph.edges)
-    assert "current" in win.last_refusal
+    assert "current" in win.edits.last_refusal
     view = win.canvas.node_for(a).view
     grip = v.mapFromScene(view.sceneBoundingRect().center()
                           + QtCore.QPointF(0, -view.height / 2 + 8))
@@ -585,27 +585,28 @@ def test_mouse_drag_connects_refuses_and_moves(win):
 
 def test_save_on_an_example_asks_for_a_new_name(win, tmp_path, monkeypatch):
     """Examples are templates: Save behaves like Save As, the shipped file is never written."""
+    from app.files import is_example
     example = ROOT / "resources" / "examples" / "minimal.json"
     shipped = example.read_bytes()
-    assert win.open_file(str(example), ask=False)
-    assert win.is_example(win.current_path) and "(example)" in win.windowTitle()
-    win.move_node(next(iter(win.graph.nodes)), 123.0, 45.0)
+    assert win.files.open_file(str(example), ask=False)
+    assert is_example(win.current_path) and "(example)" in win.windowTitle()
+    win.edits.move_node(next(iter(win.graph.nodes)), 123.0, 45.0)
     asked = []
-    monkeypatch.setattr(win, "ask_save_path", lambda: asked.append(1) or "")
-    assert not win.save()                 # cancelled: nothing written anywhere
+    monkeypatch.setattr(win.files, "ask_save_path", lambda: asked.append(1) or "")
+    assert not win.files.save()                 # cancelled: nothing written anywhere
     assert asked and example.read_bytes() == shipped and win.doc.dirty
-    win.popups = False
-    assert not win.save_to(str(example))  # explicitly choosing the shipped file is refused
+    win.files.popups = False
+    assert not win.files.save_to(str(example))  # explicitly choosing the shipped file is refused
     assert example.read_bytes() == shipped and "never overwritten" in win.statusBar().currentMessage()
     target = tmp_path / "mine.json"
-    monkeypatch.setattr(win, "ask_save_path", lambda: str(target))
-    assert win.save()
+    monkeypatch.setattr(win.files, "ask_save_path", lambda: str(target))
+    assert win.files.save()
     assert example.read_bytes() == shipped
     assert load(target) == win.graph and win.current_path == str(target)
     assert "(example)" not in win.windowTitle() and "*" not in win.windowTitle()
-    monkeypatch.setattr(win, "ask_save_path", lambda: pytest.fail("asked again"))
-    win.move_node(next(iter(win.graph.nodes)), 0.0, 0.0)
-    assert win.save()                     # an ordinary file now: saved in place
+    monkeypatch.setattr(win.files, "ask_save_path", lambda: pytest.fail("asked again"))
+    win.edits.move_node(next(iter(win.graph.nodes)), 0.0, 0.0)
+    assert win.files.save()                     # an ordinary file now: saved in place
     assert load(target).nodes[next(iter(win.graph.nodes))].position == (0.0, 0.0)
 
 
