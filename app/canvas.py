@@ -25,6 +25,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from components.base import KIND_HELP
 from engine.graph import Edge, Graph
 
+from .viewer_state import ViewerState
+
 # signal kind -> port colour (readable on the dark background, distinct from each other)
 KIND_COLORS = {
     "spikes": (255, 196, 0),
@@ -200,6 +202,7 @@ class Canvas(QtCore.QObject):
         self.viewer.customContextMenuRequested.connect(self._on_context_menu)
         self.viewer.setAcceptDrops(True)
         self.viewer.viewport().installEventFilter(self)
+        self.viewer_state = ViewerState(self.viewer)
 
     # -- mapping ----------------------------------------------------------------------------
     def node_for(self, node_id: str):
@@ -279,6 +282,10 @@ class Canvas(QtCore.QObject):
     def _emit_selection(self):
         if not self._syncing:
             self.selection_changed.emit()
+
+    def cancel_gestures(self) -> None:
+        """End a pipe drag, marquee or slice in progress (a new graph is being shown)."""
+        self.viewer_state.cancel_gestures()
 
     def fit(self) -> None:
         """Zoom to show the whole graph, with a margin for captions and rate badges."""
@@ -410,6 +417,9 @@ class Canvas(QtCore.QObject):
                 self._place_extras(nid)
             self._sync_edges(graph)
             self._sync_backdrops(graph.meta.get("backdrops", []))
+            start = getattr(self.viewer, "_start_port", None)
+            if start is not None and all(start.node is not n.view for n in self._nodes.values()):
+                self.cancel_gestures()  # the pipe being drawn starts at a node that is gone
         finally:
             self._syncing = False
 

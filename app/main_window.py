@@ -164,6 +164,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _on_doc_replaced(self):
         self.edits.port_cache.clear()
+        self.canvas.cancel_gestures()
         self.canvas.sync(self.graph, self.edits.ports_for)
         self._shown_problems = None
         self.validate_now()

@@ -647,3 +647,79 @@ def test_rate_badges_repaint_only_themselves(win, qtbot):
                     and abs(label.geometry().top() - 3 - corner().y()) <= 2)
     win.set_node_badge(b, "")
     assert label.isHidden()
+
+
+def _click(viewport, pos, button=QtCore.Qt.LeftButton):
+    from PySide6.QtTest import QTest
+    QTest.mouseClick(viewport, button, QtCore.Qt.NoModifier, pos)
+
+
+def _node_centre(win, node_id):
+    view = win.canvas.node_for(node_id).view
+    return win.canvas.viewer.mapFromScene(view.sceneBoundingRect().center()
+                                          + QtCore.QPointF(0, -view.height / 2 + 8))
+
+
+def test_clicks_work_after_opening_a_file_with_ctrl_o(win, tmp_path, qtbot):
+    """Issue 11.1: Ctrl+O's Ctrl press reached the canvas, its release went to the file dialog;
+    NodeGraphQt then took every later left click for Ctrl+click (deselect) and showed
+    "CTRL: Deselect Nodes". Clicks must select again, and no hint text stays behind."""
+    from PySide6 import QtGui
+    other = tmp_path / "other.json"
+    g = Graph()
+    g.add_node(Node("pool", "lif", {}, (0, 0)))
+    g.add_node(Node("drive", "current_source", {}, (-300, 0)))
+    save(g, other)
+    assert win.files.open_file(str(ROOT / "resources" / "examples" / "benchmark_7pools.json"),
+                               ask=False)
+    win.show()
+    qtbot.waitExposed(win)
+    viewer = win.canvas.viewer
+    viewer.setFocus()
+    QtWidgets.QApplication.sendEvent(viewer, QtGui.QKeyEvent(
+        QtCore.QEvent.KeyPress, QtCore.Qt.Key_Control, QtCore.Qt.NoModifier))  # as X sends it
+    assert viewer.CTRL_state  # NodeGraphQt's own record of the key
+    # the dialog takes the focus (and the Ctrl release) and the other file opens
+    QtWidgets.QApplication.processEvents()
+    assert win.files.open_file(str(other), ask=False)
+    win.palette.search.setFocus()
+    QtWidgets.QApplication.processEvents()
+    win.canvas.fit()
+    QtWidgets.QApplication.processEvents()
+    _click(viewer.viewport(), _node_centre(win, "pool"))
+    assert win.canvas.selected_ids() == ["pool"]
+    assert not any(isinstance(i, QtWidgets.QGraphicsTextItem) and i.isVisible()
+                   and "Deselect" in i.toPlainText() for i in viewer.scene().items())
+
+
+def test_opening_a_file_mid_connection_leaves_no_live_pipe(win, tmp_path, qtbot):
+    """Issue 11.1: a pipe being drawn when the graph is replaced (its port is gone) stayed on
+    the canvas and swallowed every left click."""
+    from PySide6 import QtGui
+    from PySide6.QtTest import QTest
+    a, b = small(win)
+    other = tmp_path / "other.json"
+    g = Graph()
+    g.add_node(Node("pool", "lif", {}, (0, 0)))
+    save(g, other)
+    win.show()
+    qtbot.waitExposed(win)
+    win.canvas.fit()
+    QtWidgets.QApplication.processEvents()
+    v = win.canvas.viewer
+    port = win.canvas.node_for(b).outputs()["spikes"].view
+    start = v.mapFromScene(port.sceneBoundingRect().center())
+    QTest.mousePress(v.viewport(), QtCore.Qt.LeftButton, QtCore.Qt.NoModifier, start)
+    pt = QtCore.QPointF(start + QtCore.QPoint(60, 40))
+    QtWidgets.QApplication.sendEvent(v.viewport(), QtGui.QMouseEvent(
+        QtCore.QEvent.MouseMove, pt, v.viewport().mapToGlobal(pt), QtCore.Qt.NoButton,
+        QtCore.Qt.LeftButton, QtCore.Qt.NoModifier))
+    assert v._LIVE_PIPE.isVisible()  # a connection is being drawn
+    win.files.open_file(str(other), ask=False)
+    assert not v._LIVE_PIPE.isVisible()
+    QTest.mouseRelease(v.viewport(), QtCore.Qt.LeftButton, QtCore.Qt.NoModifier, start)
+    win.canvas.fit()
+    QtWidgets.QApplication.processEvents()
+    _click(v.viewport(), _node_centre(win, "pool"))
+    assert win.canvas.selected_ids() == ["pool"]
+    assert win.graph.edges == []
