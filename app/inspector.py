@@ -22,6 +22,29 @@ from engine.validate import check_value
 BIG = 1e12
 
 
+class WheelGuard(QtCore.QObject):
+    """Event filter for value editors (spin boxes, combo boxes, sliders): a wheel turned over
+    an editor that does not have the keyboard focus scrolls ``scroll_area`` instead of
+    changing the value. The editors get ``Qt.StrongFocus``, so the wheel never focuses them
+    either: only a click or Tab does."""
+
+    def __init__(self, scroll_area: QtWidgets.QAbstractScrollArea):
+        super().__init__(scroll_area)
+        self.area = scroll_area
+
+    def guard(self, editor: QtWidgets.QWidget) -> None:
+        if isinstance(editor, (QtWidgets.QAbstractSpinBox, QtWidgets.QComboBox,
+                               QtWidgets.QAbstractSlider)):
+            editor.setFocusPolicy(QtCore.Qt.StrongFocus)
+            editor.installEventFilter(self)
+
+    def eventFilter(self, obj, ev):
+        if ev.type() == QtCore.QEvent.Wheel and not obj.hasFocus():
+            QtWidgets.QApplication.sendEvent(self.area.verticalScrollBar(), ev)
+            return True
+        return False
+
+
 class FloatBox(QtWidgets.QDoubleSpinBox):
     """A double spin box that shows values compactly (``20`` not ``20.000000``)."""
 
@@ -235,6 +258,7 @@ class Inspector(QtWidgets.QScrollArea):
         self._graph: Graph | None = None
         self._actions: list[tuple[str, object]] = []
         self._action_buttons: list[QtWidgets.QPushButton] = []
+        self._wheel_guard = WheelGuard(self)
 
     # -- public ---------------------------------------------------------------------------------
     def add_action(self, text: str, callback) -> None:
@@ -342,6 +366,7 @@ class Inspector(QtWidgets.QScrollArea):
             params = cls.params
         for prm in params:
             row = ParamRow(prm, self._commit)
+            self._wheel_guard.guard(row.editor)
             self.rows[prm.name] = row
             cell = QtWidgets.QWidget()
             v = QtWidgets.QVBoxLayout(cell)

@@ -723,3 +723,49 @@ def test_opening_a_file_mid_connection_leaves_no_live_pipe(win, tmp_path, qtbot)
     _click(v.viewport(), _node_centre(win, "pool"))
     assert win.canvas.selected_ids() == ["pool"]
     assert win.graph.edges == []
+
+
+def _wheel(widget, notches=-3):
+    from PySide6 import QtGui
+    pos = QtCore.QPointF(widget.rect().center())
+    ev = QtGui.QWheelEvent(pos, QtCore.QPointF(widget.mapToGlobal(pos.toPoint())),
+                           QtCore.QPoint(0, 0), QtCore.QPoint(0, 120 * notches),
+                           QtCore.Qt.NoButton, QtCore.Qt.NoModifier, QtCore.Qt.NoScrollPhase,
+                           False)
+    QtWidgets.QApplication.sendEvent(widget, ev)
+
+
+def test_wheel_over_inspector_fields_never_edits(win, qtbot):
+    """Issue 11.2: three wheel notches over tau_m turned 20 ms into 17 ms and marked the graph
+    modified. Fields take the wheel only when focused; otherwise the inspector scrolls."""
+    a, b = small(win)
+    win.doc.undo.setClean()  # as if just saved
+    win.show()
+    qtbot.waitExposed(win)
+    win.inspector_dock.setFloating(True)
+    win.inspector_dock.resize(340, 260)  # short: the inspector has to scroll
+    win.select_node(b)
+    win.palette.search.setFocus()
+    QtWidgets.QApplication.processEvents()
+    bar = win.inspector.verticalScrollBar()
+    n_edits = win.doc.undo.count()
+    for name, before in (("tau_m", 20.0), ("size", 100), ("v_init", None)):
+        editor = win.inspector.row(name).editor
+        value = editor.currentText() if before is None else editor.value()
+        assert before is None or value == before
+        assert editor.focusPolicy() == QtCore.Qt.StrongFocus  # a wheel does not focus it
+        _wheel(editor)
+        QtWidgets.QApplication.processEvents()
+        assert (editor.currentText() if before is None else editor.value()) == value
+        if hasattr(editor, "editingFinished"):
+            editor.editingFinished.emit()  # what leaving the field does
+    assert win.doc.undo.count() == n_edits and not win.doc.dirty
+    assert win.graph.nodes[b].params["tau_m"] == 20.0
+    assert bar.maximum() > 0 and bar.value() > 0  # the wheel scrolled the inspector instead
+    # a focused field does take the wheel (and commits when left)
+    tau = win.inspector.row("tau_m").editor
+    win.activateWindow()
+    tau.setFocus()
+    qtbot.waitUntil(tau.hasFocus)
+    _wheel(tau, notches=1)
+    assert tau.value() == 21.0
