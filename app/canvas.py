@@ -588,9 +588,10 @@ class Canvas(QtCore.QObject):
                 bd.view.width, bd.view.height = w, h
                 bd.model.width, bd.model.height = w, h
             title = str(spec.get("title", ""))
-            if bd.model.name != title:
+            if bd.model.name != title or bd.view.name != title:
                 bd.model.name = title
                 bd.view.name = title
+                bd.view.update()  # NodeGraphQt's name setter does not repaint the title
             color = spec.get("color")
             if isinstance(color, list) and len(color) == 3:
                 bd.view.color = (*color, 255)

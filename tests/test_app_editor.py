@@ -769,3 +769,29 @@ def test_wheel_over_inspector_fields_never_edits(win, qtbot):
     qtbot.waitUntil(tau.hasFocus)
     _wheel(tau, notches=1)
     assert tau.value() == 21.0
+
+
+def test_backdrop_title_follows_undo_and_redo(win, qtbot, tmp_path):
+    """Issue 11.3: after undoing/redoing a backdrop rename the canvas kept drawing the old
+    title while the file got the new one. The title is redrawn on every change."""
+    a, b = small(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.canvas.select([a, b])
+    bid = win.edits.group_selection("Group")
+    win.edits.rename_backdrop(bid, "Recurrent net")
+    view = win.canvas._backdrops[bid].view
+    scene = win.canvas.viewer.scene()
+    for step, title in ((win.doc.undo.undo, "Group"), (win.doc.undo.redo, "Recurrent net")):
+        QtWidgets.QApplication.processEvents()
+        dirty = []
+        scene.changed.connect(dirty.extend)
+        step()
+        QtWidgets.QApplication.processEvents()
+        scene.changed.disconnect(dirty.extend)
+        assert win.graph.meta["backdrops"][0]["title"] == title == view.name
+        title_rect = view.sceneBoundingRect()
+        assert any(r.intersects(title_rect) for r in dirty), "title not redrawn"
+    path = tmp_path / "bd.json"
+    assert win.files.save_to(str(path))
+    assert load(path).meta["backdrops"][0]["title"] == view.name == "Recurrent net"
