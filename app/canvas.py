@@ -294,6 +294,29 @@ class Canvas(QtCore.QObject):
             self.ngraph.fit_to_selection()
             self.viewer.scale(0.93, 0.93)
 
+    def node_rects(self) -> dict[str, tuple[float, float, float, float]]:
+        """Each drawn node's footprint in the scene: body, ports, caption and marker."""
+        out = {}
+        for nid, n in self._nodes.items():
+            v = n.view
+            r = v.mapRectToScene(v.boundingRect() | v.childrenBoundingRect())
+            out[nid] = (r.x(), r.y(), r.width(), r.height())
+        return out
+
+    def reveal(self, node_ids) -> None:
+        """Scroll the view (zoom unchanged) so that these nodes are on screen, if they are not."""
+        rects = [self._nodes[n].view.sceneBoundingRect() for n in node_ids if n in self._nodes]
+        if not rects:
+            return
+        r = rects[0]
+        for other in rects[1:]:
+            r = r.united(other)
+        seen = self.viewer.mapToScene(self.viewer.viewport().rect()).boundingRect()
+        if not seen.contains(r):
+            x, y, w, h = self.viewer.scene_rect()  # NodeGraphQt pans by moving this range
+            c = r.center()
+            self.viewer.set_scene_rect([c.x() - w / 2, c.y() - h / 2, w, h])
+
     def scene_cursor_pos(self) -> tuple[float, float]:
         p = self.viewer.mapToScene(self.viewer.mapFromGlobal(QtGui.QCursor.pos()))
         return float(p.x()), float(p.y())

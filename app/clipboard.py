@@ -3,7 +3,8 @@
 The clipboard holds the selected nodes and the edges between them as JSON (MIME type
 ``application/x-spark-nodes``, and as text): ``{"spark-clipboard": 1, "nodes": [...],
 "edges": [...]}`` with nodes and edges as in a graph file. Pasting inserts copies with fresh
-ids (one undo step), offset so that they do not cover the originals.
+ids (one undo step), together in the free space nearest to the originals (moved right and
+down by at least ``NUDGE``), so that they cover no node, original or other.
 """
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from PySide6 import QtCore, QtWidgets
 
 from engine.graph import Edge, Graph, Node
 
+from .placement import bounding, free_spot
+
 CLIP_MIME = "application/x-spark-nodes"
+NUDGE = 40.0  # copies go at least this far right and down of where the originals were
 
 
 class Clipboard(QtCore.QObject):
@@ -22,7 +26,6 @@ class Clipboard(QtCore.QObject):
     def __init__(self, window):
         super().__init__(window)
         self.w = window
-        self.paste_count = 0
 
     def payload(self, ids) -> dict:
         """The clipboard content for the nodes ``ids`` (file order) and the edges among them."""
@@ -44,7 +47,6 @@ class Clipboard(QtCore.QObject):
         mime.setData(CLIP_MIME, text.encode())
         mime.setText(text)
         QtWidgets.QApplication.clipboard().setMimeData(mime)
-        self.paste_count = 0
         self.w.status(f"Copied {len(ids)} node(s)")
         return len(ids)
 
@@ -65,37 +67,40 @@ class Clipboard(QtCore.QObject):
             return []
         if not isinstance(payload, dict) or payload.get("spark-clipboard") != 1:
             return []
-        self.paste_count += 1
-        return self.insert(payload, 40.0 * self.paste_count, "paste")
+        return self.insert(payload, "paste")
 
     def duplicate(self) -> list[str]:
         ids = self.w.canvas.selected_ids()
         if not ids:
             return []
-        return self.insert(self.payload(ids), 40.0, "duplicate")
+        return self.insert(self.payload(ids), "duplicate")
 
-    def insert(self, payload, offset: float, label: str) -> list[str]:
-        """Add the payload's nodes (fresh ids, moved by ``offset``) and edges as one step."""
+    def insert(self, payload, label: str) -> list[str]:
+        """Add the payload's nodes (fresh ids, in free space) and edges as one undo step."""
         g = self.w.graph
         taken = set(g.nodes)
         mapping = {}
         new_nodes = []
         for nd in payload.get("nodes", []):
             base = nd["id"]
-            trial = Graph(nodes={k: None for k in taken})
-            nid = trial.unique_id(base)
+            nid = Graph(nodes={k: None for k in taken}).unique_id(base)
             taken.add(nid)
             mapping[base] = nid
             x, y = nd.get("position", [0, 0])
             new_nodes.append(Node(nid, nd["type"], dict(nd.get("params", {})),
-                                  (float(x) + offset, float(y) + offset)))
+                                  (float(x), float(y))))
+        if not new_nodes:
+            return []
         new_edges = []
         for ed in payload.get("edges", []):
             s = Edge(ed["from"], ed["to"])
             new_edges.append(Edge(f"{mapping[s.src_node]}.{s.src_port}",
                                   f"{mapping[s.dst_node]}.{s.dst_port}"))
-        if not new_nodes:
-            return []
+        box = bounding([self.w.edits.footprint(n) for n in new_nodes])
+        x, y = free_spot(self.w.canvas.node_rects().values(), box[2:],
+                         (box[0] + NUDGE, box[1] + NUDGE))
+        for n in new_nodes:
+            n.position = (n.position[0] + x - box[0], n.position[1] + y - box[1])
 
         def mutate(gr):
             for n in new_nodes:
@@ -105,4 +110,5 @@ class Clipboard(QtCore.QObject):
         self.w.doc.edit(f"{label} {len(new_nodes)} node(s)", mutate)
         ids = [n.id for n in new_nodes]
         self.w.canvas.select(ids)
+        self.w.canvas.reveal(ids)
         return ids

@@ -14,6 +14,8 @@ from engine.graph import Edge, Graph, Node
 from engine.registry import registry
 from engine.validate import analyze, check_value
 
+from .placement import BODY_OFFSET, free_spot, node_size
+
 
 def ports_of(node: Node, cache: dict):
     """(inputs, outputs) of ``node`` from its valid parameter values (defaults elsewhere)."""
@@ -52,21 +54,36 @@ class GraphEditor(QtCore.QObject):
 
     # -- nodes ---------------------------------------------------------------------------------
     def add_node(self, type_name: str, pos=None) -> str | None:
-        """Add a node of ``type_name`` at scene ``pos`` (default: the view centre); returns its id."""
+        """Add a node of ``type_name`` at scene ``pos``, or (``pos`` None) in the free space
+        nearest to the view centre; the view scrolls to show it. Returns its id."""
         cls = registry().types.get(type_name)
         if cls is None:
             self.w.status(f"Unknown component type '{type_name}'")
             return None
         nid = self.graph.unique_id(type_name)
-        if pos is None:
-            cx, cy = self.w.canvas.view_center()
-            pos = (cx - 80.0, cy - 40.0)
         params = {p.name: p.default for p in cls.params if not p.required}
-        node = Node(nid, type_name, params, (float(pos[0]), float(pos[1])))
+        node = Node(nid, type_name, params)
+        node.position = tuple(pos) if pos is not None else self.free_position(node)
+        node.position = (float(node.position[0]), float(node.position[1]))
         self.w.doc.edit(f"add {nid}", lambda g: g.add_node(node.copy()), node=nid)
         self.w.canvas.select([nid])
+        self.w.canvas.reveal([nid])
         self.w.status(f"Added {cls.title} '{nid}'")
         return nid
+
+    def footprint(self, node: Node, at=None) -> tuple[float, float, float, float]:
+        """The space ``node`` will take when drawn at ``at`` (default: its position)."""
+        ins, outs = ports_of(node, {})
+        w, h = node_size(len(ins), len(outs))
+        x, y = node.position if at is None else at
+        return x - BODY_OFFSET[0], y - BODY_OFFSET[1], w, h
+
+    def free_position(self, node: Node) -> tuple[float, float]:
+        """Where ``node`` goes when no place was asked for: free space nearest the view centre."""
+        _x, _y, w, h = self.footprint(node, (0.0, 0.0))
+        cx, cy = self.w.canvas.view_center()
+        x, y = free_spot(self.w.canvas.node_rects().values(), (w, h), (cx - w / 2, cy - h / 2))
+        return x + BODY_OFFSET[0], y + BODY_OFFSET[1]
 
     def delete_selection(self):
         c = self.w.canvas

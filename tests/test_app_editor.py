@@ -284,6 +284,16 @@ def test_validation_is_debounced_after_edits(win, qtbot):
     qtbot.waitUntil(lambda: any(p.node == n for p in win.problems_panel.problems), timeout=5000)
 
 
+def _assert_apart(win, new=None):
+    """No drawn node in ``new`` (default: all) overlaps another (ports, captions and markers
+    included)."""
+    from app.placement import overlaps
+    rects = win.canvas.node_rects()
+    for a in (new if new is not None else rects):
+        for b in rects:
+            assert a == b or not overlaps(rects[a], rects[b]), f"{a} and {b} overlap"
+
+
 def test_copy_paste_duplicate_delete_select_all(win):
     a, b = small(win)
     win.canvas.select([a, b])
@@ -292,7 +302,10 @@ def test_copy_paste_duplicate_delete_select_all(win):
     assert len(pasted) == 2 and len(win.graph.nodes) == 4
     assert all(p not in (a, b) for p in pasted)
     assert len(win.graph.edges) == 2  # the internal edge came along, renamed
-    assert win.graph.nodes[pasted[0]].position == (40.0, 40.0)
+    # the copies keep their layout, and cover no original (issue 11.4: they were 40 px off)
+    pa, pb = (win.graph.nodes[n].position for n in pasted)
+    assert (pb[0] - pa[0], pb[1] - pa[1]) == (300.0, 0.0)
+    _assert_apart(win)
     win.doc.undo.undo()
     assert len(win.graph.nodes) == 2
     win.canvas.select([b])
@@ -795,3 +808,41 @@ def test_backdrop_title_follows_undo_and_redo(win, qtbot, tmp_path):
     path = tmp_path / "bd.json"
     assert win.files.save_to(str(path))
     assert load(path).meta["backdrops"][0]["title"] == view.name == "Recurrent net"
+
+
+def test_free_spot_numbers():
+    from app.placement import free_spot, node_size, overlaps
+    assert free_spot([(0, 0, 100, 100)], (50, 50), (200, 200)) == (200.0, 200.0)  # free: kept
+    # hand-computed: clearing the 100x100 block by 30 needs x <= -80 (5 steps left) or
+    # y <= -80 (5 steps up); both are 5 grid steps away, the upward one is tried first
+    assert free_spot([(0, 0, 100, 100)], (50, 50), (20, 20), gap=30, step=20) == (20.0, -80.0)
+    assert not overlaps((20, -80, 50, 50), (0, 0, 100, 100), 30)
+    assert overlaps((20, -79, 50, 50), (0, 0, 100, 100), 30)
+    assert node_size(3, 2) == (200.0, 26.0 + 3 * 23.1 + 30.0)  # measured: 95.3 + 30
+    assert node_size(0, 1) == (200.0, 90.0)  # one row: NodeGraphQt's 60 px minimum
+
+
+def test_new_nodes_land_in_free_visible_space(win, qtbot):
+    """Issue 11.4: palette double-click and the Add menu put every node at the view centre,
+    on top of each other. Each lands in free space, on screen."""
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.files.open_file(str(ROOT / "resources" / "examples" / "cartpole.json"), ask=False)
+    win.canvas.fit()
+    QtWidgets.QApplication.processEvents()
+    tree = win.palette.tree
+    gym = next(tree.topLevelItem(i).child(j) for i in range(tree.topLevelItemCount())
+               for j in range(tree.topLevelItem(i).childCount())
+               if tree.topLevelItem(i).child(j).data(0, QtCore.Qt.UserRole) == "gym_env")
+    before = set(win.graph.nodes)
+    for _ in range(3):
+        tree.itemActivated.emit(gym, 0)  # double-click / Enter in the palette
+    add_lif = next(a for m in win.menus.add_menu.actions() if m.menu()
+                   for a in m.menu().actions() if a.text() == "LIF pool")
+    add_lif.trigger()
+    added = [n for n in win.graph.nodes if n not in before]
+    assert [win.graph.nodes[n].type for n in added] == ["gym_env"] * 3 + ["lif"]
+    _assert_apart(win, added)
+    v = win.canvas.viewer
+    seen = v.mapToScene(v.viewport().rect()).boundingRect()
+    assert seen.contains(win.canvas.node_for(added[-1]).view.sceneBoundingRect())
