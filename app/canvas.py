@@ -25,6 +25,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from components.base import KIND_HELP
 from engine.graph import Edge, Graph
 
+from .canvas_lod import NodeDetail
 from .viewer_state import ViewerState
 
 # signal kind -> port colour (readable on the dark background, distinct from each other)
@@ -195,6 +196,13 @@ class Canvas(QtCore.QObject):
         self._badge_key = None                  # view transform + node rects they were placed for
         self._badges_kept: dict[str, str] = {}  # badges of nodes being redrawn
         self._syncing = False
+        self._lod_scale = None                  # view scale the texts were last sized for
+        update_scene = self.viewer._update_scene  # every zoom and pan of NodeGraphQt's ends here
+
+        def update_scene_and_texts():
+            update_scene()
+            self._apply_lod()
+        self.viewer._update_scene = update_scene_and_texts  # (called from Python: this wins)
         self.ngraph.node_selection_changed.connect(lambda *_: self._emit_selection())
         self.ngraph.node_selected.connect(lambda *_: self._emit_selection())
         self.ngraph.data_dropped.connect(self._on_drop)
@@ -288,11 +296,38 @@ class Canvas(QtCore.QObject):
         self.viewer_state.cancel_gestures()
 
     def fit(self) -> None:
-        """Zoom to show the whole graph, with a margin for captions and rate badges."""
+        """Zoom to show the whole graph, with a margin for captions and rate badges (never
+        closer than 93 %); an empty graph is shown at 100 % around the origin."""
         if self._nodes or self._backdrops:
             self.ngraph.clear_selection()
             self.ngraph.fit_to_selection()
             self.viewer.scale(0.93, 0.93)
+        else:
+            self.zoom_to(1.0, (0.0, 0.0))
+
+    def zoom_to(self, scale: float, centre) -> None:
+        """Show the scene at ``scale`` (screen pixels per unit) around ``centre`` (x, y)."""
+        vp = self.viewer.viewport()
+        # NodeGraphQt frames its scene range with QGraphicsView.fitInView, which keeps 2 px
+        w, h = max(1, vp.width() - 4) / scale, max(1, vp.height() - 4) / scale
+        self.viewer.set_scene_rect([centre[0] - w / 2, centre[1] - h / 2, w, h])
+
+    def scale(self) -> float:
+        """The view's zoom: screen pixels per scene unit."""
+        return float(self.viewer.transform().m11())
+
+    def title_item(self, node_id: str):
+        """The text item showing the node's name at the current zoom (for tests)."""
+        return self._extras[node_id]["lod"].title_item()
+
+    def _apply_lod(self) -> None:
+        """Size the node texts for the view's zoom (only when the zoom changed)."""
+        s = self.scale()
+        if s == self._lod_scale:
+            return
+        self._lod_scale = s
+        for extra in self._extras.values():
+            extra["lod"].apply(s)
 
     def node_rects(self) -> dict[str, tuple[float, float, float, float]]:
         """Each drawn node's footprint in the scene: body, ports, caption and marker."""
@@ -388,8 +423,10 @@ class Canvas(QtCore.QObject):
             self._place_badge(n, self._badge_labels[n])
 
     def eventFilter(self, obj, ev):
-        if ev.type() == QtCore.QEvent.Paint and self._badge_labels:
-            self._place_badges()
+        if ev.type() == QtCore.QEvent.Paint:
+            self._apply_lod()
+            if self._badge_labels:
+                self._place_badges()
         return False
 
     def badge(self, node_id: str) -> str:
@@ -506,7 +543,8 @@ class Canvas(QtCore.QObject):
         warn.setVisible(False)
         tip = f"{node.id} ({node.type})" + (f"\n{cls.description}" if cls else "")
         ng.view.setToolTip(tip)
-        self._extras[node.id] = {"caption": caption, "warn": warn, "tip": tip}
+        self._extras[node.id] = {"caption": caption, "warn": warn, "tip": tip,
+                                 "lod": NodeDetail(ng.view, caption, warn)}
         self._place_extras(node.id)
         kept = self._badges_kept.pop(node.id, "")
         if kept:
@@ -529,6 +567,7 @@ class Canvas(QtCore.QObject):
         cap = extra["caption"]
         cap.setPos(2.0, -cap.boundingRect().height() - 2.0)
         extra["warn"].setPos(2.0, view.height + 2.0)  # bottom left; the rate badge is bottom right
+        extra["lod"].apply(self.scale())
 
     def _remove(self, nid, keep_badge: bool = False):
         ng = self._nodes.pop(nid)

@@ -846,3 +846,46 @@ def test_new_nodes_land_in_free_visible_space(win, qtbot):
     v = win.canvas.viewer
     seen = v.mapToScene(v.viewport().rect()).boundingRect()
     assert seen.contains(win.canvas.node_for(added[-1]).view.sceneBoundingRect())
+
+
+def _screen_px(canvas, item) -> float:
+    """On-screen pixel height of ``item``'s font."""
+    from PySide6 import QtGui
+    return QtGui.QFontInfo(item.font()).pixelSize() * item.scale() * canvas.scale()
+
+
+def test_node_names_stay_readable_at_every_zoom(win, qtbot):
+    """Issue 11.6: the 7-pool example fitted to the window was a set of blank boxes, and
+    the cartpole example's texts were about 5 px high. Names keep at least 11 px on screen
+    (port labels fade out instead), and File > New starts at 100 %."""
+    from app.canvas_lod import MIN_TITLE_PX
+    win.resize(1600, 1000)
+    win.show()
+    qtbot.waitExposed(win)
+    canvas = win.canvas
+    for name in ("benchmark_7pools.json", "cartpole.json"):
+        assert win.files.open_file(str(ROOT / "resources" / "examples" / name), ask=False)
+        canvas.fit()
+        canvas.viewer.viewport().repaint()
+        assert canvas.scale() < 0.7  # zoomed out to show it all
+        for nid in win.graph.nodes:
+            title = canvas.title_item(nid)
+            assert title.isVisible() and title.opacity() == 1.0
+            assert _screen_px(canvas, title) >= MIN_TITLE_PX - 0.5, nid
+            text = title.toPlainText() if hasattr(title, "toPlainText") else title.text()
+            assert text == nid or (text.endswith("…") and nid.startswith(text[:-1]))
+            labels = list(canvas.node_for(nid).view._input_items.values())
+            assert all(not t.isVisible() or _screen_px(canvas, t) >= 6.0 for t in labels)
+    # close up: NodeGraphQt's own title and fully opaque port labels
+    canvas.viewer.reset_zoom()
+    canvas.viewer.viewport().repaint()
+    nid = "left"
+    assert canvas.title_item(nid) is canvas.node_for(nid).view._text_item
+    labels = list(canvas.node_for(nid).view._input_items.values())
+    assert labels and all(t.isVisible() and t.opacity() == 1.0 for t in labels)
+    # a new graph starts at 100 %, whatever the last zoom was
+    canvas.fit()
+    assert canvas.scale() < 0.7
+    assert win.files.new_file()
+    QtWidgets.QApplication.processEvents()
+    assert abs(canvas.scale() - 1.0) < 1e-6
