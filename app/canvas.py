@@ -10,11 +10,9 @@ Two-way mapping: ``node_for(id)`` -> NodeGraphQt node, ``id_for(ngq_node)`` -> n
 maps to ``Edge(src, dst)`` through the ids of its two ports' nodes.
 
 Ports and pipes are coloured by signal kind (a port is hollow while free, filled once connected;
-a pipe takes the colour of the output feeding it). Rate badges (``set_badge``) are small opaque
-labels floating over the view's viewport rather than scene items: a scene item's repaint
-redraws every node and pipe under it (tens of milliseconds on a 60-node graph), an opaque child
-widget's repaint touches only itself. They keep a constant size on screen, so they stay
-readable when the graph is zoomed out.
+a pipe takes the colour of the output feeding it). Rate badges (``set_badge``) are drawn by
+app/badges.py, the zoom-dependent texts by app/canvas_lod.py, and app/viewer_state.py keeps
+NodeGraphQt's idea of the mouse and keys true.
 """
 from __future__ import annotations
 
@@ -25,6 +23,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from components.base import KIND_HELP
 from engine.graph import Edge, Graph
 
+from .badges import Badges
 from .canvas_lod import NodeDetail
 from .viewer_state import ViewerState
 
@@ -63,52 +62,6 @@ def paint_port(painter, rect, info) -> None:
     painter.setBrush(color if info["connected"] else QtGui.QColor(30, 32, 36))
     painter.drawEllipse(rect.adjusted(1.0, 1.0, -1.0, -1.0))
     painter.restore()
-
-
-class BadgeLabel(QtWidgets.QWidget):
-    """A node's rate badge: an opaque, fixed-size widget on the viewer's viewport (see the
-    module docstring for why it is not a scene item). It paints its own background, so no
-    style sheet can make it transparent (an opaque-flagged widget that left its background
-    unpainted would show garbage)."""
-
-    SAMPLE = "8888.8 Hz"
-    BACKGROUND = QtGui.QColor(24, 26, 30)
-    BORDER = QtGui.QColor(90, 80, 40)
-    COLOR = QtGui.QColor(255, 214, 90)
-
-    def __init__(self, parent):
-        super().__init__(parent)
-        self.setObjectName("rateBadge")
-        self.setAttribute(QtCore.Qt.WA_TransparentForMouseEvents, True)
-        self.setAttribute(QtCore.Qt.WA_OpaquePaintEvent, True)
-        self._text = ""
-        f = self.font()
-        f.setPointSizeF(8.5)
-        f.setBold(True)
-        self.setFont(f)
-        fm = QtGui.QFontMetrics(f)
-        # fixed size: a new text repaints the badge and nothing else (no re-layout, no resize)
-        self.setFixedSize(fm.horizontalAdvance(self.SAMPLE) + 8, fm.height() + 2)
-        self.hide()
-
-    def text(self) -> str:
-        return self._text
-
-    def setText(self, text: str) -> None:
-        if text != self._text:
-            self._text = text
-            self.update()
-
-    def paintEvent(self, _event):
-        p = QtGui.QPainter(self)
-        r = self.rect()
-        p.fillRect(r, self.BACKGROUND)
-        p.setPen(self.BORDER)
-        p.drawRect(r.adjusted(0, 0, -1, -1))
-        p.setPen(self.COLOR)
-        p.setFont(self.font())
-        p.drawText(r, QtCore.Qt.AlignCenter, self._text)
-        p.end()
 
 
 class SparkNode(BaseNode):
@@ -191,10 +144,7 @@ class Canvas(QtCore.QObject):
         self._backdrops: dict[str, BackdropNode] = {}
         self._bd_ids: dict[str, str] = {}
         self._extras: dict[str, dict] = {}      # node id -> caption/marker items
-        self._badges: dict[str, str] = {}
-        self._badge_labels: dict[str, BadgeLabel] = {}
-        self._badge_key = None                  # view transform + node rects they were placed for
-        self._badges_kept: dict[str, str] = {}  # badges of nodes being redrawn
+        self.badges = Badges(self.viewer, lambda n: self._nodes[n].view if n in self._nodes else None)
         self._syncing = False
         self._lod_scale = None                  # view scale the texts were last sized for
         update_scene = self.viewer._update_scene  # every zoom and pan of NodeGraphQt's ends here
@@ -382,55 +332,21 @@ class Canvas(QtCore.QObject):
 
     # -- badges and problem markers ----------------------------------------------------------
     def set_badge(self, node_id: str, text: str) -> None:
-        """Show ``text`` under the node's bottom-right corner ("" hides it). Cheap: only the
-        badge itself is repainted, and only when its text changed."""
-        if self._badges.get(node_id, "") == text:
-            return
-        self._badges[node_id] = text
-        label = self._badge_labels.get(node_id)
-        if label is None:
-            if not text or node_id not in self._nodes:
-                return
-            label = self._badge_labels[node_id] = BadgeLabel(self.viewer.viewport())
-            self._badge_key = None
-            self._place_badge(node_id, label)
-        label.setText(text)
-        label.setVisible(bool(text))
+        """Show ``text`` under the node's bottom-right corner ("" hides it); see app/badges.py."""
+        self.badges.set(node_id, text)
 
     def badge_label(self, node_id: str):
-        return self._badge_labels.get(node_id)
-
-    def _place_badge(self, nid: str, label: BadgeLabel) -> None:
-        view = self._nodes[nid].view
-        r = view.sceneBoundingRect()
-        p = self.viewer.mapFromScene(QtCore.QPointF(r.x() + view.width, r.y() + view.height))
-        label.move(p.x() - label.width(), p.y() + 3)
-
-    def _place_badges(self) -> None:
-        """Move the badges along with the view (called before each viewport paint; does
-        nothing unless the view transform or a badged node's rectangle changed)."""
-        live = [n for n, lab in self._badge_labels.items() if not lab.isHidden() and n in self._nodes]
-        if not live:
-            return
-        t = self.viewer.viewportTransform()
-        key = (t.m11(), t.m22(), t.dx(), t.dy(),
-               tuple((tuple(self._nodes[n].view.sceneBoundingRect().getRect()),
-                      self._nodes[n].view.width) for n in live))
-        if key == self._badge_key:
-            return
-        self._badge_key = key
-        for n in live:
-            self._place_badge(n, self._badge_labels[n])
+        return self.badges.labels.get(node_id)
 
     def eventFilter(self, obj, ev):
         if ev.type() == QtCore.QEvent.Paint:
             self._apply_lod()
-            if self._badge_labels:
-                self._place_badges()
+            if self.badges.labels:
+                self.badges.place_all()
         return False
 
     def badge(self, node_id: str) -> str:
-        return self._badges.get(node_id, "")
+        return self.badges.texts.get(node_id, "")
 
     def set_problems(self, by_node: dict[str, list[str]]) -> None:
         """Red border and a tooltip for nodes with problems; normal border otherwise."""
@@ -492,10 +408,7 @@ class Canvas(QtCore.QObject):
         self._ids[node.id] = new
         self._sigs[new] = self._sigs.pop(old, None)
         self._extras[new] = self._extras.pop(old)
-        if old in self._badges:
-            self._badges[new] = self._badges.pop(old)
-        if old in self._badge_labels:
-            self._badge_labels[new] = self._badge_labels.pop(old)
+        self.badges.rename(old, new)
         node.model.name = new
         node.view.name = new
         node.view.draw_node()
@@ -546,9 +459,7 @@ class Canvas(QtCore.QObject):
         self._extras[node.id] = {"caption": caption, "warn": warn, "tip": tip,
                                  "lod": NodeDetail(ng.view, caption, warn)}
         self._place_extras(node.id)
-        kept = self._badges_kept.pop(node.id, "")
-        if kept:
-            self.set_badge(node.id, kept)
+        self.badges.restore(node.id)
 
     @staticmethod
     def _port_tip(p, direction):
@@ -563,7 +474,7 @@ class Canvas(QtCore.QObject):
         if extra is None:
             return
         view = self._nodes[nid].view
-        self._badge_key = None
+        self.badges.key = None
         cap = extra["caption"]
         cap.setPos(2.0, -cap.boundingRect().height() - 2.0)
         extra["warn"].setPos(2.0, view.height + 2.0)  # bottom left; the rate badge is bottom right
@@ -574,13 +485,7 @@ class Canvas(QtCore.QObject):
         self._ids.pop(ng.id, None)
         self._sigs.pop(nid, None)
         self._extras.pop(nid, None)
-        text = self._badges.pop(nid, "")
-        if keep_badge and text:  # redrawn with new ports: _create shows the badge again
-            self._badges_kept[nid] = text
-        label = self._badge_labels.pop(nid, None)
-        if label is not None:
-            label.hide()
-            label.deleteLater()
+        self.badges.forget(nid, keep=keep_badge)  # redrawn with new ports: _create restores it
         self.ngraph.remove_node(ng, push_undo=False)
 
     def _sync_edges(self, graph: Graph) -> None:
