@@ -889,3 +889,17 @@ def test_node_names_stay_readable_at_every_zoom(win, qtbot):
     assert win.files.new_file()
     QtWidgets.QApplication.processEvents()
     assert abs(canvas.scale() - 1.0) < 1e-6
+
+
+@pytest.mark.parametrize("query, first", [("gym", "gym_env"), ("lif", "lif"), ("cart", "cartpole"),
+                                          ("proj", "projection"), ("Poisson", "poisson_source"),
+                                          ("three fac", "three_factor_projection")])
+def test_search_ranks_exact_and_prefix_matches_first(win, query, first):
+    """Issue 11.9: "gym" + Enter added CartPole (whose description mentions Gymnasium) rather
+    than the Gymnasium environment. Exact, then prefix matches of names and type keys lead."""
+    win.palette.search.setText(query)
+    win.palette.search.returnPressed.emit()
+    assert [n.type for n in win.graph.nodes.values()] == [first]
+    assert win.palette.tree.currentItem().data(0, QtCore.Qt.UserRole) == first  # shown
+    win.menus.tab_popup.edit.setText(query)
+    assert win.menus.tab_popup.list.item(0).data(QtCore.Qt.UserRole) == first
