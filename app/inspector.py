@@ -45,12 +45,54 @@ class WheelGuard(QtCore.QObject):
         return False
 
 
-class FloatBox(QtWidgets.QDoubleSpinBox):
-    """A double spin box that shows values compactly (``20`` not ``20.000000``)."""
+class SoftRange:
+    """For spin boxes: any typed number is accepted as it is (an out-of-range value is then
+    flagged with the reason, never clamped), while the arrows, Page Up/Down and a focused
+    wheel step only inside the parameter's range ``[soft_min, soft_max]``."""
+
+    soft_min: float | None = None
+    soft_max: float | None = None
+
+    def set_soft_range(self, lo, hi) -> None:
+        self.soft_min, self.soft_max = lo, hi
+
+    def stepBy(self, steps):
+        v = self.value() + steps * self.singleStep()
+        if self.soft_min is not None:
+            v = max(v, self.soft_min)
+        if self.soft_max is not None:
+            v = min(v, self.soft_max)
+        if v != self.value():
+            self.setValue(v)
+            self.editingFinished.emit()  # the arrows commit at once, like a typed value
+
+    def stepEnabled(self):
+        flags = QtWidgets.QAbstractSpinBox.StepNone
+        v = self.value()
+        if self.soft_min is None or v > self.soft_min:
+            flags |= QtWidgets.QAbstractSpinBox.StepDownEnabled
+        if self.soft_max is None or v < self.soft_max:
+            flags |= QtWidgets.QAbstractSpinBox.StepUpEnabled
+        return flags
+
+
+class IntBox(SoftRange, QtWidgets.QSpinBox):
+    """An integer spin box taking any 32-bit integer (see SoftRange)."""
+
+    def __init__(self):
+        super().__init__()
+        self.setRange(-2**31, 2**31 - 1)
+        self.setKeyboardTracking(False)
+
+
+class FloatBox(SoftRange, QtWidgets.QDoubleSpinBox):
+    """A double spin box that shows values compactly (``20`` not ``20.000000``) and takes any
+    finite number (see SoftRange)."""
 
     def __init__(self):
         super().__init__()
         self.setDecimals(9)
+        self.setRange(-BIG, BIG)
         self.setKeyboardTracking(False)
 
     def textFromValue(self, value):
@@ -122,20 +164,9 @@ class ParamRow:
 
     def _make(self):
         p = self.prm
-        if p.kind == "float":
-            w = FloatBox()
-            lo = -BIG if p.min is None else p.min
-            hi = BIG if p.max is None else p.max
-            w.setRange(lo, hi)
-            if p.unit:
-                w.setSuffix(f" {p.unit}")
-            w.editingFinished.connect(lambda: self.on_commit(self, w.value()))
-            return w
-        if p.kind == "int":
-            w = QtWidgets.QSpinBox()
-            w.setKeyboardTracking(False)
-            w.setRange(int(max(p.min if p.min is not None else -2**31, -2**31)),
-                       int(min(p.max if p.max is not None else 2**31 - 1, 2**31 - 1)))
+        if p.kind in ("float", "int"):
+            w = FloatBox() if p.kind == "float" else IntBox()
+            w.set_soft_range(p.min, p.max)
             if p.unit:
                 w.setSuffix(f" {p.unit}")
             w.editingFinished.connect(lambda: self.on_commit(self, w.value()))
@@ -173,11 +204,6 @@ class ParamRow:
         try:
             k = self.prm.kind
             if k in ("float", "int") and isinstance(value, (int, float)) and not isinstance(value, bool):
-                # widen the range so an out-of-range value from a file is shown (and flagged)
-                if value < w.minimum():
-                    w.setMinimum(value)
-                if value > w.maximum():
-                    w.setMaximum(value)
                 if k == "float" and math.isfinite(value):
                     w.setValue(float(value))
                 elif k == "int":

@@ -903,3 +903,33 @@ def test_search_ranks_exact_and_prefix_matches_first(win, query, first):
     assert win.palette.tree.currentItem().data(0, QtCore.Qt.UserRole) == first  # shown
     win.menus.tab_popup.edit.setText(query)
     assert win.menus.tab_popup.list.item(0).data(QtCore.Qt.UserRole) == first
+
+
+def test_out_of_range_input_is_kept_and_flagged(win, qtbot):
+    """Issue 11.10: typing -5 into size silently gave 5. What is typed is what is set; an
+    out-of-range value is flagged under the field and in the problems panel, never altered."""
+    from PySide6.QtTest import QTest
+    a, b = small(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.select_node(b)
+    for name, typed, value in (("size", "-5", -5), ("tau_m", "-3", -3.0),
+                               ("size", "20000000", 20_000_000)):
+        row = win.inspector.row(name)
+        ed = row.editor
+        ed.setFocus()
+        ed.lineEdit().selectAll()
+        QTest.keyClicks(ed.lineEdit(), typed)
+        QTest.keyClick(ed.lineEdit(), QtCore.Qt.Key_Return)
+        assert win.graph.nodes[b].params[name] == value, name
+        assert ed.value() == value
+        win.validate_now()
+        row = win.inspector.row(name)
+        assert not row.error.isHidden() and "out of range" in row.error.text(), name
+        assert any(p.node == b and p.param == name for p in win.problems_panel.problems)
+    # the arrows stay inside the range: stepping down from the minimum does nothing
+    size = win.inspector.row("size").editor
+    win.edits.set_param([b], "size", 1)
+    win.inspector.refresh([])
+    size.stepBy(-1)
+    assert size.value() == 1
