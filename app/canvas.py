@@ -441,7 +441,7 @@ class Canvas(QtCore.QObject):
         ng.view.border_color = NORMAL_BORDER
         self._nodes[node.id] = ng
         self._ids[ng.id] = node.id
-        title = getattr(cls, "title", "") or node.type
+        title = cls.title or node.type if cls else f"unknown type '{node.type}'"
         caption = QtWidgets.QGraphicsSimpleTextItem(title, ng.view)  # the type, readably
         caption.setBrush(QtGui.QColor(150, 156, 168))
         f = caption.font()
@@ -454,7 +454,8 @@ class Canvas(QtCore.QObject):
         wf.setPointSizeF(8.5)
         warn.setFont(wf)
         warn.setVisible(False)
-        tip = f"{node.id} ({node.type})" + (f"\n{cls.description}" if cls else "")
+        tip = f"{node.id} ({node.type})\n" + (cls.description if cls else
+                                              "not installed: kept and saved as in the file")
         ng.view.setToolTip(tip)
         self._extras[node.id] = {"caption": caption, "warn": warn, "tip": tip,
                                  "lod": NodeDetail(ng.view, caption, warn)}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from components.base import KIND_HELP
+from components.base import KIND_HELP, Port
 from engine.graph import Edge, Graph, Node
 from engine.registry import registry
 from engine.validate import analyze, check_value
@@ -17,11 +17,12 @@ from engine.validate import analyze, check_value
 from .placement import BODY_OFFSET, free_spot, node_size
 
 
-def ports_of(node: Node, cache: dict):
-    """(inputs, outputs) of ``node`` from its valid parameter values (defaults elsewhere)."""
+def ports_of(node: Node, cache: dict, graph: Graph | None = None):
+    """(inputs, outputs) of ``node`` from its valid parameter values (defaults elsewhere). A node
+    of a type not in the registry gets the ports its edges in ``graph`` use (placeholders)."""
     cls = registry().types.get(node.type)
     if cls is None:
-        return [], []
+        return placeholder_ports(node, graph) if graph is not None else ([], [])
     cfg = {}
     for prm in cls.params:
         v = node.params.get(prm.name, prm.default)
@@ -34,6 +35,31 @@ def ports_of(node: Node, cache: dict):
         return ports
     except Exception:
         return cache.get(node.id, ([], []))
+
+
+def placeholder_ports(node: Node, graph: Graph):
+    """Ports for a node of an unknown type: one per port name its edges use, each of the kind
+    and size of the known port at the edge's other end ("value" when that is unknown too)."""
+    why = f"kept from the file: node type '{node.type}' is not installed"
+
+    def like(other_id, port_name, outputs):
+        other = graph.nodes.get(other_id)
+        cls = registry().types.get(other.type) if other is not None else None
+        if cls is not None:
+            found = {p.name: p for p in ports_of(other, {})[1 if outputs else 0]}.get(port_name)
+            if found is not None:
+                return found.kind, found.size
+        return "value", "unknown"
+
+    ins, outs = {}, {}
+    for e in graph.edges:
+        if e.dst_node == node.id and e.dst_port not in ins:
+            kind, size = like(e.src_node, e.src_port, True)
+            ins[e.dst_port] = Port(e.dst_port, kind, size, multi=True, help=why)
+        if e.src_node == node.id and e.src_port not in outs:
+            kind, size = like(e.dst_node, e.dst_port, False)
+            outs[e.src_port] = Port(e.src_port, kind, size, help=why)
+    return list(ins.values()), list(outs.values())
 
 
 class GraphEditor(QtCore.QObject):
@@ -50,7 +76,7 @@ class GraphEditor(QtCore.QObject):
         return self.w.doc.graph
 
     def ports_for(self, node: Node):
-        return ports_of(node, self.port_cache)
+        return ports_of(node, self.port_cache, self.graph)
 
     # -- nodes ---------------------------------------------------------------------------------
     def add_node(self, type_name: str, pos=None) -> str | None:
@@ -141,6 +167,10 @@ class GraphEditor(QtCore.QObject):
         """Why the edge ``e`` may not be added to ``g``, or None."""
         if e.src_node not in g.nodes or e.dst_node not in g.nodes:
             return f"Cannot connect {e.src} -> {e.dst}: no such node"
+        for end in (g.nodes[e.src_node], g.nodes[e.dst_node]):
+            if end.type not in registry().types:
+                return (f"Cannot connect {e.src} -> {e.dst}: '{end.id}' has an unknown type "
+                        f"'{end.type}', so its ports are not known")
         outs = {p.name: p for p in self.ports_for(g.nodes[e.src_node])[1]}
         ins = {p.name: p for p in self.ports_for(g.nodes[e.dst_node])[0]}
         sp, dp = outs.get(e.src_port), ins.get(e.dst_port)

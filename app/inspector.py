@@ -10,6 +10,7 @@ undoable commands and then calls ``refresh``.
 """
 from __future__ import annotations
 
+import json
 import math
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -266,6 +267,13 @@ class Inspector(QtWidgets.QScrollArea):
         idl.setContentsMargins(0, 0, 0, 0)
         idl.addRow("id", self.id_edit)
         idl.addRow("", self.id_error)
+        self.raw_params = QtWidgets.QPlainTextEdit()  # an unknown type's params, as in the file
+        self.raw_params.setReadOnly(True)
+        self.raw_params.setObjectName("rawParams")
+        self.raw_params.setToolTip("The parameters as written in the file: kept and saved "
+                                   "unchanged (the type is not installed, so they cannot be "
+                                   "edited here)")
+        self.raw_params.hide()
         self.form_host = QtWidgets.QWidget()
         self.form = QtWidgets.QFormLayout(self.form_host)
         self.form.setContentsMargins(0, 6, 0, 0)
@@ -274,7 +282,8 @@ class Inspector(QtWidgets.QScrollArea):
         self.actions_host = QtWidgets.QWidget()
         self.actions_layout = QtWidgets.QVBoxLayout(self.actions_host)
         self.actions_layout.setContentsMargins(0, 6, 0, 0)
-        for w in (self.title, self.subtitle, self.id_row, self.form_host, self.actions_host):
+        for w in (self.title, self.subtitle, self.id_row, self.raw_params, self.form_host,
+                  self.actions_host):
             self._layout.addWidget(w)
         self._layout.addStretch(1)
         self.id_edit.editingFinished.connect(self._rename)
@@ -304,6 +313,7 @@ class Inspector(QtWidgets.QScrollArea):
             self._clear_form()
             self.node_ids = []
             self._type = None
+            self.raw_params.hide()
             self.title.setText(f"{len(node_ids)} nodes of {len(types)} types")
             self.subtitle.setText("Select nodes of one type to edit them together.")
             self.id_row.hide()
@@ -368,6 +378,7 @@ class Inspector(QtWidgets.QScrollArea):
 
     def _build(self, graph, node_ids, type_name):
         self._clear_form()
+        self.raw_params.hide()
         self.node_ids = list(node_ids)
         self._type = type_name
         self.id_error.hide()
@@ -382,8 +393,15 @@ class Inspector(QtWidgets.QScrollArea):
             self._show_actions(True)
             if cls is None:
                 self.title.setText(f"Unknown type '{type_name}'")
-                self.subtitle.setText("This node type is not in the registry; see the problems panel.")
+                self.subtitle.setText(
+                    "This node type is not installed. The node, its parameters and its edges "
+                    "are kept exactly as in the file and saved back unchanged; the graph "
+                    "cannot run until the type is installed or the node is replaced.")
                 self.id_row.setVisible(len(node_ids) == 1)
+                params = [graph.nodes[n].params for n in node_ids]
+                self.raw_params.setPlainText(json.dumps(params[0] if len(params) == 1 else params,
+                                                        indent=2, ensure_ascii=False))
+                self.raw_params.show()
                 return
             many = len(node_ids) > 1
             self.title.setText(f"{cls.title}" + (f"  ×{len(node_ids)}" if many else ""))

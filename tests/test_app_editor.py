@@ -933,3 +933,54 @@ def test_out_of_range_input_is_kept_and_flagged(win, qtbot):
     win.inspector.refresh([])
     size.stepBy(-1)
     assert size.value() == 1
+
+
+UNKNOWN_TYPE_FILE = """{
+  "format": "spark-graph", "version": 1,
+  "settings": {"dt": 0.1, "seed": 0, "dtype": "float32"},
+  "nodes": [
+    {"id": "drive", "type": "current_source", "params": {"size": 10}, "position": [0, 0]},
+    {"id": "filter", "type": "kalman_filter", "params": {"gain": 0.5, "taps": [1, 2],
+     "mode": {"x": null}}, "position": [250, 0]},
+    {"id": "pool", "type": "lif", "params": {"size": 10}, "position": [500, 0]}
+  ],
+  "edges": [{"from": "drive.current", "to": "filter.in"},
+            {"from": "filter.out", "to": "pool.current"},
+            {"from": "filter.out", "to": "pool.syn"}]
+}"""
+
+
+def test_unknown_node_type_is_kept_whole_and_flagged(win, tmp_path, monkeypatch):
+    """Issue 11.11: a node of a type this Spark does not know opened portless with its edges
+    hidden. It is drawn as a placeholder with the ports its edges use, flagged as a problem,
+    refuses new connections, and saving writes it (and its edges) back unchanged."""
+    src = tmp_path / "unknown.json"
+    src.write_text(UNKNOWN_TYPE_FILE)
+    assert win.files.open_file(str(src), ask=False)
+    node = win.canvas.node_for("filter")
+    assert list(node.inputs()) == ["in"] and list(node.outputs()) == ["out"]
+    assert win.canvas.edges() == set(win.graph.edges) and len(win.graph.edges) == 3
+    assert win.canvas.has_problem_marker("filter")
+    assert any(p.node == "filter" and "kalman_filter" in p.message
+               for p in win.problems_panel.problems)
+    win.select_node("filter")
+    assert "kalman_filter" in win.inspector.title.text()
+    assert '"gain": 0.5' in win.inspector.raw_params.toPlainText()
+    assert not win.edits.connect("drive.current", "filter.in2")
+    assert "unknown type" in win.edits.last_refusal
+    # edits elsewhere (a rename the edges follow, a move) keep the node and its edges whole
+    assert win.edits.rename_node("pool", "exc")
+    win.edits.move_node("filter", 260.0, 10.0)
+    out = tmp_path / "saved.json"
+    assert win.files.save_to(str(out))
+    saved = json.loads(out.read_text())
+    original = json.loads(UNKNOWN_TYPE_FILE)
+    filt = next(n for n in saved["nodes"] if n["id"] == "filter")
+    assert filt == dict(original["nodes"][1], position=[260.0, 10.0])
+    assert saved["edges"] == [{"from": "drive.current", "to": "filter.in"},
+                              {"from": "filter.out", "to": "exc.current"},
+                              {"from": "filter.out", "to": "exc.syn"}]
+    # and nothing else changed: saving the file as opened gives the same content
+    assert win.files.open_file(str(src), ask=False)
+    assert win.files.save_to(str(out))
+    assert json.loads(out.read_text()) == original
