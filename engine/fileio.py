@@ -4,12 +4,14 @@ Reading never silently drops anything: malformed entries become Problems attache
 (``graph.load_problems``) so that validation reports them together with everything else. A file
 that is not JSON, not a Spark graph, or from a newer version raises GraphError at once.
 Writing is atomic: the new content goes to a temporary file in the same folder which then
-replaces the target, so a crash never leaves a half-written graph.
+replaces the target, so a crash never leaves a half-written graph; the file's mode is the
+usual one for a new file and is kept for an overwritten one.
 """
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -165,16 +167,37 @@ def dumps(graph: Graph) -> str:
     return json.dumps(graph.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: the only portable way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
 def save(graph: Graph, path: str | os.PathLike) -> None:
-    """Write ``graph`` to ``path`` atomically (temporary file, fsync, rename)."""
-    path = Path(path)
+    """Write ``graph`` to ``path`` atomically (temporary file, fsync, rename). A new file gets
+    the mode any new file gets (0666 less the umask), an overwritten one keeps its mode, and a
+    symbolic link keeps pointing at the (updated) file."""
+    path = Path(os.path.realpath(path))
     text = dumps(graph)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent or "."))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, mode)  # mkstemp made it 0600
         os.replace(tmp, path)
     except BaseException:
         try:
