@@ -15,7 +15,7 @@ from engine import fileio
 from engine.graph import Graph
 from engine.problems import GraphError
 
-from . import session
+from . import dialogs, session
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
 EXAMPLES_DIR = RESOURCES / "examples"
@@ -80,9 +80,11 @@ class FileActions(QtCore.QObject):
     def open_file(self, path: str | None = None, ask: bool = True) -> bool:
         """Open ``path`` (or ask for one). On failure the current graph stays as it was."""
         if path is None:
-            start = str(Path(self.doc.path).parent) if self.doc.path else str(EXAMPLES_DIR)
-            path, _ = QtWidgets.QFileDialog.getOpenFileName(
-                self.w, "Open graph", start, "Spark graphs (*.json);;All files (*)")
+            here = self.doc.path and not is_example(self.doc.path)
+            start = str(Path(self.doc.path).parent) if here else \
+                dialogs.start_path(fallback=str(EXAMPLES_DIR))
+            path = dialogs.open_file_name(self.w, "Open graph",
+                                          "Spark graphs (*.json);;All files (*)", start)
             if not path:
                 return False
         if ask and not self.maybe_discard("open another file"):
@@ -95,6 +97,8 @@ class FileActions(QtCore.QObject):
         self.doc.replace(g, str(path))
         self.recovery.clear()
         session.add_recent(str(path))
+        if not is_example(path):
+            session.remember_folder(str(path))
         analysis = self.w.analysis
         errors = [p for p in (analysis.problems if analysis else []) if p.severity == "error"]
         if errors:
@@ -124,15 +128,14 @@ class FileActions(QtCore.QObject):
         return self.save_to(self.doc.path)
 
     def ask_save_path(self) -> str:
-        """The file dialog of Save As ("" when cancelled). Tests replace it."""
+        """The file dialog of Save As ("" when cancelled): it starts at the current file, or
+        (untitled, an example) in the last folder used. Tests replace it."""
         if self.doc.path and not is_example(self.doc.path):
             start = self.doc.path
         else:
-            name = Path(self.doc.path).name if self.doc.path else "untitled.json"
-            start = str(Path.home() / name)
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self.w, "Save graph as", start, "Spark graphs (*.json)")
-        return path
+            start = dialogs.start_path(Path(self.doc.path).name if self.doc.path
+                                       else "untitled.json")
+        return dialogs.save_file_name(self.w, "Save graph as", "", "Spark graphs (*.json)", start)
 
     def save_as(self) -> bool:
         path = self.ask_save_path()
@@ -158,6 +161,7 @@ class FileActions(QtCore.QObject):
         self.doc.mark_saved(str(path))
         self.recovery.clear()
         session.add_recent(str(path))
+        session.remember_folder(str(path))
         self.w.update_title()
         self.w.status(f"Saved {path}")
         return True

@@ -984,3 +984,37 @@ def test_unknown_node_type_is_kept_whole_and_flagged(win, tmp_path, monkeypatch)
     assert win.files.open_file(str(src), ask=False)
     assert win.files.save_to(str(out))
     assert json.loads(out.read_text()) == original
+
+
+def test_file_dialogs_start_in_the_last_folder(win, tmp_path, monkeypatch):
+    """Issue 11.13: Save As opened in the home folder and Export in the working directory.
+    Both start in the folder of the last file opened, saved or exported."""
+    from app import dialogs
+    asked = []
+
+    def fake(parent, caption, start, filters):
+        asked.append(start)
+        return "", ""
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", fake)
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", fake)
+    work = tmp_path / "work"
+    work.mkdir()
+    small(win)
+    assert win.files.save_to(str(work / "net.json"))
+    assert win.files.new_file()
+    win.files.save_as()                                    # untitled: the last folder
+    assert asked[-1] == str(work / "untitled.json")
+    assert win.files.open_file(str(ROOT / "resources" / "examples" / "minimal.json"), ask=False)
+    win.files.save_as()                                    # an example: its name, last folder
+    assert asked[-1] == str(work / "minimal.json")
+    win.files.open_file()                                  # Open: the last folder too
+    assert asked[-1] == str(work.resolve())
+    assert dialogs.save_file_name(None, "Export plot", "raster.png", "PNG (*.png)") == ""
+    assert asked[-1] == str(work.resolve() / "raster.png")  # what a monitor's Export uses
+    # a file chosen in another folder becomes the last folder (kept between runs)
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName",
+                        lambda *a: (str(other / "fig.svg"), ""))
+    assert dialogs.save_file_name(None, "Export plot", "raster.png", "SVG (*.svg)")
+    assert dialogs.start_path("x.json") == str(other.resolve() / "x.json")
