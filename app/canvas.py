@@ -288,19 +288,26 @@ class Canvas(QtCore.QObject):
             out[nid] = (r.x(), r.y(), r.width(), r.height())
         return out
 
-    def reveal(self, node_ids) -> None:
-        """Scroll the view (zoom unchanged) so that these nodes are on screen, if they are not."""
+    def reveal(self, node_ids, margin: float = 40.0) -> None:
+        """Scroll the view (zoom unchanged) just enough to show these nodes, if they are not."""
         rects = [self._nodes[n].view.sceneBoundingRect() for n in node_ids if n in self._nodes]
         if not rects:
             return
         r = rects[0]
         for other in rects[1:]:
             r = r.united(other)
+        r = r.adjusted(-margin, -margin, margin, margin)
         seen = self.viewer.mapToScene(self.viewer.viewport().rect()).boundingRect()
-        if not seen.contains(r):
+
+        def shift(lo, hi, see_lo, see_hi):
+            if hi - lo > see_hi - see_lo:
+                return (lo + hi) / 2 - (see_lo + see_hi) / 2  # too big: centre it
+            return min(0.0, lo - see_lo) + max(0.0, hi - see_hi)
+        dx = shift(r.left(), r.right(), seen.left(), seen.right())
+        dy = shift(r.top(), r.bottom(), seen.top(), seen.bottom())
+        if dx or dy:
             x, y, w, h = self.viewer.scene_rect()  # NodeGraphQt pans by moving this range
-            c = r.center()
-            self.viewer.set_scene_rect([c.x() - w / 2, c.y() - h / 2, w, h])
+            self.viewer.set_scene_rect([x + dx, y + dy, w, h])
 
     def scene_cursor_pos(self) -> tuple[float, float]:
         p = self.viewer.mapToScene(self.viewer.mapFromGlobal(QtGui.QCursor.pos()))

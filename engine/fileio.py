@@ -1,4 +1,10 @@
-"""Reading and writing graph files (format ``spark-graph``, version 1; see the README).
+"""Reading and writing graph files (format ``spark-graph``, version 2; see the README).
+
+Version 2 changed two defaults so that a new network with default values is active (a
+Poisson source of 1000 neurons at 10 Hz through a default projection drives a default LIF pool
+at about 15 Hz): ``poisson_source.size`` 100 -> 1000 and ``projection.weight`` 1 -> 3 mV. A
+version-1 file that leaves them out gets the version-1 values written in, so it keeps its
+meaning (``DEFAULTS_UNTIL``).
 
 Reading never silently drops anything: malformed entries become Problems attached to the graph
 (``graph.load_problems``) so that validation reports them together with everything else. A file
@@ -51,6 +57,33 @@ def migrate(data: dict, source: str | None = None) -> dict:
             raise GraphError([Problem(f"migration from version {version} did not produce "
                                       f"version {version + 1}")], source)
         version += 1
+    return data
+
+
+# version -> {node type: {param: the default that files of that version (and older) meant}},
+# for defaults changed in the next version
+DEFAULTS_UNTIL: dict[int, dict[str, dict]] = {
+    1: {"poisson_source": {"size": 100}, "projection": {"weight": 1.0}},
+}
+
+
+def keep_old_defaults(data: dict, version: int) -> dict:
+    """Write the defaults of ``version`` that later versions changed into the nodes that
+    leave them out, so that the file means what it meant when it was written."""
+    old = DEFAULTS_UNTIL.get(version, {})
+    for nd in data.get("nodes", []) if isinstance(data.get("nodes"), list) else []:
+        if isinstance(nd, dict) and nd.get("type") in old and isinstance(nd.get("params", {}), dict):
+            params = nd.setdefault("params", {})
+            for name, value in old[nd["type"]].items():
+                params.setdefault(name, value)
+    return data
+
+
+@migration(1)
+def _v1_to_v2(data: dict) -> dict:
+    """Version 2 changed the defaults listed in DEFAULTS_UNTIL[1]."""
+    data = keep_old_defaults(data, 1)
+    data["version"] = 2
     return data
 
 

@@ -2,7 +2,7 @@
 
 A ``Graph`` holds simulation settings, nodes (stable id, registry type, parameter values, canvas
 position) and directed edges from an output port to an input port, each written ``"node.port"``.
-It knows nothing of Qt or JAX. ``to_dict``/``from_dict`` map it to the version-1 file layout
+It knows nothing of Qt or JAX. ``to_dict``/``from_dict`` map it to the file layout
 (see engine/fileio.py and the README).
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import copy
 from dataclasses import dataclass, field
 
 FORMAT_TAG = "spark-graph"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 DEFAULT_SETTINGS = {"dt": 0.1, "seed": 0, "dtype": "float32"}
 

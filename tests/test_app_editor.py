@@ -9,6 +9,7 @@ pytest.importorskip("pytestqt")
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from engine import Graph, Node, load, save  # noqa: E402
+from engine.graph import FORMAT_VERSION  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # NodeGraphQt's own
@@ -813,11 +814,15 @@ def test_backdrop_title_follows_undo_and_redo(win, qtbot, tmp_path):
 def test_free_spot_numbers():
     from app.placement import free_spot, node_size, overlaps
     assert free_spot([(0, 0, 100, 100)], (50, 50), (200, 200)) == (200.0, 200.0)  # free: kept
-    # hand-computed: clearing the 100x100 block by 30 needs x <= -80 (5 steps left) or
-    # y <= -80 (5 steps up); both are 5 grid steps away, the upward one is tried first
-    assert free_spot([(0, 0, 100, 100)], (50, 50), (20, 20), gap=30, step=20) == (20.0, -80.0)
-    assert not overlaps((20, -80, 50, 50), (0, 0, 100, 100), 30)
-    assert overlaps((20, -79, 50, 50), (0, 0, 100, 100), 30)
+    # hand-computed: clearing the 100x100 block by 30 needs x >= 130 (right: 6 steps of 20,
+    # cost 120), x <= -80 (left: 100 x 4 = 400), y <= -80 (up: 400) or y >= 130 (down: 480)
+    assert free_spot([(0, 0, 100, 100)], (50, 50), (20, 20), gap=30, step=20) == (140.0, 20.0)
+    assert not overlaps((140, 20, 50, 50), (0, 0, 100, 100), 30)
+    assert overlaps((120, 20, 50, 50), (0, 0, 100, 100), 30)
+    # with the right side taken (x >= 460: cost 440), up (400) beats left (400, a tie: up is
+    # tried first) and down
+    wall = [(0, 0, 100, 100), (130, -400, 300, 900)]
+    assert free_spot(wall, (50, 50), (20, 20), gap=30, step=20) == (20.0, -80.0)
     assert node_size(3, 2) == (200.0, 26.0 + 3 * 23.1 + 30.0)  # measured: 95.3 + 30
     assert node_size(0, 1) == (200.0, 90.0)  # one row: NodeGraphQt's 60 px minimum
 
@@ -936,7 +941,7 @@ def test_out_of_range_input_is_kept_and_flagged(win, qtbot):
 
 
 UNKNOWN_TYPE_FILE = """{
-  "format": "spark-graph", "version": 1,
+  "format": "spark-graph", "version": VERSION,
   "settings": {"dt": 0.1, "seed": 0, "dtype": "float32"},
   "nodes": [
     {"id": "drive", "type": "current_source", "params": {"size": 10}, "position": [0, 0]},
@@ -947,7 +952,7 @@ UNKNOWN_TYPE_FILE = """{
   "edges": [{"from": "drive.current", "to": "filter.in"},
             {"from": "filter.out", "to": "pool.current"},
             {"from": "filter.out", "to": "pool.syn"}]
-}"""
+}""".replace("VERSION", str(FORMAT_VERSION))
 
 
 def test_unknown_node_type_is_kept_whole_and_flagged(win, tmp_path, monkeypatch):
@@ -1018,3 +1023,19 @@ def test_file_dialogs_start_in_the_last_folder(win, tmp_path, monkeypatch):
                         lambda *a: (str(other / "fig.svg"), ""))
     assert dialogs.save_file_name(None, "Export plot", "raster.png", "SVG (*.svg)")
     assert dialogs.start_path("x.json") == str(other.resolve() / "x.json")
+
+
+def test_first_network_built_in_the_editor_is_valid_and_explicit(win, tmp_path):
+    """Issue 11.14: the editor's first network uses the active defaults (see
+    tests/test_first_network.py for its rate) and writes them into the file."""
+    s = win.edits.add_node("poisson_source")
+    p = win.edits.add_node("projection")
+    n = win.edits.add_node("lif")
+    assert win.edits.connect(f"{s}.spikes", f"{p}.pre")
+    assert win.edits.connect(f"{p}.events", f"{n}.syn")
+    assert win.validate_now() == []
+    path = tmp_path / "first.json"
+    assert win.files.save_to(str(path))
+    saved = {nd["id"]: nd["params"] for nd in json.loads(path.read_text())["nodes"]}
+    assert saved[s]["size"] == 1000 and saved[s]["rate"] == 10.0
+    assert saved[p]["weight"] == 3.0 and saved[p]["p"] == 0.1
