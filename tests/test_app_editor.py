@@ -638,6 +638,11 @@ def test_rate_badges_repaint_only_themselves(win, qtbot):
     win.set_node_badge(b, "12.5 Hz")
     label = canvas.badge_label(b)
     assert label is not None and label.parent() is canvas.viewer.viewport()
+    # let the window settle: a late resize zooms the view, which resizes the node texts
+    # (a legitimate scene change, canvas_lod.py) and is not what is measured here
+    seen = []
+    qtbot.waitUntil(lambda: seen.append(canvas.scale()) or seen[-6:] == [seen[-1]] * 6
+                    and len(seen) >= 6, timeout=5000)
     qtbot.wait(30)
     changes.clear()
     for k in range(20):
