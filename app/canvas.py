@@ -356,17 +356,20 @@ class Canvas(QtCore.QObject):
         return self.badges.texts.get(node_id, "")
 
     def set_problems(self, by_node: dict[str, list[str]]) -> None:
-        """Red border and a tooltip for nodes with problems; normal border otherwise."""
+        """Red border and a tooltip for nodes with problems; normal border otherwise (only the
+        nodes whose problems changed are repainted)."""
         for nid, node in self._nodes.items():
             msgs = by_node.get(nid, [])
+            extra = self._extras.get(nid)
+            if extra is None or extra.get("problems") == msgs:
+                continue  # unchanged: not repainted
+            extra["problems"] = msgs
             node.view.border_color = PROBLEM_BORDER if msgs else NORMAL_BORDER
             node.model.border_color = node.view.border_color
-            extra = self._extras.get(nid)
-            if extra is not None:
-                extra["caption"].setToolTip("\n".join(msgs))
-                node.view.setToolTip("\n".join(msgs) if msgs else extra["tip"])
-                extra["warn"].setVisible(bool(msgs))
-                self._place_extras(nid)
+            extra["caption"].setToolTip("\n".join(msgs))
+            node.view.setToolTip("\n".join(msgs) if msgs else extra["tip"])
+            extra["warn"].setVisible(bool(msgs))
+            self._place_extras(nid)
             node.view.update()
 
     def has_problem_marker(self, node_id: str) -> bool:
