@@ -269,11 +269,14 @@ class GraphEditor(QtCore.QObject):
             self.w.inspector.show_rename_error(why)
             self.w.canvas.sync(self.graph, self.ports_for)
             return False
-        if new == old:
-            return True
         self.w.inspector.show_rename_error("")
+        if new == old:
+            if self.w.statusBar().currentMessage().startswith("Cannot rename"):
+                self.w.statusBar().clearMessage()
+            return True
         self.w.doc.edit(f"rename {old} -> {new}", lambda g: g.rename_node(old, new),
                         node=new, rename=(old, new))
+        self.w.status(f"Renamed '{old}' to '{new}'")  # replaces an earlier refusal
         return True
 
     def canvas_rename(self, old, new):

@@ -445,7 +445,8 @@ class Inspector(QtWidgets.QScrollArea):
         if len(self.node_ids) != 1:
             return
         new = self.id_edit.text().strip()
-        if new and new != self.node_ids[0]:
+        if new != self.node_ids[0] or not self.id_error.isHidden():
+            # (the same id again after a refusal: the editor clears the message)
             self.rename_requested.emit(self.node_ids[0], new)
 
     def show_rename_error(self, message: str) -> None:

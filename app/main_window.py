@@ -31,7 +31,7 @@ from .document import Document
 from .editing import GraphEditor
 from .files import FileActions, is_example
 from .inspector import Inspector
-from .menus import Menus
+from .menus import Menus, steady_width
 from .palette import Palette
 from .problems_panel import ProblemsPanel
 
@@ -89,7 +89,9 @@ class MainWindow(QtWidgets.QMainWindow):
             from app import run
             install = getattr(run, "install", None)  # absent while app/run is being written
             if install is not None:
-                install(self, autorun=autorun)
+                ctl = install(self, autorun=autorun)
+                if getattr(ctl, "run_action", None) is not None:  # Run turns into Pause
+                    steady_width(ctl.toolbar, ctl.run_action, ("Run", "Pause"))
         # after the run UI has added its docks and toolbars, so their places are restored too
         self.docks.restore()
 

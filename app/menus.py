@@ -14,6 +14,21 @@ from engine.registry import registry
 from .palette import TabSearchPopup
 
 
+def steady_width(toolbar: QtWidgets.QToolBar, action: QtGui.QAction, texts) -> None:
+    """Give ``action``'s toolbar button the width of the widest of ``texts`` for good, so
+    that swapping them (Run / Pause) does not shift the rest of the toolbar."""
+    button = toolbar.widgetForAction(action)
+    if button is None:
+        return
+    current = action.text()
+    widths = []
+    for text in texts:
+        action.setText(text)
+        widths.append(button.sizeHint().width())
+    action.setText(current)
+    button.setFixedWidth(max(widths))
+
+
 class Menus(QtCore.QObject):
     """Actions and menus of one window; see the module docstring."""
 

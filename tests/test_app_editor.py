@@ -1045,3 +1045,73 @@ def test_first_network_built_in_the_editor_is_valid_and_explicit(win, tmp_path):
     saved = {nd["id"]: nd["params"] for nd in json.loads(path.read_text())["nodes"]}
     assert saved[s]["size"] == 1000 and saved[s]["rate"] == 10.0
     assert saved[p]["weight"] == 3.0 and saved[p]["p"] == 0.1
+
+
+def test_failed_rename_message_goes_after_a_good_rename(win):
+    """Issue 11.15: after a refused rename, a successful one left "Cannot rename ..." in the
+    status bar (and going back to the old id left the inline error)."""
+    a, b = small(win)
+    win.select_node(b)
+    ed = win.inspector.id_edit
+    ed.setText(a)  # taken
+    ed.editingFinished.emit()
+    assert "Cannot rename" in win.statusBar().currentMessage()
+    assert not win.inspector.id_error.isHidden()
+    ed.setText(b)  # back to its own id: nothing to refuse any more
+    ed.editingFinished.emit()
+    assert win.inspector.id_error.isHidden()
+    assert "Cannot rename" not in win.statusBar().currentMessage()
+    ed.setText("")
+    ed.editingFinished.emit()
+    assert "Cannot rename" in win.statusBar().currentMessage()
+    ed.setText("exc")
+    ed.editingFinished.emit()
+    assert "exc" in win.graph.nodes
+    assert win.statusBar().currentMessage() == f"Renamed '{b}' to 'exc'"
+    assert win.inspector.id_error.isHidden()
+
+
+def test_long_problem_texts_are_shown_whole(win, qtbot):
+    """Issue 11.15: long problem texts were cut off in the problems panel. They wrap (the row
+    grows to the whole text) and every cell's tooltip has the whole problem."""
+    from PySide6 import QtGui
+
+    from engine.problems import Problem
+    win.show()
+    qtbot.waitExposed(win)
+    panel = win.problems_panel
+    win.problems_dock.setFloating(True)
+    win.problems_dock.resize(520, 300)
+    long = ("the size of port 'events' (n_post) is unknown: connect it to a pool, or set the "
+            "size of the pool it feeds; sizes written as symbols are inferred from what is "
+            "connected, and nothing is connected here yet")
+    win.show_problems([Problem(long, node="proj", port="events"), Problem("short", node="x")])
+    qtbot.waitUntil(lambda: panel.table.viewport().width() < 520)
+    QtWidgets.QApplication.processEvents()
+    item = panel.table.topLevelItem(0)
+    rect = panel.table.visualItemRect(item)
+    col = panel.table.columnWidth(3)
+    fm = QtGui.QFontMetrics(panel.table.font())
+    need = fm.boundingRect(QtCore.QRect(0, 0, col - 8, 10_000), QtCore.Qt.TextWordWrap, long)
+    assert need.height() > 2 * fm.height()  # really a long text at this width
+    assert rect.height() >= need.height()   # the row shows all its lines
+    assert all(long in item.toolTip(c) for c in range(4))
+    short = panel.table.visualItemRect(panel.table.topLevelItem(1))
+    assert short.height() < 2 * fm.height() + 8  # short ones stay one line
+
+
+def test_toolbar_does_not_shift_when_run_becomes_pause(make_window, qtbot):
+    """Issue 11.15: the toolbar moved by about 12 px when Run and Pause swapped."""
+    win = make_window(with_run=True, check_recovery=False)
+    win.show()
+    qtbot.waitExposed(win)
+    ctl = win.run_controller
+    tb = ctl.toolbar
+    step = tb.widgetForAction(ctl.step_action)
+    run = tb.widgetForAction(ctl.run_action)
+    before = (run.width(), step.mapTo(win, QtCore.QPoint(0, 0)))
+    for text in ("Pause", "Run", "Pause"):
+        ctl.run_action.setText(text)
+        QtWidgets.QApplication.processEvents()
+        assert (run.width(), step.mapTo(win, QtCore.QPoint(0, 0))) == before, text
+        assert run.text() == text
