@@ -24,6 +24,7 @@ from components.base import KIND_HELP
 from engine.graph import Edge, Graph
 
 from .badges import Badges
+from .canvas_backdrops import Backdrops
 from .canvas_lod import NodeDetail
 from .viewer_state import ViewerState
 
@@ -109,7 +110,7 @@ class _Graph(NodeGraph):
 
     def _on_node_double_clicked(self, node_id):
         node = self.get_node_by_id(node_id)
-        bid = self._canvas._bd_ids.get(node_id)
+        bid = self._canvas.backdrops.ids.get(node_id)
         if bid is not None:
             self._canvas.backdrop_double_clicked.emit(bid)
         self.node_double_clicked.emit(node)
@@ -141,8 +142,7 @@ class Canvas(QtCore.QObject):
         self._nodes: dict[str, BaseNode] = {}
         self._ids: dict[str, str] = {}          # NodeGraphQt id -> node id
         self._sigs: dict[str, tuple] = {}       # node id -> (type, ports) it was drawn with
-        self._backdrops: dict[str, BackdropNode] = {}
-        self._bd_ids: dict[str, str] = {}
+        self.backdrops = Backdrops(self.ngraph)
         self._extras: dict[str, dict] = {}      # node id -> caption/marker items
         self.badges = Badges(self.viewer, lambda n: self._nodes[n].view if n in self._nodes else None)
         self._syncing = False
@@ -208,7 +208,7 @@ class Canvas(QtCore.QObject):
         return [self._ids[n.id] for n in self.ngraph.selected_nodes() if n.id in self._ids]
 
     def selected_backdrops(self) -> list[str]:
-        return [self._bd_ids[n.id] for n in self.ngraph.selected_nodes() if n.id in self._bd_ids]
+        return self.backdrops.selected()
 
     def selected_edges(self) -> list[Edge]:
         out = []
@@ -248,7 +248,7 @@ class Canvas(QtCore.QObject):
     def fit(self) -> None:
         """Zoom to show the whole graph, with a margin for captions and rate badges (never
         closer than 93 %); an empty graph is shown at 100 % around the origin."""
-        if self._nodes or self._backdrops:
+        if self._nodes or self.backdrops.items:
             self.ngraph.clear_selection()
             self.ngraph.fit_to_selection()
             self.viewer.scale(0.93, 0.93)
@@ -322,11 +322,7 @@ class Canvas(QtCore.QObject):
         return {nid: tuple(float(v) for v in n.view.xy_pos) for nid, n in self._nodes.items()}
 
     def backdrop_rects(self) -> dict[str, list[float]]:
-        out = {}
-        for bid, bd in self._backdrops.items():
-            x, y = bd.view.xy_pos
-            out[bid] = [float(x), float(y), float(bd.view.width), float(bd.view.height)]
-        return out
+        return self.backdrops.rects()
 
     def backdrop_fit(self, node_ids, margin: float = 30.0) -> list[float]:
         """A rectangle around the given nodes, room for the backdrop title included."""
@@ -402,7 +398,7 @@ class Canvas(QtCore.QObject):
                     ng.model.pos = [x, y]
                 self._place_extras(nid)
             self._sync_edges(graph)
-            self._sync_backdrops(graph.meta.get("backdrops", []))
+            self.backdrops.sync(graph.meta.get("backdrops", []))
             start = getattr(self.viewer, "_start_port", None)
             if start is not None and all(start.node is not n.view for n in self._nodes.values()):
                 self.cancel_gestures()  # the pipe being drawn starts at a node that is gone
@@ -545,40 +541,6 @@ class Canvas(QtCore.QObject):
                         if not (pipe.active() or pipe.highlighted()):
                             pipe.reset()
 
-    def _sync_backdrops(self, specs: list) -> None:
-        seen = set()
-        for spec in specs if isinstance(specs, list) else []:
-            if not isinstance(spec, dict) or "id" not in spec:
-                continue
-            bid = str(spec["id"])
-            seen.add(bid)
-            bd = self._backdrops.get(bid)
-            if bd is None:
-                bd = BackdropNode()
-                self.ngraph.add_node(bd, selected=False, push_undo=False)
-                self._backdrops[bid] = bd
-                self._bd_ids[bd.id] = bid
-            x, y, w, h = (list(spec.get("rect", [0, 0, 300, 200])) + [0, 0, 300, 200])[:4]
-            if tuple(bd.view.xy_pos) != (x, y):
-                bd.view.xy_pos = [x, y]
-                bd.model.pos = [x, y]
-            if (bd.view.width, bd.view.height) != (w, h):
-                bd.view.width, bd.view.height = w, h
-                bd.model.width, bd.model.height = w, h
-            title = str(spec.get("title", ""))
-            if bd.model.name != title or bd.view.name != title:
-                bd.model.name = title
-                bd.view.name = title
-                bd.view.update()  # NodeGraphQt's name setter does not repaint the title
-            color = spec.get("color")
-            if isinstance(color, list) and len(color) == 3:
-                bd.view.color = (*color, 255)
-                bd.model.color = (*color, 255)
-        for bid in [b for b in self._backdrops if b not in seen]:
-            bd = self._backdrops.pop(bid)
-            self._bd_ids.pop(bd.id, None)
-            self.ngraph.remove_node(bd, push_undo=False)
-
     # -- gestures -----------------------------------------------------------------------------
     def _connection_gesture(self, disconnected, connected):
         removed = [e for e in (self.port_edge(a, b) for a, b in disconnected) if e is not None]
@@ -589,7 +551,7 @@ class Canvas(QtCore.QObject):
     def _name_gesture(self, ngq_id, name):
         old = self._ids.get(ngq_id)
         if old is None:
-            bid = self._bd_ids.get(ngq_id)
+            bid = self.backdrops.ids.get(ngq_id)
             if bid is not None:
                 self.rename_requested.emit("backdrop:" + bid, name)
             return

@@ -334,7 +334,7 @@ def test_backdrop_is_saved_and_undoable(win, tmp_path, make_window, monkeypatch)
     assert w2.canvas.backdrop_rects()[bid] == bds[0]["rect"]
     # double-clicking the backdrop asks for a new title (one undo step)
     monkeypatch.setattr(QtWidgets.QInputDialog, "getText", lambda *a, **k: ("Inputs", True))
-    ngq_id = next(k for k, v in win.canvas._bd_ids.items() if v == bid)
+    ngq_id = next(k for k, v in win.canvas.backdrops.ids.items() if v == bid)
     win.canvas.viewer.node_double_clicked.emit(ngq_id)
     assert win.graph.meta["backdrops"][0]["title"] == "Inputs"
     win.doc.undo.undo()
@@ -800,7 +800,7 @@ def test_backdrop_title_follows_undo_and_redo(win, qtbot, tmp_path):
     win.canvas.select([a, b])
     bid = win.edits.group_selection("Group")
     win.edits.rename_backdrop(bid, "Recurrent net")
-    view = win.canvas._backdrops[bid].view
+    view = win.canvas.backdrops.items[bid].view
     scene = win.canvas.viewer.scene()
     for step, title in ((win.doc.undo.undo, "Group"), (win.doc.undo.redo, "Recurrent net")):
         QtWidgets.QApplication.processEvents()
