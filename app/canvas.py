@@ -10,11 +10,9 @@ Two-way mapping: ``node_for(id)`` -> NodeGraphQt node, ``id_for(ngq_node)`` -> n
 maps to ``Edge(src, dst)`` through the ids of its two ports' nodes.
 
 Ports and pipes are coloured by signal kind (a port is hollow while free, filled once connected;
-a pipe takes the colour of the output feeding it). Rate badges (``set_badge``) are small opaque
-labels floating over the view's viewport rather than scene items: a scene item's repaint
-redraws every node and pipe under it (tens of milliseconds on a 60-node graph), an opaque child
-widget's repaint touches only itself. They keep a constant size on screen, so they stay
-readable when the graph is zoomed out.
+a pipe takes the colour of the output feeding it). Rate badges (``set_badge``) are drawn by
+app/badges.py, the zoom-dependent texts by app/canvas_lod.py, and app/viewer_state.py keeps
+NodeGraphQt's idea of the mouse and keys true.
 """
 from __future__ import annotations
 
@@ -24,6 +22,11 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from components.base import KIND_HELP
 from engine.graph import Edge, Graph
+
+from .badges import Badges
+from .canvas_backdrops import Backdrops
+from .canvas_lod import NodeDetail
+from .viewer_state import ViewerState
 
 # signal kind -> port colour (readable on the dark background, distinct from each other)
 KIND_COLORS = {
@@ -60,52 +63,6 @@ def paint_port(painter, rect, info) -> None:
     painter.setBrush(color if info["connected"] else QtGui.QColor(30, 32, 36))
     painter.drawEllipse(rect.adjusted(1.0, 1.0, -1.0, -1.0))
     painter.restore()
-
-
-class BadgeLabel(QtWidgets.QWidget):
-    """A node's rate badge: an opaque, fixed-size widget on the viewer's viewport (see the
-    module docstring for why it is not a scene item). It paints its own background, so no
-    style sheet can make it transparent (an opaque-flagged widget that left its background
-    unpainted would show garbage)."""
-
-    SAMPLE = "8888.8 Hz"
-    BACKGROUND = QtGui.QColor(24, 26, 30)
-    BORDER = QtGui.QColor(90, 80, 40)
-    COLOR = QtGui.QColor(255, 214, 90)
-
-    def __init__(self, parent):
-        super().__init__(parent)
-        self.setObjectName("rateBadge")
-        self.setAttribute(QtCore.Qt.WA_TransparentForMouseEvents, True)
-        self.setAttribute(QtCore.Qt.WA_OpaquePaintEvent, True)
-        self._text = ""
-        f = self.font()
-        f.setPointSizeF(8.5)
-        f.setBold(True)
-        self.setFont(f)
-        fm = QtGui.QFontMetrics(f)
-        # fixed size: a new text repaints the badge and nothing else (no re-layout, no resize)
-        self.setFixedSize(fm.horizontalAdvance(self.SAMPLE) + 8, fm.height() + 2)
-        self.hide()
-
-    def text(self) -> str:
-        return self._text
-
-    def setText(self, text: str) -> None:
-        if text != self._text:
-            self._text = text
-            self.update()
-
-    def paintEvent(self, _event):
-        p = QtGui.QPainter(self)
-        r = self.rect()
-        p.fillRect(r, self.BACKGROUND)
-        p.setPen(self.BORDER)
-        p.drawRect(r.adjusted(0, 0, -1, -1))
-        p.setPen(self.COLOR)
-        p.setFont(self.font())
-        p.drawText(r, QtCore.Qt.AlignCenter, self._text)
-        p.end()
 
 
 class SparkNode(BaseNode):
@@ -153,7 +110,7 @@ class _Graph(NodeGraph):
 
     def _on_node_double_clicked(self, node_id):
         node = self.get_node_by_id(node_id)
-        bid = self._canvas._bd_ids.get(node_id)
+        bid = self._canvas.backdrops.ids.get(node_id)
         if bid is not None:
             self._canvas.backdrop_double_clicked.emit(bid)
         self.node_double_clicked.emit(node)
@@ -185,14 +142,17 @@ class Canvas(QtCore.QObject):
         self._nodes: dict[str, BaseNode] = {}
         self._ids: dict[str, str] = {}          # NodeGraphQt id -> node id
         self._sigs: dict[str, tuple] = {}       # node id -> (type, ports) it was drawn with
-        self._backdrops: dict[str, BackdropNode] = {}
-        self._bd_ids: dict[str, str] = {}
+        self.backdrops = Backdrops(self.ngraph)
         self._extras: dict[str, dict] = {}      # node id -> caption/marker items
-        self._badges: dict[str, str] = {}
-        self._badge_labels: dict[str, BadgeLabel] = {}
-        self._badge_key = None                  # view transform + node rects they were placed for
-        self._badges_kept: dict[str, str] = {}  # badges of nodes being redrawn
+        self.badges = Badges(self.viewer, lambda n: self._nodes[n].view if n in self._nodes else None)
         self._syncing = False
+        self._lod_scale = None                  # view scale the texts were last sized for
+        update_scene = self.viewer._update_scene  # every zoom and pan of NodeGraphQt's ends here
+
+        def update_scene_and_texts():
+            update_scene()
+            self._apply_lod()
+        self.viewer._update_scene = update_scene_and_texts  # (called from Python: this wins)
         self.ngraph.node_selection_changed.connect(lambda *_: self._emit_selection())
         self.ngraph.node_selected.connect(lambda *_: self._emit_selection())
         self.ngraph.data_dropped.connect(self._on_drop)
@@ -200,6 +160,7 @@ class Canvas(QtCore.QObject):
         self.viewer.customContextMenuRequested.connect(self._on_context_menu)
         self.viewer.setAcceptDrops(True)
         self.viewer.viewport().installEventFilter(self)
+        self.viewer_state = ViewerState(self.viewer)
 
     # -- mapping ----------------------------------------------------------------------------
     def node_for(self, node_id: str):
@@ -247,7 +208,7 @@ class Canvas(QtCore.QObject):
         return [self._ids[n.id] for n in self.ngraph.selected_nodes() if n.id in self._ids]
 
     def selected_backdrops(self) -> list[str]:
-        return [self._bd_ids[n.id] for n in self.ngraph.selected_nodes() if n.id in self._bd_ids]
+        return self.backdrops.selected()
 
     def selected_edges(self) -> list[Edge]:
         out = []
@@ -280,12 +241,73 @@ class Canvas(QtCore.QObject):
         if not self._syncing:
             self.selection_changed.emit()
 
+    def cancel_gestures(self) -> None:
+        """End a pipe drag, marquee or slice in progress (a new graph is being shown)."""
+        self.viewer_state.cancel_gestures()
+
     def fit(self) -> None:
-        """Zoom to show the whole graph, with a margin for captions and rate badges."""
-        if self._nodes or self._backdrops:
+        """Zoom to show the whole graph, with a margin for captions and rate badges (never
+        closer than 93 %); an empty graph is shown at 100 % around the origin."""
+        if self._nodes or self.backdrops.items:
             self.ngraph.clear_selection()
             self.ngraph.fit_to_selection()
             self.viewer.scale(0.93, 0.93)
+        else:
+            self.zoom_to(1.0, (0.0, 0.0))
+
+    def zoom_to(self, scale: float, centre) -> None:
+        """Show the scene at ``scale`` (screen pixels per unit) around ``centre`` (x, y)."""
+        vp = self.viewer.viewport()
+        # NodeGraphQt frames its scene range with QGraphicsView.fitInView, which keeps 2 px
+        w, h = max(1, vp.width() - 4) / scale, max(1, vp.height() - 4) / scale
+        self.viewer.set_scene_rect([centre[0] - w / 2, centre[1] - h / 2, w, h])
+
+    def scale(self) -> float:
+        """The view's zoom: screen pixels per scene unit."""
+        return float(self.viewer.transform().m11())
+
+    def title_item(self, node_id: str):
+        """The text item showing the node's name at the current zoom (for tests)."""
+        return self._extras[node_id]["lod"].title_item()
+
+    def _apply_lod(self) -> None:
+        """Size the node texts for the view's zoom (only when the zoom changed)."""
+        s = self.scale()
+        if s == self._lod_scale:
+            return
+        self._lod_scale = s
+        for extra in self._extras.values():
+            extra["lod"].apply(s)
+
+    def node_rects(self) -> dict[str, tuple[float, float, float, float]]:
+        """Each drawn node's footprint in the scene: body, ports, caption and marker."""
+        out = {}
+        for nid, n in self._nodes.items():
+            v = n.view
+            r = v.mapRectToScene(v.boundingRect() | v.childrenBoundingRect())
+            out[nid] = (r.x(), r.y(), r.width(), r.height())
+        return out
+
+    def reveal(self, node_ids, margin: float = 40.0) -> None:
+        """Scroll the view (zoom unchanged) just enough to show these nodes, if they are not."""
+        rects = [self._nodes[n].view.sceneBoundingRect() for n in node_ids if n in self._nodes]
+        if not rects:
+            return
+        r = rects[0]
+        for other in rects[1:]:
+            r = r.united(other)
+        r = r.adjusted(-margin, -margin, margin, margin)
+        seen = self.viewer.mapToScene(self.viewer.viewport().rect()).boundingRect()
+
+        def shift(lo, hi, see_lo, see_hi):
+            if hi - lo > see_hi - see_lo:
+                return (lo + hi) / 2 - (see_lo + see_hi) / 2  # too big: centre it
+            return min(0.0, lo - see_lo) + max(0.0, hi - see_hi)
+        dx = shift(r.left(), r.right(), seen.left(), seen.right())
+        dy = shift(r.top(), r.bottom(), seen.top(), seen.bottom())
+        if dx or dy:
+            x, y, w, h = self.viewer.scene_rect()  # NodeGraphQt pans by moving this range
+            self.viewer.set_scene_rect([x + dx, y + dy, w, h])
 
     def scene_cursor_pos(self) -> tuple[float, float]:
         p = self.viewer.mapToScene(self.viewer.mapFromGlobal(QtGui.QCursor.pos()))
@@ -300,11 +322,7 @@ class Canvas(QtCore.QObject):
         return {nid: tuple(float(v) for v in n.view.xy_pos) for nid, n in self._nodes.items()}
 
     def backdrop_rects(self) -> dict[str, list[float]]:
-        out = {}
-        for bid, bd in self._backdrops.items():
-            x, y = bd.view.xy_pos
-            out[bid] = [float(x), float(y), float(bd.view.width), float(bd.view.height)]
-        return out
+        return self.backdrops.rects()
 
     def backdrop_fit(self, node_ids, margin: float = 30.0) -> list[float]:
         """A rectangle around the given nodes, room for the backdrop title included."""
@@ -317,66 +335,37 @@ class Canvas(QtCore.QObject):
 
     # -- badges and problem markers ----------------------------------------------------------
     def set_badge(self, node_id: str, text: str) -> None:
-        """Show ``text`` under the node's bottom-right corner ("" hides it). Cheap: only the
-        badge itself is repainted, and only when its text changed."""
-        if self._badges.get(node_id, "") == text:
-            return
-        self._badges[node_id] = text
-        label = self._badge_labels.get(node_id)
-        if label is None:
-            if not text or node_id not in self._nodes:
-                return
-            label = self._badge_labels[node_id] = BadgeLabel(self.viewer.viewport())
-            self._badge_key = None
-            self._place_badge(node_id, label)
-        label.setText(text)
-        label.setVisible(bool(text))
+        """Show ``text`` under the node's bottom-right corner ("" hides it); see app/badges.py."""
+        self.badges.set(node_id, text)
 
     def badge_label(self, node_id: str):
-        return self._badge_labels.get(node_id)
-
-    def _place_badge(self, nid: str, label: BadgeLabel) -> None:
-        view = self._nodes[nid].view
-        r = view.sceneBoundingRect()
-        p = self.viewer.mapFromScene(QtCore.QPointF(r.x() + view.width, r.y() + view.height))
-        label.move(p.x() - label.width(), p.y() + 3)
-
-    def _place_badges(self) -> None:
-        """Move the badges along with the view (called before each viewport paint; does
-        nothing unless the view transform or a badged node's rectangle changed)."""
-        live = [n for n, lab in self._badge_labels.items() if not lab.isHidden() and n in self._nodes]
-        if not live:
-            return
-        t = self.viewer.viewportTransform()
-        key = (t.m11(), t.m22(), t.dx(), t.dy(),
-               tuple((tuple(self._nodes[n].view.sceneBoundingRect().getRect()),
-                      self._nodes[n].view.width) for n in live))
-        if key == self._badge_key:
-            return
-        self._badge_key = key
-        for n in live:
-            self._place_badge(n, self._badge_labels[n])
+        return self.badges.labels.get(node_id)
 
     def eventFilter(self, obj, ev):
-        if ev.type() == QtCore.QEvent.Paint and self._badge_labels:
-            self._place_badges()
+        if ev.type() == QtCore.QEvent.Paint:
+            self._apply_lod()
+            if self.badges.labels:
+                self.badges.place_all()
         return False
 
     def badge(self, node_id: str) -> str:
-        return self._badges.get(node_id, "")
+        return self.badges.texts.get(node_id, "")
 
     def set_problems(self, by_node: dict[str, list[str]]) -> None:
-        """Red border and a tooltip for nodes with problems; normal border otherwise."""
+        """Red border and a tooltip for nodes with problems; normal border otherwise (only the
+        nodes whose problems changed are repainted)."""
         for nid, node in self._nodes.items():
             msgs = by_node.get(nid, [])
+            extra = self._extras.get(nid)
+            if extra is None or extra.get("problems") == msgs:
+                continue  # unchanged: not repainted
+            extra["problems"] = msgs
             node.view.border_color = PROBLEM_BORDER if msgs else NORMAL_BORDER
             node.model.border_color = node.view.border_color
-            extra = self._extras.get(nid)
-            if extra is not None:
-                extra["caption"].setToolTip("\n".join(msgs))
-                node.view.setToolTip("\n".join(msgs) if msgs else extra["tip"])
-                extra["warn"].setVisible(bool(msgs))
-                self._place_extras(nid)
+            extra["caption"].setToolTip("\n".join(msgs))
+            node.view.setToolTip("\n".join(msgs) if msgs else extra["tip"])
+            extra["warn"].setVisible(bool(msgs))
+            self._place_extras(nid)
             node.view.update()
 
     def has_problem_marker(self, node_id: str) -> bool:
@@ -409,7 +398,10 @@ class Canvas(QtCore.QObject):
                     ng.model.pos = [x, y]
                 self._place_extras(nid)
             self._sync_edges(graph)
-            self._sync_backdrops(graph.meta.get("backdrops", []))
+            self.backdrops.sync(graph.meta.get("backdrops", []))
+            start = getattr(self.viewer, "_start_port", None)
+            if start is not None and all(start.node is not n.view for n in self._nodes.values()):
+                self.cancel_gestures()  # the pipe being drawn starts at a node that is gone
         finally:
             self._syncing = False
 
@@ -422,10 +414,7 @@ class Canvas(QtCore.QObject):
         self._ids[node.id] = new
         self._sigs[new] = self._sigs.pop(old, None)
         self._extras[new] = self._extras.pop(old)
-        if old in self._badges:
-            self._badges[new] = self._badges.pop(old)
-        if old in self._badge_labels:
-            self._badge_labels[new] = self._badge_labels.pop(old)
+        self.badges.rename(old, new)
         node.model.name = new
         node.view.name = new
         node.view.draw_node()
@@ -458,7 +447,7 @@ class Canvas(QtCore.QObject):
         ng.view.border_color = NORMAL_BORDER
         self._nodes[node.id] = ng
         self._ids[ng.id] = node.id
-        title = getattr(cls, "title", "") or node.type
+        title = cls.title or node.type if cls else f"unknown type '{node.type}'"
         caption = QtWidgets.QGraphicsSimpleTextItem(title, ng.view)  # the type, readably
         caption.setBrush(QtGui.QColor(150, 156, 168))
         f = caption.font()
@@ -471,13 +460,13 @@ class Canvas(QtCore.QObject):
         wf.setPointSizeF(8.5)
         warn.setFont(wf)
         warn.setVisible(False)
-        tip = f"{node.id} ({node.type})" + (f"\n{cls.description}" if cls else "")
+        tip = f"{node.id} ({node.type})\n" + (cls.description if cls else
+                                              "not installed: kept and saved as in the file")
         ng.view.setToolTip(tip)
-        self._extras[node.id] = {"caption": caption, "warn": warn, "tip": tip}
+        self._extras[node.id] = {"caption": caption, "warn": warn, "tip": tip,
+                                 "lod": NodeDetail(ng.view, caption, warn)}
         self._place_extras(node.id)
-        kept = self._badges_kept.pop(node.id, "")
-        if kept:
-            self.set_badge(node.id, kept)
+        self.badges.restore(node.id)
 
     @staticmethod
     def _port_tip(p, direction):
@@ -492,23 +481,18 @@ class Canvas(QtCore.QObject):
         if extra is None:
             return
         view = self._nodes[nid].view
-        self._badge_key = None
+        self.badges.key = None
         cap = extra["caption"]
         cap.setPos(2.0, -cap.boundingRect().height() - 2.0)
         extra["warn"].setPos(2.0, view.height + 2.0)  # bottom left; the rate badge is bottom right
+        extra["lod"].apply(self.scale())
 
     def _remove(self, nid, keep_badge: bool = False):
         ng = self._nodes.pop(nid)
         self._ids.pop(ng.id, None)
         self._sigs.pop(nid, None)
         self._extras.pop(nid, None)
-        text = self._badges.pop(nid, "")
-        if keep_badge and text:  # redrawn with new ports: _create shows the badge again
-            self._badges_kept[nid] = text
-        label = self._badge_labels.pop(nid, None)
-        if label is not None:
-            label.hide()
-            label.deleteLater()
+        self.badges.forget(nid, keep=keep_badge)  # redrawn with new ports: _create restores it
         self.ngraph.remove_node(ng, push_undo=False)
 
     def _sync_edges(self, graph: Graph) -> None:
@@ -557,39 +541,6 @@ class Canvas(QtCore.QObject):
                         if not (pipe.active() or pipe.highlighted()):
                             pipe.reset()
 
-    def _sync_backdrops(self, specs: list) -> None:
-        seen = set()
-        for spec in specs if isinstance(specs, list) else []:
-            if not isinstance(spec, dict) or "id" not in spec:
-                continue
-            bid = str(spec["id"])
-            seen.add(bid)
-            bd = self._backdrops.get(bid)
-            if bd is None:
-                bd = BackdropNode()
-                self.ngraph.add_node(bd, selected=False, push_undo=False)
-                self._backdrops[bid] = bd
-                self._bd_ids[bd.id] = bid
-            x, y, w, h = (list(spec.get("rect", [0, 0, 300, 200])) + [0, 0, 300, 200])[:4]
-            if tuple(bd.view.xy_pos) != (x, y):
-                bd.view.xy_pos = [x, y]
-                bd.model.pos = [x, y]
-            if (bd.view.width, bd.view.height) != (w, h):
-                bd.view.width, bd.view.height = w, h
-                bd.model.width, bd.model.height = w, h
-            title = str(spec.get("title", ""))
-            if bd.model.name != title:
-                bd.model.name = title
-                bd.view.name = title
-            color = spec.get("color")
-            if isinstance(color, list) and len(color) == 3:
-                bd.view.color = (*color, 255)
-                bd.model.color = (*color, 255)
-        for bid in [b for b in self._backdrops if b not in seen]:
-            bd = self._backdrops.pop(bid)
-            self._bd_ids.pop(bd.id, None)
-            self.ngraph.remove_node(bd, push_undo=False)
-
     # -- gestures -----------------------------------------------------------------------------
     def _connection_gesture(self, disconnected, connected):
         removed = [e for e in (self.port_edge(a, b) for a, b in disconnected) if e is not None]
@@ -600,7 +551,7 @@ class Canvas(QtCore.QObject):
     def _name_gesture(self, ngq_id, name):
         old = self._ids.get(ngq_id)
         if old is None:
-            bid = self._bd_ids.get(ngq_id)
+            bid = self.backdrops.ids.get(ngq_id)
             if bid is not None:
                 self.rename_requested.emit("backdrop:" + bid, name)
             return

@@ -11,6 +11,7 @@ undoable commands and then calls ``refresh``.
 """
 from __future__ import annotations
 
+import json
 import math
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -23,12 +24,77 @@ from engine.validate import check_value
 BIG = 1e12
 
 
-class FloatBox(QtWidgets.QDoubleSpinBox):
-    """A double spin box that shows values compactly (``20`` not ``20.000000``)."""
+class WheelGuard(QtCore.QObject):
+    """Event filter for value editors (spin boxes, combo boxes, sliders): a wheel turned over
+    an editor that does not have the keyboard focus scrolls ``scroll_area`` instead of
+    changing the value. The editors get ``Qt.StrongFocus``, so the wheel never focuses them
+    either: only a click or Tab does."""
+
+    def __init__(self, scroll_area: QtWidgets.QAbstractScrollArea):
+        super().__init__(scroll_area)
+        self.area = scroll_area
+
+    def guard(self, editor: QtWidgets.QWidget) -> None:
+        if isinstance(editor, (QtWidgets.QAbstractSpinBox, QtWidgets.QComboBox,
+                               QtWidgets.QAbstractSlider)):
+            editor.setFocusPolicy(QtCore.Qt.StrongFocus)
+            editor.installEventFilter(self)
+
+    def eventFilter(self, obj, ev):
+        if ev.type() == QtCore.QEvent.Wheel and not obj.hasFocus():
+            QtWidgets.QApplication.sendEvent(self.area.verticalScrollBar(), ev)
+            return True
+        return False
+
+
+class SoftRange:
+    """For spin boxes: any typed number is accepted as it is (an out-of-range value is then
+    flagged with the reason, never clamped), while the arrows, Page Up/Down and a focused
+    wheel step only inside the parameter's range ``[soft_min, soft_max]``."""
+
+    soft_min: float | None = None
+    soft_max: float | None = None
+
+    def set_soft_range(self, lo, hi) -> None:
+        self.soft_min, self.soft_max = lo, hi
+
+    def stepBy(self, steps):
+        v = self.value() + steps * self.singleStep()
+        if self.soft_min is not None:
+            v = max(v, self.soft_min)
+        if self.soft_max is not None:
+            v = min(v, self.soft_max)
+        if v != self.value():
+            self.setValue(v)
+            self.editingFinished.emit()  # the arrows commit at once, like a typed value
+
+    def stepEnabled(self):
+        flags = QtWidgets.QAbstractSpinBox.StepNone
+        v = self.value()
+        if self.soft_min is None or v > self.soft_min:
+            flags |= QtWidgets.QAbstractSpinBox.StepDownEnabled
+        if self.soft_max is None or v < self.soft_max:
+            flags |= QtWidgets.QAbstractSpinBox.StepUpEnabled
+        return flags
+
+
+class IntBox(SoftRange, QtWidgets.QSpinBox):
+    """An integer spin box taking any 32-bit integer (see SoftRange)."""
+
+    def __init__(self):
+        super().__init__()
+        self.setRange(-2**31, 2**31 - 1)
+        self.setKeyboardTracking(False)
+
+
+class FloatBox(SoftRange, QtWidgets.QDoubleSpinBox):
+    """A double spin box that shows values compactly (``20`` not ``20.000000``) and takes any
+    finite number (see SoftRange)."""
 
     def __init__(self):
         super().__init__()
         self.setDecimals(9)
+        self.setRange(-BIG, BIG)
         self.setKeyboardTracking(False)
 
     def textFromValue(self, value):
@@ -135,20 +201,9 @@ class ParamRow:
 
     def _make(self):
         p = self.prm
-        if p.kind == "float":
-            w = FloatBox()
-            lo = -BIG if p.min is None else p.min
-            hi = BIG if p.max is None else p.max
-            w.setRange(lo, hi)
-            if p.unit:
-                w.setSuffix(f" {p.unit}")
-            w.editingFinished.connect(lambda: self.on_commit(self, w.value()))
-            return w
-        if p.kind == "int":
-            w = QtWidgets.QSpinBox()
-            w.setKeyboardTracking(False)
-            w.setRange(int(max(p.min if p.min is not None else -2**31, -2**31)),
-                       int(min(p.max if p.max is not None else 2**31 - 1, 2**31 - 1)))
+        if p.kind in ("float", "int"):
+            w = FloatBox() if p.kind == "float" else IntBox()
+            w.set_soft_range(p.min, p.max)
             if p.unit:
                 w.setSuffix(f" {p.unit}")
             w.editingFinished.connect(lambda: self.on_commit(self, w.value()))
@@ -188,11 +243,6 @@ class ParamRow:
         try:
             k = self.prm.kind
             if k in ("float", "int") and isinstance(value, (int, float)) and not isinstance(value, bool):
-                # widen the range so an out-of-range value from a file is shown (and flagged)
-                if value < w.minimum():
-                    w.setMinimum(value)
-                if value > w.maximum():
-                    w.setMaximum(value)
                 if k == "float" and math.isfinite(value):
                     w.setValue(float(value))
                 elif k == "int":
@@ -257,6 +307,13 @@ class Inspector(QtWidgets.QScrollArea):
         idl.setContentsMargins(0, 0, 0, 0)
         idl.addRow("id", self.id_edit)
         idl.addRow("", self.id_error)
+        self.raw_params = QtWidgets.QPlainTextEdit()  # an unknown type's params, as in the file
+        self.raw_params.setReadOnly(True)
+        self.raw_params.setObjectName("rawParams")
+        self.raw_params.setToolTip("The parameters as written in the file: kept and saved "
+                                   "unchanged (the type is not installed, so they cannot be "
+                                   "edited here)")
+        self.raw_params.hide()
         self.form_host = QtWidgets.QWidget()
         self.form = QtWidgets.QFormLayout(self.form_host)
         self.form.setContentsMargins(0, 6, 0, 0)
@@ -265,7 +322,8 @@ class Inspector(QtWidgets.QScrollArea):
         self.actions_host = QtWidgets.QWidget()
         self.actions_layout = QtWidgets.QVBoxLayout(self.actions_host)
         self.actions_layout.setContentsMargins(0, 6, 0, 0)
-        for w in (self.title, self.subtitle, self.id_row, self.form_host, self.actions_host):
+        for w in (self.title, self.subtitle, self.id_row, self.raw_params, self.form_host,
+                  self.actions_host):
             self._layout.addWidget(w)
         self._layout.addStretch(1)
         self.id_edit.editingFinished.connect(self._rename)
@@ -275,6 +333,7 @@ class Inspector(QtWidgets.QScrollArea):
         self._graph: Graph | None = None
         self._actions: list[tuple[str, object]] = []
         self._action_buttons: list[QtWidgets.QPushButton] = []
+        self._wheel_guard = WheelGuard(self)
 
     # -- public ---------------------------------------------------------------------------------
     def add_action(self, text: str, callback, applies=None) -> None:
@@ -296,6 +355,7 @@ class Inspector(QtWidgets.QScrollArea):
             self._clear_form()
             self.node_ids = []
             self._type = None
+            self.raw_params.hide()
             self.title.setText(f"{len(node_ids)} nodes of {len(types)} types")
             self.subtitle.setText("Select nodes of one type to edit them together.")
             self.id_row.hide()
@@ -375,6 +435,7 @@ class Inspector(QtWidgets.QScrollArea):
 
     def _build(self, graph, node_ids, type_name):
         self._clear_form()
+        self.raw_params.hide()
         self.node_ids = list(node_ids)
         self._type = type_name
         self.id_error.hide()
@@ -389,8 +450,15 @@ class Inspector(QtWidgets.QScrollArea):
             self._show_actions(True)
             if cls is None:
                 self.title.setText(f"Unknown type '{type_name}'")
-                self.subtitle.setText("This node type is not in the registry; see the problems panel.")
+                self.subtitle.setText(
+                    "This node type is not installed. The node, its parameters and its edges "
+                    "are kept exactly as in the file and saved back unchanged; the graph "
+                    "cannot run until the type is installed or the node is replaced.")
                 self.id_row.setVisible(len(node_ids) == 1)
+                params = [graph.nodes[n].params for n in node_ids]
+                self.raw_params.setPlainText(json.dumps(params[0] if len(params) == 1 else params,
+                                                        indent=2, ensure_ascii=False))
+                self.raw_params.show()
                 return
             many = len(node_ids) > 1
             self.title.setText(f"{cls.title}" + (f"  ×{len(node_ids)}" if many else ""))
@@ -399,6 +467,7 @@ class Inspector(QtWidgets.QScrollArea):
             params = self._params_of(graph, node_ids, type_name)
         for prm in params:
             row = ParamRow(prm, self._commit)
+            self._wheel_guard.guard(row.editor)
             self.rows[prm.name] = row
             cell = QtWidgets.QWidget()
             v = QtWidgets.QVBoxLayout(cell)
@@ -433,7 +502,8 @@ class Inspector(QtWidgets.QScrollArea):
         if len(self.node_ids) != 1:
             return
         new = self.id_edit.text().strip()
-        if new and new != self.node_ids[0]:
+        if new != self.node_ids[0] or not self.id_error.isHidden():
+            # (the same id again after a refusal: the editor clears the message)
             self.rename_requested.emit(self.node_ids[0], new)
 
     def show_rename_error(self, message: str) -> None:

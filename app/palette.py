@@ -1,7 +1,10 @@
 """The component palette: every registered node type, grouped by category, with a search box.
 
-Generated from the engine registry, so a new module in components/ appears here with no GUI code.
-Drag an entry onto the canvas, or double-click it (or press Enter) to add it at the view centre.
+Search ranks exact, then prefix matches of type keys and titles first (``match_rank``), so
+Enter adds what was typed ("gym" adds the Gymnasium environment, not CartPole whose description
+mentions Gymnasium); the palette highlights that entry. Generated from the engine registry,
+so a new module in components/ appears here with no GUI code. Drag an entry onto the canvas,
+or double-click it (or press Enter) to add it in the free space nearest the view centre.
 ``TabSearchPopup`` is the same list as a small popup at the cursor (Tab on the canvas).
 """
 from __future__ import annotations
@@ -21,10 +24,34 @@ def _categories():
     return [(c, sorted(cats[c], key=lambda k: k.title or k.type_name)) for c in order]
 
 
-def _matches(cls, text: str) -> bool:
-    text = text.lower().strip()
+def match_rank(cls, text: str) -> int | None:
+    """How well ``cls`` matches the search ``text`` (lower is better; None: no match).
+
+    0 the type key or title equals the text, 1 one of them starts with it, 2 a word of them
+    starts with it, 3 they contain it, 4 only the category or description has every word.
+    """
+    text = " ".join(text.lower().split())
+    if not text:
+        return 4
+    names = [cls.type_name.lower(), (cls.title or "").lower()]
+    words = [w for n in names for w in n.replace("_", " ").replace("-", " ").split()]
+    if text in names:
+        return 0
+    if any(n.startswith(text) or n.replace("_", " ").startswith(text) for n in names):
+        return 1
+    if any(w.startswith(text) for w in words):
+        return 2
+    if any(text in n for n in names):
+        return 3
     hay = f"{cls.type_name} {cls.title} {cls.category} {cls.description}".lower()
-    return all(word in hay for word in text.split())
+    return 4 if all(word in hay for word in text.split()) else None
+
+
+def ranked(text: str) -> list:
+    """The component classes matching ``text``, best first (ties in palette order)."""
+    order = [cls for _cat, classes in _categories() for cls in classes]
+    hits = [(match_rank(cls, text), i, cls) for i, cls in enumerate(order)]
+    return [cls for r, _i, cls in sorted(h for h in hits if h[0] is not None)]
 
 
 class _Tree(QtWidgets.QTreeWidget):
@@ -103,20 +130,38 @@ class Palette(QtWidgets.QWidget):
             shown = 0
             for j in range(top.childCount()):
                 item = top.child(j)
-                ok = _matches(reg.get(item.data(0, QtCore.Qt.UserRole)), text)
+                ok = match_rank(reg.get(item.data(0, QtCore.Qt.UserRole)), text) is not None
                 item.setHidden(not ok)
                 shown += ok
             top.setHidden(shown == 0)
+        best = self.best_match() if text.strip() else None
+        if best:
+            self.tree.setCurrentItem(self._item_for(best))
+        else:
+            self.tree.clearSelection()
 
     def _activated(self, item, _col=0):
         name = item.data(0, QtCore.Qt.UserRole)
         if name:
             self.add_requested.emit(name)
 
+    def best_match(self) -> str | None:
+        """The type Enter adds: the best-ranked match of the search text."""
+        best = ranked(self.search.text())
+        return best[0].type_name if best else None
+
+    def _item_for(self, type_name):
+        for i in range(self.tree.topLevelItemCount()):
+            top = self.tree.topLevelItem(i)
+            for j in range(top.childCount()):
+                if top.child(j).data(0, QtCore.Qt.UserRole) == type_name:
+                    return top.child(j)
+        return None
+
     def _add_first_visible(self):
-        names = self.visible_types()
-        if names:
-            self.add_requested.emit(names[0])
+        name = self.best_match()
+        if name:
+            self.add_requested.emit(name)
 
 
 class TabSearchPopup(QtWidgets.QFrame):
@@ -144,13 +189,11 @@ class TabSearchPopup(QtWidgets.QFrame):
 
     def _fill(self, text):
         self.list.clear()
-        for cat, classes in _categories():
-            for cls in classes:
-                if _matches(cls, text):
-                    item = QtWidgets.QListWidgetItem(f"{cls.title}   ({cat})")
-                    item.setData(QtCore.Qt.UserRole, cls.type_name)
-                    item.setToolTip(cls.description)
-                    self.list.addItem(item)
+        for cls in ranked(text) if text.strip() else [c for _k, cs in _categories() for c in cs]:
+            item = QtWidgets.QListWidgetItem(f"{cls.title}   ({cls.category})")
+            item.setData(QtCore.Qt.UserRole, cls.type_name)
+            item.setToolTip(cls.description)
+            self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)
 

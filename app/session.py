@@ -63,6 +63,19 @@ def add_recent(path: str) -> list[str]:
     return items
 
 
+def last_folder() -> str | None:
+    """The folder of the last file the user opened, saved or exported (None at first)."""
+    value = settings().value("files/last_folder")
+    return str(value) if value and Path(str(value)).is_dir() else None
+
+
+def remember_folder(path: str) -> None:
+    """Remember the folder of ``path`` (a file) for the next file dialog."""
+    s = settings()
+    s.setValue("files/last_folder", str(Path(path).resolve().parent))
+    s.sync()
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True

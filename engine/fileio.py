@@ -2,18 +2,24 @@
 
 Version 2 added composite components: a top-level ``definitions`` list (engine/composite/model.py),
 a node's optional ``seed_id``, and dotted node ids (``col1.exc``, as ``spark flatten`` writes
-them). A version-1 file is a version-2 file without those, so its migration only renumbers it.
+them), and changed two defaults so that a new network with default values is active (a
+Poisson source of 1000 neurons at 10 Hz through a default projection drives a default LIF pool
+at about 15 Hz): ``poisson_source.size`` 100 -> 1000 and ``projection.weight`` 1 -> 3 mV. A
+version-1 file that leaves them out gets the version-1 values written in, so it keeps its
+meaning (``DEFAULTS_UNTIL``).
 
 Reading never silently drops anything: malformed entries become Problems attached to the graph
 (``graph.load_problems``) so that validation reports them together with everything else. A file
 that is not JSON, not a Spark graph, or from a newer version raises GraphError at once.
 Writing is atomic: the new content goes to a temporary file in the same folder which then
-replaces the target, so a crash never leaves a half-written graph.
+replaces the target, so a crash never leaves a half-written graph; the file's mode is the
+usual one for a new file and is kept for an overwritten one.
 """
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -56,9 +62,30 @@ def migrate(data: dict, source: str | None = None) -> dict:
     return data
 
 
+# version -> {node type: {param: the default that files of that version (and older) meant}},
+# for defaults changed in the next version
+DEFAULTS_UNTIL: dict[int, dict[str, dict]] = {
+    1: {"poisson_source": {"size": 100}, "projection": {"weight": 1.0}},
+}
+
+
+def keep_old_defaults(data: dict, version: int) -> dict:
+    """Write the defaults of ``version`` that later versions changed into the nodes that
+    leave them out, so that the file means what it meant when it was written."""
+    old = DEFAULTS_UNTIL.get(version, {})
+    for nd in data.get("nodes", []) if isinstance(data.get("nodes"), list) else []:
+        if isinstance(nd, dict) and nd.get("type") in old and isinstance(nd.get("params", {}), dict):
+            params = nd.setdefault("params", {})
+            for name, value in old[nd["type"]].items():
+                params.setdefault(name, value)
+    return data
+
+
 @migration(1)
 def _v1_to_v2(data: dict) -> dict:
-    """Version 2 only added things (definitions, seed ids, dotted ids): nothing to convert."""
+    """Version 2 added composite components (definitions, seed ids, dotted ids: nothing to
+    convert) and changed the defaults listed in DEFAULTS_UNTIL[1] (written into the file)."""
+    data = keep_old_defaults(data, 1)
     data["version"] = 2
     return data
 
@@ -189,20 +216,41 @@ def dumps(graph: Graph) -> str:
     return json.dumps(embed_used(graph).to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: the only portable way to read it is to set it
+    os.umask(mask)
+    return mask
+
+
 def save(graph: Graph, path: str | os.PathLike) -> None:
-    """Write ``graph`` to ``path`` atomically (temporary file, fsync, rename)."""
+    """Write ``graph`` to ``path`` atomically (see ``write_atomic``)."""
     write_atomic(path, dumps(graph))
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path``: a temporary file in the same folder, fsync, rename."""
-    path = Path(path)
+    """Write ``text`` to ``path`` atomically: a temporary file in the same folder, fsync, rename.
+    A new file gets the mode any new file gets (0666 less the umask), an overwritten one keeps
+    its mode, and a symbolic link keeps pointing at the (updated) file."""
+    path = Path(os.path.realpath(path))
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent or "."))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, mode)  # mkstemp made it 0600
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -1,0 +1,114 @@
+"""Copy, cut, paste and duplicate of canvas nodes.
+
+The clipboard holds the selected nodes and the edges between them as JSON (MIME type
+``application/x-spark-nodes``, and as text): ``{"spark-clipboard": 1, "nodes": [...],
+"edges": [...]}`` with nodes and edges as in a graph file. Pasting inserts copies with fresh
+ids (one undo step), together in the free space nearest to the originals (moved right and
+down by at least ``NUDGE``), so that they cover no node, original or other.
+"""
+from __future__ import annotations
+
+import json
+
+from PySide6 import QtCore, QtWidgets
+
+from engine.graph import Edge, Graph, Node
+
+from .placement import bounding, free_spot
+
+CLIP_MIME = "application/x-spark-nodes"
+NUDGE = 40.0  # copies go at least this far right and down of where the originals were
+
+
+class Clipboard(QtCore.QObject):
+    """The clipboard commands of one window."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.w = window
+
+    def payload(self, ids) -> dict:
+        """The clipboard content for the nodes ``ids`` (file order) and the edges among them."""
+        g = self.w.graph
+        chosen = set(ids)
+        ids = [n for n in g.nodes if n in chosen]  # file order, whatever the selection order
+        nodes = [{"id": n, "type": g.nodes[n].type, "params": json.loads(json.dumps(g.nodes[n].params)),
+                  "position": list(g.nodes[n].position)} for n in ids]
+        edges = [{"from": e.src, "to": e.dst} for e in g.edges
+                 if e.src_node in ids and e.dst_node in ids]
+        return {"spark-clipboard": 1, "nodes": nodes, "edges": edges}
+
+    def copy(self) -> int:
+        ids = self.w.canvas.selected_ids()
+        if not ids:
+            return 0
+        mime = QtCore.QMimeData()
+        text = json.dumps(self.payload(ids))
+        mime.setData(CLIP_MIME, text.encode())
+        mime.setText(text)
+        QtWidgets.QApplication.clipboard().setMimeData(mime)
+        self.w.status(f"Copied {len(ids)} node(s)")
+        return len(ids)
+
+    def cut(self):
+        if self.copy():
+            self.w.edits.delete_selection()
+
+    def paste(self) -> list[str]:
+        mime = QtWidgets.QApplication.clipboard().mimeData()
+        text = ""
+        if mime is not None and mime.hasFormat(CLIP_MIME):
+            text = bytes(mime.data(CLIP_MIME).data()).decode()
+        elif mime is not None and mime.hasText():
+            text = mime.text()
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            return []
+        if not isinstance(payload, dict) or payload.get("spark-clipboard") != 1:
+            return []
+        return self.insert(payload, "paste")
+
+    def duplicate(self) -> list[str]:
+        ids = self.w.canvas.selected_ids()
+        if not ids:
+            return []
+        return self.insert(self.payload(ids), "duplicate")
+
+    def insert(self, payload, label: str) -> list[str]:
+        """Add the payload's nodes (fresh ids, in free space) and edges as one undo step."""
+        g = self.w.graph
+        taken = set(g.nodes)
+        mapping = {}
+        new_nodes = []
+        for nd in payload.get("nodes", []):
+            base = nd["id"]
+            nid = Graph(nodes={k: None for k in taken}).unique_id(base)
+            taken.add(nid)
+            mapping[base] = nid
+            x, y = nd.get("position", [0, 0])
+            new_nodes.append(Node(nid, nd["type"], dict(nd.get("params", {})),
+                                  (float(x), float(y))))
+        if not new_nodes:
+            return []
+        new_edges = []
+        for ed in payload.get("edges", []):
+            s = Edge(ed["from"], ed["to"])
+            new_edges.append(Edge(f"{mapping[s.src_node]}.{s.src_port}",
+                                  f"{mapping[s.dst_node]}.{s.dst_port}"))
+        box = bounding([self.w.edits.footprint(n) for n in new_nodes])
+        x, y = free_spot(self.w.canvas.node_rects().values(), box[2:],
+                         (box[0] + NUDGE, box[1] + NUDGE))
+        for n in new_nodes:
+            n.position = (n.position[0] + x - box[0], n.position[1] + y - box[1])
+
+        def mutate(gr):
+            for n in new_nodes:
+                gr.add_node(n.copy())
+            for e in new_edges:
+                gr.connect(e.src, e.dst)
+        self.w.doc.edit(f"{label} {len(new_nodes)} node(s)", mutate)
+        ids = [n.id for n in new_nodes]
+        self.w.canvas.select(ids)
+        self.w.canvas.reveal(ids)
+        return ids
