@@ -87,7 +87,7 @@ class GraphEditor(QtCore.QObject):
             self.w.status(f"Unknown component type '{type_name}'")
             return None
         nid = self.graph.unique_id(type_name)
-        params = {p.name: p.default for p in cls.editable_params({}) if not p.required}
+        params = {p.name: p.initial for p in cls.editable_params({}) if not p.required}
         node = Node(nid, type_name, params)
         node.position = tuple(pos) if pos is not None else self.free_position(node)
         node.position = (float(node.position[0]), float(node.position[1]))

@@ -193,6 +193,10 @@ class ParamRow:
             extra.append(f"range {prm.range_text()}{(' ' + prm.unit) if prm.unit else ''}")
         if prm.kind == "float":
             extra.append("live: editable while running" if prm.live else "structural: rebuilds the model")
+        if prm.start is not None:
+            extra.append(f"a new node starts at {prm.start:g}; a file that leaves it out means "
+                         f"{prm.default:g}" if isinstance(prm.start, (int, float))
+                         else f"a new node starts at {prm.start!r}")
         if extra:
             tip += "\n(" + "; ".join(extra) + ")"
         self.label.setToolTip(tip)

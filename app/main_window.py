@@ -15,7 +15,6 @@ interface used by app/run is listed in the class docstring and must keep its nam
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
@@ -88,13 +87,10 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._on_doc_replaced()
         self.update_title()
 
-        if with_run and importlib.util.find_spec("app.run") is not None:
+        if with_run:
             from app import run
-            install = getattr(run, "install", None)  # absent while app/run is being written
-            if install is not None:
-                ctl = install(self, autorun=autorun)
-                if getattr(ctl, "run_action", None) is not None:  # Run turns into Pause
-                    steady_width(ctl.toolbar, ctl.run_action, ("Run", "Pause"))
+            ctl = run.install(self, autorun=autorun)
+            steady_width(ctl.bar.toolbar, ctl.bar.run_action, ("Run", "Pause"))  # Run <-> Pause
         # after the run UI has added its docks and toolbars, so their places are restored too
         self.docks.restore()
 

@@ -5,7 +5,7 @@ from engine.equations import LIBRARY
 g = Graph(settings={"dt": 0.1, "seed": 0, "dtype": "float64"})
 g.add_node(Node("drive", "current_source", {"size": 100, "amplitude": 18.0, "heterogeneity": 4.0}, (-300.0, 0.0)))
 g.add_node(Node("builtin", "lif", {"size": 100, "tau_m": 20.0, "t_ref": 2.0}, (0.0, -120.0)))
-g.add_node(Node("equation", "equation_pool", {"size": 100, "method": "euler", "model": LIBRARY["lif"], "tau_m": 20.0, "t_ref": 2.0}, (0.0, 120.0)))
+g.add_node(Node("equation", "equation_pool", {"size": 100, "method": "exact", "model": LIBRARY["lif"], "tau_m": 20.0, "t_ref": 2.0}, (0.0, 120.0)))
 g.connect("drive.current", "builtin.current")
 g.connect("drive.current", "equation.current")
 fileio.save(g, "resources/examples/equation_lif.json")

@@ -82,6 +82,11 @@ class Param:
     parameters are *live* (editable while running without recompiling) unless ``structural`` is
     set; every other kind is structural: changing it rebuilds the model.
     ``min``/``max`` are inclusive bounds unless ``min_exclusive``/``max_exclusive`` are set.
+    ``start`` (optional) is the value a node added in the editor starts with, where that differs
+    from ``default``: the default is what a graph file means when it leaves the parameter out,
+    and never changes (old files keep their meaning); a starting value only makes a new node more
+    useful (e.g. a Poisson source big enough to drive a pool). New nodes store every value.
+
     ``host_written`` marks a live parameter that the host itself writes while the model runs (a
     host-side environment's outputs): it is not a setting. The editor does not show it and new
     nodes do not store it; a file that gives a value still opens (the value is only the
@@ -100,6 +105,7 @@ class Param:
     help: str = ""
     structural: bool = False
     host_written: bool = False
+    start: Any = None
 
     def __post_init__(self):
         if self.kind not in PARAM_KINDS:
@@ -115,6 +121,11 @@ class Param:
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
+
+    @property
+    def initial(self):
+        """The value a new node starts with: ``start`` if given, else the default."""
+        return self.default if self.start is None else self.start
 
     def range_text(self) -> str:
         lo = "(" if self.min_exclusive else "["

@@ -56,7 +56,7 @@ class PoissonSource(Component):
     category = "Inputs"
     description = "Independent random spike trains at a fixed rate"
     params = (
-        Param("size", "int", 1000, min=1, max=10_000_000, help="number of neurons"),
+        Param("size", "int", 100, min=1, max=10_000_000, start=1000, help="number of neurons"),
         Param("rate", "float", 10.0, "Hz", min=0.0,
               help="firing rate; P(spike) per step = rate * dt / 1000 (must be <= 1)"),
     )

@@ -162,7 +162,7 @@ class Projection(Component):
         Param("fan_in", "int", 10, min=1, help="pre neurons per post neuron (fixed_fan_in)"),
         Param("autapses", "bool", True,
               help="allow i -> i synapses when pre and post have the same size"),
-        Param("weight", "float", 3.0, "mV", min=0.0, structural=True,
+        Param("weight", "float", 1.0, "mV", min=0.0, structural=True, start=3.0,
               help="weight magnitude (the sign comes from 'sign')"),
         Param("weight_init", "choice", "constant",
               choices=("constant", "uniform", "normal", "lognormal"),

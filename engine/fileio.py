@@ -2,11 +2,9 @@
 
 Version 2 added composite components: a top-level ``definitions`` list (engine/composite/model.py),
 a node's optional ``seed_id``, and dotted node ids (``col1.exc``, as ``spark flatten`` writes
-them), and changed two defaults so that a new network with default values is active (a
-Poisson source of 1000 neurons at 10 Hz through a default projection drives a default LIF pool
-at about 15 Hz): ``poisson_source.size`` 100 -> 1000 and ``projection.weight`` 1 -> 3 mV. A
-version-1 file that leaves them out gets the version-1 values written in, so it keeps its
-meaning (``DEFAULTS_UNTIL``).
+them). A version-1 file is a version-2 file without those, so its migration only renumbers it.
+Defaults never change meaning: a parameter a file leaves out means the same in every version
+(what a node added in the editor starts with is ``Param.start``, stored in the file).
 
 Reading never silently drops anything: malformed entries become Problems attached to the graph
 (``graph.load_problems``) so that validation reports them together with everything else. A file
@@ -62,30 +60,10 @@ def migrate(data: dict, source: str | None = None) -> dict:
     return data
 
 
-# version -> {node type: {param: the default that files of that version (and older) meant}},
-# for defaults changed in the next version
-DEFAULTS_UNTIL: dict[int, dict[str, dict]] = {
-    1: {"poisson_source": {"size": 100}, "projection": {"weight": 1.0}},
-}
-
-
-def keep_old_defaults(data: dict, version: int) -> dict:
-    """Write the defaults of ``version`` that later versions changed into the nodes that
-    leave them out, so that the file means what it meant when it was written."""
-    old = DEFAULTS_UNTIL.get(version, {})
-    for nd in data.get("nodes", []) if isinstance(data.get("nodes"), list) else []:
-        if isinstance(nd, dict) and nd.get("type") in old and isinstance(nd.get("params", {}), dict):
-            params = nd.setdefault("params", {})
-            for name, value in old[nd["type"]].items():
-                params.setdefault(name, value)
-    return data
-
-
 @migration(1)
 def _v1_to_v2(data: dict) -> dict:
-    """Version 2 added composite components (definitions, seed ids, dotted ids: nothing to
-    convert) and changed the defaults listed in DEFAULTS_UNTIL[1] (written into the file)."""
-    data = keep_old_defaults(data, 1)
+    """Version 2 only added things (composite definitions, seed ids, dotted ids): nothing to
+    convert, so a version-1 file saved again differs only in its version number."""
     data["version"] = 2
     return data
 

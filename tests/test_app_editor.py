@@ -1105,7 +1105,7 @@ def test_toolbar_does_not_shift_when_run_becomes_pause(make_window, qtbot):
     win = make_window(with_run=True, check_recovery=False)
     win.show()
     qtbot.waitExposed(win)
-    ctl = win.run_controller
+    ctl = win.run_controller.bar
     tb = ctl.toolbar
     step = tb.widgetForAction(ctl.step_action)
     run = tb.widgetForAction(ctl.run_action)

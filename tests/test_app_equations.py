@@ -6,7 +6,7 @@ from engine.equations import LIBRARY
 
 
 def test_inspector_and_canvas_follow_the_model_text(win):  # noqa: F811
-    nid = win.add_node("equation_pool", (0, 0))
+    nid = win.edits.add_node("equation_pool", (0, 0))
     win.select_node(nid)
     rows = list(win.inspector.rows)
     assert rows[:3] == ["size", "method", "model"]

@@ -1,9 +1,10 @@
 """A new user's first network, all defaults, is active (issue 11.14).
 
-Poisson source -> projection -> LIF pool with every parameter at its default used to be
-silent: 100 sources at 10 Hz, p = 0.1 and 1 mV weights give each LIF neuron a mean drive of
-0.5 mV against a 15 mV distance to threshold. Version 2 of the file format raised the source's
-size to 1000 and the projection's weight to 3 mV; version-1 files keep their meaning.
+Poisson source -> projection -> LIF pool, each added in the editor and left as it starts, used
+to be silent: 100 sources at 10 Hz, p = 0.1 and 1 mV weights give each LIF neuron a mean drive
+of 0.5 mV against a 15 mV distance to threshold. A node added in the editor now starts with
+1000 sources and 3 mV weights (``Param.start``); the file defaults (what a file that leaves a
+parameter out means) are unchanged, so every existing file keeps its meaning and bytes.
 
 The reference is the mean-field (diffusion) rate of a LIF neuron with exponential synaptic
 currents: Siegert's formula with the Fourcaud & Brunel (2002) boundary shift for synaptic
@@ -18,8 +19,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine import Graph, Node
-from engine.fileio import loads
+from engine import Graph, Node, registry
+from engine.fileio import dumps, loads
 from engine.graph import FORMAT_VERSION
 from engine.validate import analyze
 
@@ -48,11 +49,17 @@ def mean_field_rate(n_src, rate, p, w, tau_m=20.0, tau_s=5.0, theta=15.0, v_r=0.
     return total
 
 
+def new_node_params(type_name: str) -> dict:
+    """What a node added in the editor stores (app/editing.py: every value as it starts)."""
+    cls = registry().get(type_name)
+    return {p.name: p.initial for p in cls.editable_params({}) if not p.required}
+
+
 def first_network(src=None, proj=None, seed=0) -> Graph:
     g = Graph(settings={"dt": 0.1, "seed": seed, "dtype": "float32"})
-    g.add_node(Node("src", "poisson_source", dict(src or {})))
-    g.add_node(Node("proj", "projection", dict(proj or {})))
-    g.add_node(Node("pool", "lif", {}))
+    g.add_node(Node("src", "poisson_source", {**new_node_params("poisson_source"), **(src or {})}))
+    g.add_node(Node("proj", "projection", {**new_node_params("projection"), **(proj or {})}))
+    g.add_node(Node("pool", "lif", new_node_params("lif")))
     g.connect("src.spikes", "proj.pre")
     g.connect("proj.events", "pool.syn")
     return g
@@ -91,32 +98,32 @@ def test_the_old_defaults_were_silent():
     assert pool_rate(first_network({"size": 100}, {"weight": 1.0}), seconds=1.0) == 0.0
 
 
-def _v1_file(nodes):
-    return json.dumps({"format": "spark-graph", "version": 1, "nodes": nodes,
+def test_file_defaults_keep_their_meaning():
+    """A file that leaves size or weight out means what it always meant (100 sources, 1 mV):
+    the new values are only where a new node starts."""
+    cfg = analyze(first_network()).nodes
+    bare = Graph(nodes={n: Node(n, g.type, {}) for n, g in first_network().nodes.items()},
+                 edges=list(first_network().edges))
+    bare_cfg = analyze(bare).nodes
+    assert (bare_cfg["src"].config["size"], bare_cfg["proj"].config["weight"]) == (100, 1.0)
+    assert (cfg["src"].config["size"], cfg["proj"].config["weight"]) == (1000, 3.0)
+
+
+def test_version1_file_without_those_values_saves_back_unchanged():
+    # every version-1 file Spark wrote holds all three settings
+    text = json.dumps({"format": "spark-graph", "version": 1,
+                       "settings": {"dt": 0.1, "seed": 0, "dtype": "float32"},
+                       "nodes": [{"id": "src", "type": "poisson_source",
+                                  "params": {"rate": 20.0}, "position": [0.0, 0.0]},
+                                 {"id": "proj", "type": "projection", "params": {},
+                                  "position": [200.0, 0.0]},
+                                 {"id": "pool", "type": "lif", "params": {},
+                                  "position": [400.0, 0.0]}],
                        "edges": [{"from": "src.spikes", "to": "proj.pre"},
-                                 {"from": "proj.events", "to": "pool.syn"}]})
-
-
-def test_version1_files_keep_their_meaning():
-    nodes = [{"id": "src", "type": "poisson_source", "params": {"rate": 20.0}},
-             {"id": "proj", "type": "projection"},
-             {"id": "pool", "type": "lif", "params": {}}]
-    g = loads(_v1_file(nodes))
-    assert g.nodes["src"].params == {"rate": 20.0, "size": 100}
-    assert g.nodes["proj"].params == {"weight": 1.0}
-    assert g.nodes["pool"].params == {}
-    saved = g.to_dict()
-    assert saved["version"] == FORMAT_VERSION >= 2
-    assert loads(json.dumps(saved)) == g  # written out explicitly: stable from now on
-    # values given in a version-1 file are kept, whatever the defaults
-    nodes[0]["params"] = {"size": 7}
-    nodes[1]["params"] = {"weight": 0.25}
-    g = loads(_v1_file(nodes))
-    assert g.nodes["src"].params == {"size": 7} and g.nodes["proj"].params == {"weight": 0.25}
-    # a current file that leaves them out means the current defaults
-    cur = json.loads(_v1_file([{"id": "src", "type": "poisson_source"},
-                               {"id": "proj", "type": "projection"},
-                               {"id": "pool", "type": "lif"}]))
-    cur["version"] = FORMAT_VERSION
-    g = loads(json.dumps(cur))
-    assert g.nodes["src"].params == {} and analyze(g).nodes["src"].config["size"] == 1000
+                                 {"from": "proj.events", "to": "pool.syn"}]}, indent=2)
+    g = loads(text)
+    assert g.nodes["src"].params == {"rate": 20.0} and g.nodes["proj"].params == {}
+    assert analyze(g).nodes["src"].config["size"] == 100
+    out = json.loads(dumps(g))
+    assert out["version"] == FORMAT_VERSION == 2
+    assert {**out, "version": 1} == json.loads(text)

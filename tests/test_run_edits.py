@@ -40,7 +40,7 @@ def editor(qtbot, tmp_path, monkeypatch):
         win = MainWindow(str(path), check_recovery=False)
         qtbot.addWidget(win)
         win.popups = False
-        win.maybe_discard = lambda *a: True   # closing must not ask about unsaved changes
+        win.files.maybe_discard = lambda *a: True   # closing must not ask about unsaved changes
         ctl = win.run_controller
         ctl.popups = False
         ctl.asked = []
@@ -65,7 +65,7 @@ def running(qtbot, ctl, after=200):
 def test_multi_node_edit_undo_and_redo_reach_the_running_network(qtbot, editor):
     win, ctl = editor(two_source_graph())
     running(qtbot, ctl)
-    win.set_param(["src_a", "src_b"], "amplitude", 40.0)      # the inspector's multi-node edit
+    win.edits.set_param(["src_a", "src_b"], "amplitude", 40.0)      # the inspector's multi-node edit
     qtbot.waitUntil(lambda: sim_param(ctl, "src_a", "amplitude") == 40.0
                     and sim_param(ctl, "src_b", "amplitude") == 40.0, timeout=WAIT)
     win.doc.undo.undo()
@@ -86,7 +86,7 @@ def test_rename_while_running_keeps_monitors_and_live_edits(qtbot, editor):
     raster = ctl.monitor_spikes("pool_a")
     trace = ctl.monitor_membrane("pool_a")
     running(qtbot, ctl)
-    assert win.rename_node("pool_a", "left")
+    assert win.edits.rename_node("pool_a", "left")
     qtbot.wait(100)
     assert not ctl.asked and ctl.compiles == 1 and not ctl.dirty
     assert raster in ctl.monitors and trace in ctl.monitors
@@ -94,17 +94,17 @@ def test_rename_while_running_keeps_monitors_and_live_edits(qtbot, editor):
     t = ctl.t
     qtbot.waitUntil(lambda: getattr(trace, "last_t1", 0) > t + 200, timeout=WAIT)  # still fed
     # a later live edit of the renamed node reaches the run (the model keeps its old id)
-    win.set_param(["left"], "v_th", -60.0)
+    win.edits.set_param(["left"], "v_th", -60.0)
     qtbot.waitUntil(lambda: sim_param(ctl, "pool_a", "v_th") == -60.0, timeout=WAIT)
-    win.rename_node("src_a", "drive")
-    win.set_param(["drive"], "amplitude", 40.0)
+    win.edits.rename_node("src_a", "drive")
+    win.edits.set_param(["drive"], "amplitude", 40.0)
     qtbot.waitUntil(lambda: sim_param(ctl, "src_a", "amplitude") == 40.0, timeout=WAIT)
     qtbot.waitUntil(lambda: raster.events.get("left.spikes", ([],))[0].size > 0, timeout=WAIT)
     win.doc.undo.undo()   # the rename of src_a is undone: still no rebuild
     win.doc.undo.undo()
     qtbot.wait(100)
     assert "src_a" in win.graph.nodes and not ctl.asked and ctl.compiles == 1
-    assert "Monitor rate" in [a[0] for a in win._node_actions]
+    assert "Monitor rate" in [a[0] for a in win.menus.node_actions]
     ctl.pause()
     wait_state(qtbot, ctl, "paused")
 
@@ -112,11 +112,11 @@ def test_rename_while_running_keeps_monitors_and_live_edits(qtbot, editor):
 def test_answering_no_keeps_live_edits_working(qtbot, editor):
     win, ctl = editor(two_source_graph())
     running(qtbot, ctl)
-    win.set_param(["pool_b"], "size", 30)       # structural: asked, answered No
-    win.set_param(["src_b"], "size", 30)
+    win.edits.set_param(["pool_b"], "size", 30)       # structural: asked, answered No
+    win.edits.set_param(["src_b"], "size", 30)
     assert len(ctl.asked) == 2 and ctl.asked[0].startswith("'pool_b.size' changed.")
     assert ctl.dirty and ctl.compiles == 1
-    win.set_param(["pool_a"], "tau_m", 5.0)      # live: applied although a rebuild is pending
+    win.edits.set_param(["pool_a"], "tau_m", 5.0)      # live: applied although a rebuild is pending
     qtbot.waitUntil(lambda: sim_param(ctl, "pool_a", "tau_m") == 5.0, timeout=WAIT)
     assert len(ctl.asked) == 2
     # undoing the structural edits brings the graph back to the running model: no rebuild due
@@ -136,11 +136,11 @@ def test_paste_and_undo_ask_naming_what_changed(qtbot, editor):
     win, ctl = editor(two_source_graph())
     running(qtbot, ctl)
     win.canvas.select(["pool_b"])
-    win.copy()
-    ids = win.paste()
+    win.clipboard.copy()
+    ids = win.clipboard.paste()
     assert ids and ctl.asked and f"Node '{ids[0]}' added" in ctl.asked[-1]
     assert "''" not in ctl.asked[-1]
-    win.connect("src_a.current", f"{ids[0]}.current")
+    win.edits.connect("src_a.current", f"{ids[0]}.current")
     assert f"Edge src_a.current -> {ids[0]}.current added" in ctl.asked[-1]
     n = len(ctl.asked)
     win.doc.undo.undo()   # the edge: the graph still differs from the model (the pasted node)
@@ -157,9 +157,9 @@ def test_new_or_open_ends_the_old_run(qtbot, editor, how):
     ctl.monitor_spikes("pool_a")
     running(qtbot, ctl)
     if how == "new":
-        assert win.new_file()
+        assert win.files.new_file()
     else:
-        assert win.open_file(str(EXAMPLES / "minimal.json"), ask=False)
+        assert win.files.open_file(str(EXAMPLES / "minimal.json"), ask=False)
     wait_state(qtbot, ctl, "idle")
     assert not ctl.asked                       # no "'' changed structurally" question
     assert not ctl.monitors and ctl.worker.sim is None and not ctl.badges

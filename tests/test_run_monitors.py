@@ -136,11 +136,11 @@ def test_only_the_monitors_that_apply_are_offered(qtbot, tmp_path, monkeypatch):
     win = MainWindow(str(EXAMPLES / "cartpole.json"), check_recovery=False)
     qtbot.addWidget(win)
     try:
-        win._context_menu(win.mapToGlobal(win.rect().center()), "left")
-        texts = [a.text() for a in win._last_menu.actions()]
+        win.menus.context_menu(win.mapToGlobal(win.rect().center()), "left")
+        texts = [a.text() for a in win.menus.last_menu.actions()]
         assert "Monitor membrane potential" in texts and "Monitor weights" not in texts
         assert "Show environment" not in texts
-        win._last_menu.close()
+        win.menus.last_menu.close()
         win.canvas.select(["cart"])
         win._on_selection()
         shown = {b.text() for b in win.inspector._action_buttons if not b.isHidden()}
@@ -261,12 +261,43 @@ def test_gymnasium_node_hides_its_host_written_outputs(qtbot, tmp_path, monkeypa
 
     win = MainWindow(None, check_recovery=False)
     qtbot.addWidget(win)
-    win.maybe_discard = lambda *a: True
+    win.files.maybe_discard = lambda *a: True
     try:
-        nid = win.add_node("gym_env")
+        nid = win.edits.add_node("gym_env")
         assert set(win.graph.nodes[nid].params) == {"env_id", "steps_per_env_step"}
         win.canvas.select([nid])
         win._on_selection()
         assert set(win.inspector.rows) == {"env_id", "steps_per_env_step"}
     finally:
         win.run_controller.shutdown()
+
+
+def test_export_and_record_dialogs_start_in_the_last_folder(qtbot, make, tmp_path,  # noqa: F811
+                                                            monkeypatch):
+    """Issue 11.13: a monitor's Export opened in the working directory; it, and the Record
+    dialog's Browse, start in the folder of the last file opened, saved or exported."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from app import session
+    from app.run.recording_dialog import RecordingDialog
+    monkeypatch.setenv("SPARK_SETTINGS_DIR", str(tmp_path / "settings"))
+    last = tmp_path / "figures"
+    last.mkdir()
+    session.remember_folder(str(last / "earlier.png"))
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda parent, caption, start, filters: asked.append(start) or ("", ""))
+    win, ctl = make(pool_graph())
+    raster = ctl.monitor_spikes("pool")
+    raster._export_dialog()
+    assert asked[-1] == str(last.resolve() / "raster.png")
+    dlg = RecordingDialog(GraphInfo(win.graph), str(last / "rec.npz"), win)
+    dlg._browse()
+    assert asked[-1] == str(last / "rec.npz")
+    # a folder chosen in a dialog becomes the next start
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(other / "r.svg"), ""))
+    raster._export_dialog()
+    assert (other / "r.svg").exists() and session.last_folder() == str(other.resolve())
+    dlg.close()

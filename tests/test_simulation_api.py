@@ -138,7 +138,8 @@ def test_render_is_none_without_a_renderer():
 
 def test_host_written_parameters_are_not_settings():
     host = {p.name for p in GymEnv.params if p.host_written}
-    assert host == {"observation", "feedback", "done", "episode_length", "episode", "steps"}
+    assert host == {"observation", "feedback", "done", "truncated", "episode_length", "episode",
+                    "steps"}
     assert {p.name for p in GymEnv.editable_params()} == {"env_id", "steps_per_env_step"}
     assert all(not p.host_written for p in Component.params)
     # a file written before the flag, giving them values, still opens, validates and runs

@@ -226,12 +226,15 @@ class RunController(QObject):
         info = GraphInfo(self.window.graph)
         name = Path(self.window.current_path).with_suffix(".npz").name \
             if getattr(self.window, "current_path", None) else "recording.npz"
-        folder = self._record_folder or (str(Path(self.window.current_path).parent)
-                                         if getattr(self.window, "current_path", None) else "")
+        from app import session   # the last folder the user opened, saved or exported
+        folder = self._record_folder or session.last_folder() or (
+            str(Path(self.window.current_path).parent)
+            if getattr(self.window, "current_path", None) else "")
         dlg = RecordingDialog(info, str(Path(folder) / name) if folder else name, self.window)
         if dlg.exec() == QDialog.DialogCode.Accepted and dlg.chosen():
             plan = dlg.plan()
             self._record_folder = str(Path(plan.path).parent)
+            session.remember_folder(plan.path)
             self.start_recording(plan)
 
     def recording_plan(self, ports, n_steps: int, path: str):

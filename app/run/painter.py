@@ -118,8 +118,8 @@ class FramePainter(QObject):
             acc[0] += c
             acc[1] += n
         now = time.perf_counter()
-        if now - self._last_badge < BADGE_INTERVAL_S:
-            return
+        if now - self._last_badge < BADGE_INTERVAL_S and not frame.get("final"):
+            return    # (a run that pauses shows its rates at once, however short it was)
         self._last_badge = now
         dt = frame["dt"]
         pools = set(self.badge_pools)

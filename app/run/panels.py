@@ -24,7 +24,6 @@ class MonitorSet(QObject):
         self.window = window
         self.changed = changed
         self.monitors: list[Monitor] = []
-        self.export_folder = ""   # the last folder a panel was exported to (shared)
 
     def actions(self):
         """(menu text, callback(node_id)) of every monitor, in menu order."""
@@ -48,7 +47,6 @@ class MonitorSet(QObject):
     # --- opening ------------------------------------------------------------------------------
     def _add(self, mon: Monitor, area=BOTTOM):
         mon.closed.connect(lambda m=mon: self._closed(m))
-        mon.export_folder = self.export_folder
         self.monitors.append(mon)
         place = getattr(self.window, "place_monitor", None)  # the editor arranges its docks
         if place is not None:
@@ -129,7 +127,6 @@ class MonitorSet(QObject):
 
     def _closed(self, mon):
         if mon in self.monitors:
-            self.export_folder = mon.export_folder or self.export_folder
             self.monitors.remove(mon)
             self.changed()
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPushButton, QVBoxLayout, QWidget)
 
@@ -78,8 +78,9 @@ class RecordingDialog(QDialog):
                             f"({self.n_steps()} steps x size x bytes per value)")
 
     def _browse(self):
-        path, _ = QFileDialog.getSaveFileName(self, "Record to", self.path.text(),
-                                              "NumPy archive (*.npz)")
+        from app import dialogs
+        path = dialogs.save_file_name(self, "Record to", "", "NumPy archive (*.npz)",
+                                      start=self.path.text())
         if path:
             self.path.setText(path)
 

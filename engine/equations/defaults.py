@@ -22,7 +22,7 @@ dv/dt = (v_rest - v + I_syn + current) / tau_m  unless refractory
 dI_syn/dt = -I_syn / tau_syn
 
 on syn: I_syn += syn
-on jump after integration: v += jump
+on jump: v += jump
 threshold: v > v_th
 reset: v = v_reset
 refractory: t_ref
@@ -53,7 +53,7 @@ dI_syn/dt = -I_syn / tau_syn
 dw/dt = -w / tau_w
 
 on syn: I_syn += syn
-on jump after integration: v += jump
+on jump: v += jump
 threshold: v > v_th
 reset:
     v = v_reset
@@ -90,7 +90,7 @@ dw/dt = (a * (v - v_rest) - w) / tau_w
 dI_syn/dt = -I_syn / tau_syn
 
 on syn: I_syn += syn
-on jump after integration: v += jump
+on jump: v += jump
 threshold: v > v_peak
 reset:
     v = v_reset
@@ -123,7 +123,7 @@ du/dt = a * (b * v - u)
 dI_syn/dt = -I_syn / tau_syn
 
 on syn: I_syn += syn
-on jump after integration: v += jump
+on jump: v += jump
 threshold: v >= v_peak
 reset:
     v = c

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QHBoxLayout, QLabel, QPushButton,
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QPushButton,
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from ..graph_info import GraphInfo
@@ -118,7 +118,6 @@ class Monitor(QDockWidget):
         self.setWidget(body)
         self.gen = None
         self.error: str | None = None
-        self.export_folder = ""
 
     # --- interface -----------------------------------------------------------------------------
     def nodes(self) -> list[str]:
@@ -184,13 +183,11 @@ class Monitor(QDockWidget):
         return export_view(self.layout_widget, path)
 
     def _export_dialog(self):
-        from pathlib import Path
+        from app import dialogs   # starts in the last folder the user opened, saved or exported
 
-        start = str(Path(self.export_folder or ".") / f"{self.kind}.png")
-        path, _ = QFileDialog.getSaveFileName(self, "Export plot", start,
-                                              "PNG image (*.png);;SVG drawing (*.svg)")
+        path = dialogs.save_file_name(self, "Export plot", f"{self.kind}.png",
+                                      "PNG image (*.png);;SVG drawing (*.svg)")
         if path:
-            self.export_folder = str(Path(path).parent)
             self.export(path)
 
     def closeEvent(self, event):
