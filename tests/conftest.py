@@ -58,3 +58,15 @@ def overflow_graph() -> Graph:
 @pytest.fixture
 def small_graph() -> Graph:
     return ei_graph()
+
+
+@pytest.fixture(autouse=True)
+def _no_clipboard_left_behind():
+    """Mime data left on the clipboard when the process exits crashes offscreen Qt (a segfault
+    after the last test): every test that copied leaves it empty."""
+    yield
+    import sys
+    if "PySide6.QtWidgets" in sys.modules:
+        from PySide6 import QtWidgets
+        if QtWidgets.QApplication.instance() is not None:
+            QtWidgets.QApplication.clipboard().clear()
