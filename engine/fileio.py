@@ -148,6 +148,7 @@ def graph_from_dict(data: dict, source: str | None = None) -> Graph:
     if not isinstance(edges, list):
         problems.append(Problem("'edges' must be a list"))
         edges = []
+    seen_edges: set[Edge] = set()
     for i, ed in enumerate(edges):
         if not isinstance(ed, dict) or not isinstance(ed.get("from"), str) \
                 or not isinstance(ed.get("to"), str):
@@ -159,10 +160,11 @@ def graph_from_dict(data: dict, source: str | None = None) -> Graph:
             problems.append(Problem(f"edges[{i}]: '{bad[0]}' is not of the form 'node.port'"))
             continue
         edge = Edge(ed["from"], ed["to"])
-        if edge in graph.edges:
+        if edge in seen_edges:
             problems.append(Problem(f"edges[{i}]: duplicate edge {edge.src} -> {edge.dst}",
                                     node=edge.dst_node))
             continue
+        seen_edges.add(edge)
         graph.edges.append(edge)
     if "definitions" in data:
         from .composite.model import definitions_from_list
