@@ -22,6 +22,7 @@ import numpy as np
 
 from components.base import ACTION, SPIKES, Ctx
 
+from . import memory
 from .fusion import FusedEvents
 from .graph import Graph
 from .problems import GraphError, Problem
@@ -766,4 +767,9 @@ def compile_graph(graph: Graph, dtype: str | None = None, fuse: bool = True,
                   keep_unfused: tuple[str, ...] = (), source: str | None = None) -> Model:
     """Validate ``graph`` (raising GraphError with every problem) and compile it."""
     analysis = require_valid(graph, source)
+    if dtype is not None and dtype != graph.settings.get("dtype", "float32"):
+        # validation checked the memory in the graph's own precision
+        too_big = memory.problems(memory.estimate(analysis, graph, dtype))
+        if too_big:
+            raise GraphError(too_big, source)
     return Model(graph, analysis, dtype=dtype, fuse=fuse, keep_unfused=keep_unfused)
