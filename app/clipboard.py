@@ -12,12 +12,27 @@ import json
 
 from PySide6 import QtCore, QtWidgets
 
-from engine.graph import Edge, Graph, Node
+from engine import GraphError, fileio, jsontext
+from engine.graph import FORMAT_TAG, FORMAT_VERSION, Edge, Graph, Node
 
 from .placement import bounding, free_spot
 
 CLIP_MIME = "application/x-spark-nodes"
 NUDGE = 40.0  # copies go at least this far right and down of where the originals were
+
+
+def checked_payload(payload: dict) -> dict | str:
+    """The clipboard payload's nodes and edges read by the graph-file reader (same checks:
+    ids, types, params objects, positions, edge form), keeping only edges between its own
+    nodes; or why it cannot be pasted."""
+    g = fileio.graph_from_dict({"format": FORMAT_TAG, "version": FORMAT_VERSION,
+                                "nodes": payload.get("nodes", []),
+                                "edges": payload.get("edges", [])})
+    if g.load_problems:
+        return str(g.load_problems[0])
+    return {"nodes": [n.to_dict() for n in g.nodes.values()],
+            "edges": [{"from": e.src, "to": e.dst} for e in g.edges
+                      if e.src_node in g.nodes and e.dst_node in g.nodes]}
 
 
 class Clipboard(QtCore.QObject):
@@ -61,13 +76,17 @@ class Clipboard(QtCore.QObject):
             text = bytes(mime.data(CLIP_MIME).data()).decode()
         elif mime is not None and mime.hasText():
             text = mime.text()
-        try:
-            payload = json.loads(text)
-        except ValueError:
+        try:  # the clipboard may hold anything: read it as a graph file is read
+            payload = jsontext.parse(text)
+        except GraphError:
             return []
         if not isinstance(payload, dict) or payload.get("spark-clipboard") != 1:
             return []
-        return self.insert(payload, "paste")
+        checked = checked_payload(payload)
+        if isinstance(checked, str):
+            self.w.status(f"Cannot paste: {checked}")
+            return []
+        return self.insert(checked, "paste")
 
     def duplicate(self) -> list[str]:
         ids = self.w.canvas.selected_ids()

@@ -1,6 +1,6 @@
 """Entry point of the desktop app: ``main(argv)`` (called by ``spark app`` and ``python -m app``).
 
-Usage: ``[FILE] [--run]``. Without FILE it opens the flagship example
+Usage: ``[FILE] [--run] [--allow-import MODULE]...``. Without FILE it opens the flagship example
 (resources/examples/cartpole.json, else two_pools.json, else an empty graph). ``--run`` asks the
 live-run UI (app/run, when installed) to start the simulation at once.
 """
@@ -27,12 +27,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="spark app", description="Spark graph editor")
     ap.add_argument("file", nargs="?", help="graph file to open")
     ap.add_argument("--run", action="store_true", help="start the simulation right away")
+    ap.add_argument("--allow-import", action="append", default=[], metavar="MODULE",
+                    help="let a Gymnasium environment written 'MODULE:Env-v0' import MODULE")
     return ap.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the app; returns the exit status."""
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.allow_import:
+        from components.gym_env import allow_import
+        allow_import(*args.allow_import)
     from . import qtfix  # noqa: F401  (before any widget: see app/qtfix.py)
     from PySide6 import QtWidgets
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from PySide6 import QtCore
 
+from engine import GraphError, jsontext
+
 ORG = "Spark"
 APP = "Spark"
 AUTOSAVE_SECONDS = 30
@@ -123,9 +125,9 @@ class Recovery:
         for f in sorted(self.dir.glob("spark-*.json"), key=lambda p: p.stat().st_mtime, reverse=True):
             if f == self.path:
                 continue
-            try:
-                data = json.loads(f.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+            try:  # written by Spark, but read as any file is: bounded, no recursion
+                data = jsontext.parse(jsontext.read_text(f))
+            except GraphError:
                 continue
             if not isinstance(data, dict) or data.get("spark-recovery") != 1:
                 continue

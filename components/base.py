@@ -68,6 +68,8 @@ KIND_HELP = {
     ACTION: "discrete action index",
 }
 
+STATE_VALUES = 4  # values per port value in Component.memory's default estimate
+
 REQUIRED = object()  # sentinel default: the parameter must be given in the graph file
 
 PARAM_KINDS = ("float", "int", "bool", "choice", "str", "text", "floats")
@@ -240,6 +242,21 @@ class Component:
     def check_sizes(cls, p: dict, sizes: dict) -> list[tuple[str | None, str]]:
         """Checks that need the resolved port sizes: a list of (parameter or None, message)."""
         return []
+
+    @classmethod
+    def memory(cls, p: dict, sizes: dict, itemsize: int) -> dict[str, int]:
+        """Estimated bytes a node with parameters ``p`` and resolved port sizes ``sizes`` needs
+        while it is built and run, by kind ("state", "synapses", "delay buffers"), for the
+        check before anything is allocated (engine/memory.py). ``itemsize``: bytes of the model's
+        float. Default: STATE_VALUES values per value its ports carry (its state, live
+        parameters per neuron, prepared values, and the copies the compiled chunk holds),
+        which fits the neuron pools (measured: about 20 float32 values per LIF neuron and its
+        current source). Types that hold more than per-port vectors (synapses, buffers)
+        override this."""
+        ins, outs = cls.ports(p)
+        n = sum(port.size if isinstance(port.size, int) else int(sizes.get(port.size) or 0)
+                for port in list(ins) + list(outs))
+        return {"state": STATE_VALUES * n * itemsize}
 
     @classmethod
     def param(cls, name: str) -> Param:

@@ -21,6 +21,8 @@ Gymnasium's own reward is not passed on (only the sparse failure signal is).
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .base import ACTION, Component, Param, Port
@@ -28,10 +30,52 @@ from .cartpole import env_out_ports
 
 _OBS_SIZE_CACHE: dict[str, int] = {}
 
+# Modules the user allowed Gymnasium to import for an environment ("module:Env-v0"): see
+# ``allow_import``. A graph file is data: its env_id alone never makes Spark import anything.
+ALLOW_IMPORT_ENV = "SPARK_ALLOW_IMPORT"
+_allowed: set[str] = set()
+
+
+def allow_import(*modules: str) -> None:
+    """Let environments written ``"module:Env-v0"`` import ``module`` (exactly that name) in
+    this process. The command line's ``--allow-import MODULE`` calls this; the environment
+    variable SPARK_ALLOW_IMPORT (names separated by commas) does the same."""
+    _allowed.update(m.strip() for m in modules if m and m.strip())
+
+
+def allowed_imports() -> set[str]:
+    """The modules environments may import: ``allow_import``'s and SPARK_ALLOW_IMPORT's."""
+    env = os.environ.get(ALLOW_IMPORT_ENV, "")
+    return _allowed | {m.strip() for m in env.split(",") if m.strip()}
+
+
+class ImportNotAllowed(ValueError):
+    """An env_id names a module to import that the user has not allowed."""
+
+
+def check_env_id(env_id: str) -> None:
+    """Raise ImportNotAllowed when ``env_id`` would make Gymnasium import a module (the
+    ``"module:Env-v0"`` form) that the user has not allowed; environments already registered
+    with Gymnasium (``"CartPole-v1"``) need nothing."""
+    if ":" not in env_id:
+        return
+    module = env_id.split(":", 1)[0]
+    if not module.strip():
+        raise ImportNotAllowed(f"{env_id!r}: nothing before the ':' (Gymnasium reads "
+                               "'module:Env-v0' as a module to import, then the environment)")
+    if module not in allowed_imports():
+        raise ImportNotAllowed(
+            f"{env_id!r} asks to import the Python module {module!r}, which runs its code; a "
+            f"graph file cannot do that on its own. If you trust it, allow it: run with "
+            f"--allow-import {module} (spark validate/run/train/app), or set "
+            f"{ALLOW_IMPORT_ENV}={module}")
+
 
 def make_env(env_id: str, render: bool = False):
     """``gym.make(env_id)``; with ``render``, in ``rgb_array`` render mode when the environment
-    lists it (pictures are then drawn only when asked for: ``GymEnv.host_render``)."""
+    lists it (pictures are then drawn only when asked for: ``GymEnv.host_render``). An env_id
+    that imports a module needs the user's consent first (``check_env_id``)."""
+    check_env_id(env_id)
     import gymnasium as gym
     env = gym.make(env_id)
     if render and "rgb_array" in (env.metadata.get("render_modes") or []):
@@ -42,6 +86,7 @@ def make_env(env_id: str, render: bool = False):
 
 def observation_size(env_id: str) -> int:
     """Size of the (flattened) Box observation of ``env_id`` (made once and cached)."""
+    check_env_id(env_id)  # every time: the cache must not outlive a consent
     if env_id not in _OBS_SIZE_CACHE:
         import gymnasium as gym
         env = make_env(env_id)

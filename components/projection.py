@@ -24,11 +24,13 @@ Both give the same sums.
 """
 from __future__ import annotations
 
+import math
+
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .base import EVENTS, SPIKES, Component, Param, Port
+from .base import EVENTS, SPIKES, STATE_VALUES, Component, Param, Port
 
 DENSE_AUTO_LIMIT = 65_536
 
@@ -66,6 +68,21 @@ def draw_connectivity(cfg, n_pre: int, n_post: int, rng: np.random.Generator):
         keep = pre != post
         pre, post = pre[keep], post[keep]
     return pre, post
+
+
+def synapse_count(cfg, n_pre: int, n_post: int) -> int:
+    """How many synapses ``draw_connectivity`` draws (for fixed_probability: the mean plus
+    five standard deviations), computed without drawing them."""
+    kind = cfg["connectivity"]
+    if kind == "all_to_all":
+        return n_pre * n_post
+    if kind == "one_to_one":
+        return n_pre
+    if kind == "fixed_fan_in":
+        return int(cfg["fan_in"]) * n_post
+    pairs = n_pre * n_post
+    p = float(cfg["p"])
+    return int(p * pairs + 5.0 * math.sqrt(p * (1.0 - p) * pairs)) + 1
 
 
 def draw_weights(cfg, pre: np.ndarray, n_pre: int, rng: np.random.Generator):
@@ -208,13 +225,33 @@ class Projection(Component):
 
     @property
     def dense(self) -> bool:
-        mode = self.config["propagation"]
+        return self.is_dense(self.config, self.n_pre, self.n_post)
+
+    @staticmethod
+    def is_dense(c: dict, n_pre: int, n_post: int) -> bool:
+        """Whether a projection with parameters ``c`` between these sizes propagates densely."""
+        mode = c["propagation"]
         if mode != "auto":
             return mode == "dense"
-        c = self.config
         return (c["connectivity"] == "all_to_all" or
                 (c["connectivity"] == "fixed_probability" and c["p"] >= 0.25) or
-                self.n_pre * self.n_post <= DENSE_AUTO_LIMIT)
+                n_pre * n_post <= DENSE_AUTO_LIMIT)
+
+    @classmethod
+    def memory(cls, p, sizes, itemsize):
+        """Synapses: drawing them holds pre and post indices, weight factors and weights
+        (64-bit, 32 bytes each), then the padded target and weight tables and their device
+        copy (measured: 55 bytes per synapse at the peak in float32); dense propagation adds
+        the n_pre x n_post matrix (and the copies made while building it). The delay buffer
+        holds delay_steps spike vectors of n_pre."""
+        n_pre, n_post = int(sizes.get("n_pre") or 0), int(sizes.get("n_post") or 0)
+        n = synapse_count(p, n_pre, n_post)
+        syn = n * (44 + 4 * itemsize)
+        if cls.is_dense({"propagation": "auto", **p}, n_pre, n_post):
+            syn += 3 * n_pre * n_post * itemsize
+        return {"synapses": syn,
+                "delay buffers": 3 * p["delay_steps"] * n_pre * itemsize,
+                "state": STATE_VALUES * (n_pre + n_post) * itemsize}
 
     def synapses(self, rng):
         """(pre, post, w) arrays of this projection's synapses, drawn from ``rng``."""

@@ -28,8 +28,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from .base import EVENTS, SPIKES, Component, Param, Port
-from .projection import Projection, draw_connectivity
+from .base import EVENTS, SPIKES, STATE_VALUES, Component, Param, Port
+from .projection import Projection, draw_connectivity, synapse_count
 
 CONNECTIVITY = ("connectivity", "p", "fan_in", "autapses")
 
@@ -78,6 +78,17 @@ def initial_weights(c, n_pre: int, n_post: int, rng, w_min, w_max, dtype):
     return mask, w
 
 
+def plastic_memory(p: dict, sizes: dict, itemsize: int, dense_matrices: int) -> dict[str, int]:
+    """``Component.memory`` of a plastic projection holding ``dense_matrices`` n_pre x n_post
+    matrices (each with the copies the compiled chunk holds: the packed state, the scan's
+    carry, the update's temporaries), the drawing of its synapses and its delay buffer."""
+    n_pre, n_post = int(sizes.get("n_pre") or 0), int(sizes.get("n_post") or 0)
+    return {"synapses": 4 * dense_matrices * n_pre * n_post * itemsize
+                        + 32 * synapse_count(p, n_pre, n_post),
+            "delay buffers": 3 * p["delay_steps"] * n_pre * itemsize,
+            "state": STATE_VALUES * (n_pre + n_post) * itemsize}
+
+
 class PlasticProjection(Component):
     """Shared machinery of the plastic projections (dense weights in the state)."""
 
@@ -93,6 +104,13 @@ class PlasticProjection(Component):
     @classmethod
     def check_sizes(cls, p, sizes):
         return Projection.check_sizes({**p, "connectivity": p["connectivity"]}, sizes)
+
+    # dense n_pre x n_post matrices the node holds (weights and mask; more in subclasses)
+    dense_matrices = 2
+
+    @classmethod
+    def memory(cls, p, sizes, itemsize):
+        return plastic_memory(p, sizes, itemsize, cls.dense_matrices)
 
     @property
     def n_pre(self):

@@ -99,6 +99,8 @@ class ThreeFactorProjection(PlasticProjection):
                       help="spikes of a competing pool (actor eligibility, see rival_gain)")],
                 [Port("events", EVENTS, "n_post", help="weighted spike arrivals for post")])
 
+    dense_matrices = 4  # weights, mask, eligibility, pending pairings
+
     def window_steps(self) -> int:
         """Steps per eligibility window (0: pairings become eligible at once)."""
         wnd = self.config["window"]

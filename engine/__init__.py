@@ -24,11 +24,14 @@ if "JAX_CPU_ENABLE_ASYNC_DISPATCH" not in _os.environ:
 from .compiler import Model, compile_graph  # noqa: E402
 from .fileio import dumps, load, loads, save  # noqa: E402
 from .graph import Edge, Graph, Node  # noqa: E402
+from .memory import available as available_memory  # noqa: E402
+from .memory import estimate as estimate_memory  # noqa: E402
 from .problems import GraphError, Problem  # noqa: E402
 from .registry import registry  # noqa: E402
 from .simulation import Simulation, SimulationError, StructuralEdit  # noqa: E402
 from .validate import analyze, validate  # noqa: E402
 
 __all__ = ["Model", "compile_graph", "dumps", "load", "loads", "save", "Edge", "Graph", "Node",
+           "available_memory", "estimate_memory",
            "GraphError", "Problem", "registry", "Simulation", "SimulationError",
            "StructuralEdit", "analyze", "validate"]

@@ -6,6 +6,9 @@
     spark train FILE --agents N --episodes E [--seed S] [--out DIR]
     spark flatten FILE -o OUT         write FILE without composite components (dotted ids)
     spark app [FILE] [--run]          the desktop app (the only command that loads Qt)
+
+Every command takes ``--allow-import MODULE`` (repeatable): the user's consent for a Gymnasium
+environment written "MODULE:Env-v0" to import MODULE; a graph file alone never imports anything.
 """
 from __future__ import annotations
 
@@ -74,6 +77,7 @@ def cmd_run(args) -> int:
 
     import engine
     from components.base import SPIKES
+    from engine import memory
 
     try:
         graph = engine.load(args.file)
@@ -82,6 +86,12 @@ def cmd_run(args) -> int:
         analysis = engine.analyze(graph)
         if analysis.errors:
             raise engine.GraphError(analysis.errors, args.file)
+        # the network with what --record will hold after --steps, before anything is built
+        too_big = memory.problems(
+            engine.estimate_memory(analysis, graph, args.dtype, args.record, args.steps),
+            "this run")
+        if too_big:
+            raise engine.GraphError(too_big, args.file)
         flat = analysis.flat.graph if analysis.flat is not None else graph
         pools = [f"{nid}.spikes" for nid, node in flat.nodes.items()
                  if "spikes" in analysis.nodes[nid].outputs
@@ -163,18 +173,26 @@ def cmd_app(args) -> int:
 
     app_main = importlib.import_module("app.main")
     argv = ([args.file] if args.file else []) + (["--run"] if args.run else [])
+    for module in args.allow_import:
+        argv += ["--allow-import", module]
     return app_main.main(argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="spark", description="Spark spiking neural networks")
     sub = ap.add_subparsers(dest="command", required=True)
+    # consent to imports a graph file asks for (components/gym_env.py): never the file's say-so
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--allow-import", action="append", default=[], metavar="MODULE",
+                        help="let a Gymnasium environment written 'MODULE:Env-v0' import "
+                             "MODULE (repeat for several; also SPARK_ALLOW_IMPORT=a,b)")
 
-    v = sub.add_parser("validate", help="check graph files; list every problem")
+    v = sub.add_parser("validate", help="check graph files; list every problem",
+                       parents=[common])
     v.add_argument("files", nargs="+")
     v.set_defaults(fn=cmd_validate)
 
-    r = sub.add_parser("run", help="run a graph headless")
+    r = sub.add_parser("run", help="run a graph headless", parents=[common])
     r.add_argument("file")
     r.add_argument("--steps", type=int, required=True, help="number of time steps")
     r.add_argument("--chunk", type=int, default=1000, help="steps per compiled chunk (K)")
@@ -186,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     r.set_defaults(fn=cmd_run)
 
-    t = sub.add_parser("train", help="train N agents in parallel (cartpole)")
+    t = sub.add_parser("train", help="train N agents in parallel (cartpole)", parents=[common])
     try:
         from engine import train as _train
         _train.add_arguments(t)
@@ -194,12 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
     except ImportError:  # pragma: no cover - until the trainer exists
         t.set_defaults(fn=lambda a: (_err("training is not available"), EXIT_USAGE)[1])
 
-    f = sub.add_parser("flatten", help="write a graph without composite components")
+    f = sub.add_parser("flatten", help="write a graph without composite components",
+                       parents=[common])
     f.add_argument("file")
     f.add_argument("-o", "--out", required=True, help="the flat graph file to write")
     f.set_defaults(fn=cmd_flatten)
 
-    a = sub.add_parser("app", help="open the desktop app")
+    a = sub.add_parser("app", help="open the desktop app", parents=[common])
     a.add_argument("file", nargs="?", default=None)
     a.add_argument("--run", action="store_true", help="start running at once")
     a.set_defaults(fn=cmd_app)
@@ -217,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("run", "flatten") and args.out and not Path(args.out).parent.exists():
         _err(f"--out: folder {Path(args.out).parent} does not exist")
         return EXIT_USAGE
+    if getattr(args, "allow_import", None):
+        from components.gym_env import allow_import
+        allow_import(*args.allow_import)
     return int(args.fn(args) or 0)
 
 

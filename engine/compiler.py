@@ -22,12 +22,18 @@ import numpy as np
 
 from components.base import ACTION, SPIKES, Ctx
 
+from . import memory
 from .fusion import FusedEvents
 from .graph import Graph
 from .problems import GraphError, Problem
 from .registry import registry
 from .schedule import order_nodes
 from .validate import Analysis, require_valid
+
+# small dense projections of one delay fused into one event kernel from this many on (_fuse).
+# Fewer cost at most a few seconds of compilation and keep their exact matrix product; the
+# shipped examples have at most 16 (columns.json), so their numbers do not change.
+FUSE_SMALL_DENSE = 64
 
 __all__ = ["Model", "StatePacker", "compile_graph", "node_rng", "node_hash", "precision"]
 
@@ -70,6 +76,27 @@ class InPrecision:
 
     def __getattr__(self, name):  # the jitted function's own attributes (_cache_size, ...)
         return getattr(self.fn, name)
+
+
+class StepCtx(Ctx):
+    """The Ctx a step gets, whose ``key`` is derived only when the component reads it.
+
+    Most components (neuron pools, projections) draw no random numbers; deriving a key for every
+    node at every step anyway put two Threefry hashes per node into the traced step, which XLA
+    then had to compile and throw away: with thousands of small nodes most of the compilation
+    time (benchmarks/bench_many_nodes.py). The key is the same whenever it is read."""
+
+    def __new__(cls, t, dt, const, make_key):
+        self = super().__new__(cls, t, dt, None, const)
+        self._make_key = make_key
+        return self
+
+    @property
+    def key(self):
+        got = self.__dict__.get("_key")
+        if got is None:
+            got = self.__dict__["_key"] = self._make_key()
+        return got
 
 
 @dataclass
@@ -257,33 +284,50 @@ class Model:
 
     # --- fusion --------------------------------------------------------------------------------
     def _fuse(self, edges, keep):
+        """Replace the event-driven projections of one delay by one FusedEvents node each
+        (engine/fusion.py). Small projections that chose dense propagation themselves
+        (``propagation: auto``) join them when there are at least FUSE_SMALL_DENSE of one
+        delay: each would be a matrix product and a delay buffer of its own, and XLA's
+        compilation time grows with their number (1,000 one-neuron pools with their projections
+        took 23 s to compile, fused 0.7 s: benchmarks/bench_many_nodes.py), while fused they
+        cost one event loop; fewer keep their matrix product (and their exact sums)."""
         outgoing: dict[str, list[str]] = {}
         for s, d in edges:
             outgoing.setdefault(s, []).append(d)
         incoming = {d: s for s, d in edges}
         groups: dict[int, list[str]] = {}
+        small: dict[int, list[str]] = {}
         for nid, r in self.rnodes.items():
             comp = r.comp
-            if (type(comp).type_name == "projection" and not comp.dense and nid not in keep
+            if (type(comp).type_name == "projection" and nid not in keep
                     and len(outgoing.get(f"{nid}.events", [])) == 1
                     and f"{nid}.pre" in incoming):
-                groups.setdefault(comp.config["delay_steps"], []).append(nid)
+                delay = comp.config["delay_steps"]
+                if not comp.dense:
+                    groups.setdefault(delay, []).append(nid)
+                elif comp.config["propagation"] == "auto":
+                    small.setdefault(delay, []).append(nid)
+        at = {nid: i for i, nid in enumerate(self.rnodes)}
+        for delay, members in small.items():
+            if len(members) >= FUSE_SMALL_DENSE:  # in file order, as the event-driven ones
+                groups[delay] = sorted(groups.get(delay, []) + members, key=at.__getitem__)
         for delay, members in sorted(groups.items()):
             if len(members) < 2:
                 continue
             gid = f"__fused_events_d{delay}"
             sources, dests, mem = [], [], []
+            src_at: dict[str, int] = {}  # port -> its index in sources / dests
+            dst_at: dict[str, int] = {}
             for nid in members:
                 src = incoming[f"{nid}.pre"]
                 dst = outgoing[f"{nid}.events"][0]
-                if src not in [s[0] for s in sources]:
-                    sn, sp = src.rsplit(".", 1)
-                    sources.append((src, sp, self.rnodes[nid].comp.n_pre))
-                if dst not in [d[0] for d in dests]:
+                if src not in src_at:
+                    src_at[src] = len(sources)
+                    sources.append((src, src.rsplit(".", 1)[1], self.rnodes[nid].comp.n_pre))
+                if dst not in dst_at:
+                    dst_at[dst] = len(dests)
                     dests.append((dst, "", self.rnodes[nid].comp.n_post))
-                si = [s[0] for s in sources].index(src)
-                di = [d[0] for d in dests].index(dst)
-                mem.append((self.rnodes[nid].comp, nid, si, di))
+                mem.append((self.rnodes[nid].comp, nid, src_at[src], dst_at[dst]))
             comp = FusedEvents(gid, mem, sources, dests, delay, self.dt, self.dtype)
             r = RNode(gid, comp, {p.name: p for p in comp.in_ports()},
                       {p.name: p for p in comp.out_ports()}, category="Projections")
@@ -307,6 +351,8 @@ class Model:
     def _init(self, seed):
         seed = int(self.graph.settings.get("seed", 0) if seed is None else seed)
         params, consts, nodes = {}, {}, {}
+        keys = self._init_keys(seed)
+
         def init_one(nid, r):
             try:
                 if isinstance(r.comp, FusedEvents):
@@ -314,8 +360,7 @@ class Model:
                         lambda m: node_rng(seed, self.seed_key(m)))
                 else:
                     sk = self.seed_key(nid)
-                    key = jax.random.fold_in(jax.random.PRNGKey(seed), node_hash(sk))
-                    const, state = r.comp.init(key, node_rng(seed, sk))
+                    const, state = r.comp.init(jnp.asarray(keys[nid]), node_rng(seed, sk))
                 params[nid] = r.comp.live_params()
             except Exception as exc:
                 raise GraphError([Problem(f"could not initialise: {type(exc).__name__}: {exc}",
@@ -335,8 +380,21 @@ class Model:
         prev = {name: self._zeros(name) for name in self.delayed_ports}
         state = {"t": jnp.asarray(0, jnp.int32), "key": jax.random.PRNGKey(seed),
                  "nodes": nodes, "prev": prev}
-        params = jax.tree_util.tree_map(jnp.asarray, params)
+        # the live parameters stay NumPy arrays (of the model's dtype): the chunk functions take
+        # them as they are, and thousands of small uploads here cost a second per 2,500 nodes
         return params, consts, state
+
+    def _init_keys(self, seed: int) -> dict:
+        """Each graph node's JAX key for ``init``: fold_in(PRNGKey(seed), node_hash(seed
+        name)), derived for all nodes in one call (one call per node cost about a millisecond
+        each: seconds for thousands of nodes), as NumPy arrays."""
+        nids = [nid for nid, r in self.rnodes.items() if not isinstance(r.comp, FusedEvents)]
+        if not nids:
+            return {}
+        hashes = np.array([node_hash(self.seed_key(n)) for n in nids], np.uint32)
+        base = jax.random.PRNGKey(seed)
+        keys = np.asarray(jax.vmap(lambda h: jax.random.fold_in(base, h))(hashes))
+        return dict(zip(nids, keys))
 
     def port(self, name: str):
         nid, p = name.rsplit(".", 1)
@@ -399,8 +457,9 @@ class Model:
         vals: dict = {}
 
         def ctx(nid):
-            k = jax.random.fold_in(jax.random.fold_in(key, node_hash(self.seed_key(nid))), t)
-            return Ctx(t, self.dt, k, consts[nid])
+            h = node_hash(self.seed_key(nid))
+            return StepCtx(t, self.dt, consts[nid],
+                           lambda: jax.random.fold_in(jax.random.fold_in(key, h), t))
 
         for nid in self.latched:
             r = self.rnodes[nid]
@@ -708,4 +767,9 @@ def compile_graph(graph: Graph, dtype: str | None = None, fuse: bool = True,
                   keep_unfused: tuple[str, ...] = (), source: str | None = None) -> Model:
     """Validate ``graph`` (raising GraphError with every problem) and compile it."""
     analysis = require_valid(graph, source)
+    if dtype is not None and dtype != graph.settings.get("dtype", "float32"):
+        # validation checked the memory in the graph's own precision
+        too_big = memory.problems(memory.estimate(analysis, graph, dtype))
+        if too_big:
+            raise GraphError(too_big, source)
     return Model(graph, analysis, dtype=dtype, fuse=fuse, keep_unfused=keep_unfused)

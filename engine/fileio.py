@@ -22,8 +22,12 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from . import jsontext
 from .graph import DEFAULT_SETTINGS, FORMAT_TAG, FORMAT_VERSION, Edge, Graph, Node
-from .problems import GraphError, Problem
+from .problems import GraphError, Problem, shown
+
+MAX_ID = 256          # characters of a node id
+MAX_COORD = 1e9       # canvas coordinates (a NaN or infinite position would break the canvas)
 
 # from_version -> function(dict) -> dict of version from_version + 1
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
@@ -43,7 +47,7 @@ def migrate(data: dict, source: str | None = None) -> dict:
     """Bring a parsed file up to FORMAT_VERSION, or raise GraphError."""
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
-        raise GraphError([Problem(f"'version' must be an integer, got {version!r}")], source)
+        raise GraphError([Problem(f"'version' must be an integer, got {shown(version)}")], source)
     if version > FORMAT_VERSION:
         raise GraphError([Problem(
             f"this file is format version {version}, newer than this Spark understands "
@@ -69,18 +73,15 @@ def _v1_to_v2(data: dict) -> dict:
 
 
 def parse_json(text: str, source: str | None = None, tag: str = FORMAT_TAG) -> dict:
-    """Parse file text into a dict whose ``format`` is ``tag``, or raise GraphError."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise GraphError([Problem(f"not valid JSON: {exc.msg}", line=exc.lineno,
-                                  column=exc.colno)], source) from None
+    """Parse file text into a dict whose ``format`` is ``tag``, or raise GraphError (the limits
+    and checks of engine/jsontext.py: size, depth, string length, duplicate keys)."""
+    data = jsontext.parse(text, source)
     if not isinstance(data, dict):
         raise GraphError([Problem("a graph file must hold a JSON object")], source)
     got = data.get("format")
     if got != tag:
         what = "graph" if tag == FORMAT_TAG else "component library"
-        raise GraphError([Problem(f"'format' must be '{tag}', got {got!r}; "
+        raise GraphError([Problem(f"'format' must be '{tag}', got {shown(got)}; "
                                   f"this is not a Spark {what} file")], source)
     return data
 
@@ -92,7 +93,7 @@ def graph_from_dict(data: dict, source: str | None = None) -> Graph:
     known_top = {"format", "version", "settings", "nodes", "edges", "definitions", "meta"}
     for key in data:
         if key not in known_top:
-            problems.append(Problem(f"unknown top-level key '{key}' (expected one of "
+            problems.append(Problem(f"unknown top-level key {shown(key)} (expected one of "
                                     f"{', '.join(sorted(known_top))})"))
     settings = data.get("settings", {})
     if not isinstance(settings, dict):
@@ -114,12 +115,16 @@ def graph_from_dict(data: dict, source: str | None = None) -> Graph:
         if not isinstance(nid, str) or not nid:
             problems.append(Problem(f"nodes[{i}] has no string 'id'"))
             continue
+        if len(nid) > MAX_ID:
+            problems.append(Problem(f"nodes[{i}]: the id '{nid[:40]}...' is longer than "
+                                    f"{MAX_ID} characters"))
+            continue
         if "" in nid.split("."):
             problems.append(Problem("a node id may not start or end with '.' or hold '..'",
                                     node=nid))
         for key in nd:
             if key not in ("id", "type", "params", "position", "seed_id"):
-                problems.append(Problem(f"unknown key '{key}' in node entry", node=nid))
+                problems.append(Problem(f"unknown key {shown(key)} in node entry", node=nid))
         seed_id = nd.get("seed_id")
         if seed_id is not None and not isinstance(seed_id, str):
             problems.append(Problem("'seed_id' must be a string", node=nid))
@@ -134,8 +139,10 @@ def graph_from_dict(data: dict, source: str | None = None) -> Graph:
             params = {}
         pos = nd.get("position", [0.0, 0.0])
         if (not isinstance(pos, list) or len(pos) != 2
-                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pos)):
-            problems.append(Problem("'position' must be [x, y] numbers", node=nid))
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                           and abs(v) <= MAX_COORD for v in pos)):
+            problems.append(Problem(f"'position' must be [x, y], two finite numbers of at most "
+                                    f"{MAX_COORD:g} in size", node=nid))
             pos = [0.0, 0.0]
         if nid in graph.nodes:
             problems.append(Problem(f"duplicate node id '{nid}' (nodes[{i}]); ids must be unique",
@@ -148,21 +155,29 @@ def graph_from_dict(data: dict, source: str | None = None) -> Graph:
     if not isinstance(edges, list):
         problems.append(Problem("'edges' must be a list"))
         edges = []
+    seen_edges: set[Edge] = set()
     for i, ed in enumerate(edges):
         if not isinstance(ed, dict) or not isinstance(ed.get("from"), str) \
                 or not isinstance(ed.get("to"), str):
             problems.append(Problem(f"edges[{i}] must be {{\"from\": \"node.port\", "
                                     f"\"to\": \"node.port\"}}"))
             continue
+        extra = [k for k in ed if k not in ("from", "to")]
+        if extra:
+            names = ", ".join(f"'{k[:40]}'" for k in extra)
+            problems.append(Problem(f"edges[{i}] ({ed['from'][:80]} -> {ed['to'][:80]}): unknown "
+                                    f"key{'s' if len(extra) > 1 else ''} {names} (an edge has "
+                                    "only 'from' and 'to')", node=ed["to"].rsplit(".", 1)[0][:80]))
         bad = [end for end in (ed["from"], ed["to"]) if "." not in end]
         if bad:
             problems.append(Problem(f"edges[{i}]: '{bad[0]}' is not of the form 'node.port'"))
             continue
         edge = Edge(ed["from"], ed["to"])
-        if edge in graph.edges:
+        if edge in seen_edges:
             problems.append(Problem(f"edges[{i}]: duplicate edge {edge.src} -> {edge.dst}",
                                     node=edge.dst_node))
             continue
+        seen_edges.add(edge)
         graph.edges.append(edge)
     if "definitions" in data:
         from .composite.model import definitions_from_list
@@ -178,14 +193,7 @@ def loads(text: str, source: str | None = None) -> Graph:
 
 def load(path: str | os.PathLike) -> Graph:
     """Read a graph file. Raises GraphError for unreadable, non-Spark or too-new files."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise GraphError([Problem(f"not a UTF-8 text file ({exc.reason})")], str(path)) from None
-    except OSError as exc:
-        raise GraphError([Problem(f"cannot read the file: {exc.strerror or exc}")], str(path)) from None
-    return loads(text, str(path))
+    return loads(jsontext.read_text(path), str(path))
 
 
 def dumps(graph: Graph) -> str:

@@ -38,7 +38,25 @@ class Problem:
 
     def __str__(self) -> str:
         w = self.where()
-        return f"{w}: {self.message}" if w else self.message
+        text = f"{w}: {self.message}" if w else self.message
+        if len(text) > MAX_SHOWN:  # a hostile file's names can be 100,000 characters long
+            text = text[:MAX_SHOWN] + f"... ({len(text):,} characters)"
+        return text
+
+
+MAX_SHOWN = 1000  # characters of one problem as text
+
+
+def shown(value, limit: int = 60) -> str:
+    """``repr(value)``, shortened to about ``limit`` characters (for messages about values a
+    file may make huge: a string of 100,000 characters, a list of a million numbers)."""
+    if isinstance(value, (list, dict, tuple)) and len(value) > 20:
+        text = repr(type(value)(list(value)[:20]) if not isinstance(value, dict)
+                    else dict(list(value.items())[:20]))
+        text = text[:-1] + f", ... ({len(value):,} entries)" + text[-1]
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text):,} characters)"
 
 
 class GraphError(Exception):

@@ -16,6 +16,7 @@ import numpy as np
 
 from components.base import SPIKES
 
+from . import memory
 from .compiler import Model, StatePacker, compile_graph
 from .graph import Graph
 from .problems import GraphError, Problem
@@ -240,6 +241,7 @@ class Simulation:
         if k < 1:
             raise ValueError("chunk must be >= 1")
         record = self.record
+        self._check_recording_memory(n_steps, record)
         parts: dict[str, list] = {n: [] for n in record}
         done = 0
         while done < n_steps:
@@ -253,6 +255,21 @@ class Simulation:
             if progress is not None:
                 progress(done, n_steps)
         return {n: (np.concatenate(v) if v else self._empty(n)) for n, v in parts.items()}
+
+    def _check_recording_memory(self, n_steps: int, record) -> None:
+        """GraphError (naming the largest recorded node) when recording ``record`` for
+        ``n_steps`` steps needs more memory than this process can still allocate."""
+        est = memory.Estimate({k: 0 for k in memory.KINDS}, {})
+        for name in record:
+            each = 1 if self.model.port(name).kind == SPIKES else self.model.dtype.itemsize
+            b = 2 * n_steps * self.port_size(name) * each  # the chunks, then joined
+            est.parts["recordings"] += b
+            nid = name.rsplit(".", 1)[0]
+            est.nodes[nid] = est.nodes.get(nid, 0) + b
+        est.nodes = dict(sorted(est.nodes.items(), key=lambda kv: -kv[1]))
+        too_big = memory.problems(est, f"recording {', '.join(record)} for {n_steps:,} steps")
+        if too_big:
+            raise GraphError(too_big)
 
     def compile(self, chunk: int | None = None) -> float:
         """Compile the chunk function for ``chunk`` steps ahead of time (the state is untouched);

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import difflib
 import math
+import sys
 from dataclasses import dataclass, field
 
 from components.base import KIND_HELP, DeclarationError, Param, Port
 
+from . import memory
 from .graph import SETTINGS_SPEC, Graph
-from .problems import GraphError, Problem
+from .problems import GraphError, Problem, shown
 from .registry import registry
 
 
@@ -55,32 +57,39 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+_FLOAT_MAX = sys.float_info.max
+
+
 def check_value(prm: Param, value) -> str | None:
     """Return why ``value`` is not acceptable for ``prm``, or None."""
     k = prm.kind
     if k == "float":
         if not _is_number(value):
-            return f"expected a number, got {type(value).__name__} {value!r}"
+            return f"expected a number, got {type(value).__name__} {shown(value)}"
+        if isinstance(value, int) and abs(value) > _FLOAT_MAX:
+            return f"{shown(value)} is too large for a floating-point number"
         if not math.isfinite(value):
-            return f"expected a finite number, got {value!r}"
+            return f"expected a finite number, got {shown(value)}"
         return _range(prm, value)
     if k == "int":
         if not isinstance(value, int) or isinstance(value, bool):
-            return f"expected an integer, got {type(value).__name__} {value!r}"
+            return f"expected an integer, got {type(value).__name__} {shown(value)}"
         return _range(prm, value)
     if k == "bool":
-        return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+        return None if isinstance(value, bool) else f"expected true or false, got {shown(value)}"
     if k == "choice":
         if value not in prm.choices:
             opts = ", ".join(repr(c) for c in prm.choices)
-            return f"expected one of {opts}, got {value!r}" + (
+            return f"expected one of {opts}, got {shown(value)}" + (
                 _suggest(value, prm.choices) if isinstance(value, str) else "")
         return None
     if k in ("str", "text"):
-        return None if isinstance(value, str) else f"expected a string, got {value!r}"
+        return None if isinstance(value, str) else f"expected a string, got {shown(value)}"
     if k == "floats":
         if not isinstance(value, list) or not all(_is_number(v) for v in value):
-            return f"expected a list of numbers, got {value!r}"
+            return f"expected a list of numbers, got {shown(value)}"
+        if any(isinstance(v, int) and abs(v) > _FLOAT_MAX for v in value):
+            return "a number in the list is too large for a floating-point number"
         if not all(math.isfinite(v) for v in value):
             return "expected finite numbers"
         for v in value:
@@ -94,9 +103,9 @@ def check_value(prm: Param, value) -> str | None:
 def _range(prm: Param, v) -> str | None:
     lo, hi = prm.min, prm.max
     if lo is not None and (v < lo or (prm.min_exclusive and v == lo)):
-        return f"{v!r} is out of range {prm.range_text()}{(' ' + prm.unit) if prm.unit else ''}"
+        return f"{shown(v)} is out of range {prm.range_text()}{(' ' + prm.unit) if prm.unit else ''}"
     if hi is not None and (v > hi or (prm.max_exclusive and v == hi)):
-        return f"{v!r} is out of range {prm.range_text()}{(' ' + prm.unit) if prm.unit else ''}"
+        return f"{shown(v)} is out of range {prm.range_text()}{(' ' + prm.unit) if prm.unit else ''}"
     return None
 
 
@@ -104,7 +113,7 @@ def check_settings(settings: dict) -> list[Problem]:
     out = []
     for key, value in settings.items():
         if key not in SETTINGS_SPEC:
-            out.append(Problem(f"unknown setting '{key}'{_suggest(key, SETTINGS_SPEC)}",
+            out.append(Problem(f"unknown setting {shown(key)}{_suggest(key, SETTINGS_SPEC)}",
                                param=key))
             continue
         kind, unit, _help, lo, hi = SETTINGS_SPEC[key]
@@ -135,7 +144,7 @@ def node_config(cls, params: dict, node_id: str) -> tuple[dict, list[Problem]]:
     names = {p.name for p in declared}
     for key in params:
         if key not in names:
-            problems.append(Problem(f"unknown parameter '{key}' for type '{cls.type_name}'"
+            problems.append(Problem(f"unknown parameter {shown(key)} for type '{cls.type_name}'"
                                     f"{_suggest(key, names)}", node=node_id, param=key))
     config = {}
     for prm in declared:
@@ -181,7 +190,7 @@ def analyze(graph: Graph, external: frozenset = frozenset()) -> Analysis:
 
     for nid, node in graph.nodes.items():
         if node.type not in reg:
-            problems.append(Problem(f"unknown node type '{node.type}'"
+            problems.append(Problem(f"unknown node type {shown(node.type)}"
                                     f"{_suggest(node.type, reg.names())}", node=nid))
             continue
         cls = reg.get(node.type)
@@ -268,7 +277,10 @@ def analyze(graph: Graph, external: frozenset = frozenset()) -> Analysis:
                 problems.append(Problem(msg, node=nid, param=pname))
         except KeyError:
             pass  # a size it needs is unknown; already reported
-    return Analysis(problems, infos)
+    # before anything is allocated: would the network fit in this machine's memory?
+    analysis = Analysis(problems, infos)
+    problems += memory.problems(memory.estimate(analysis, graph))
+    return analysis
 
 
 def _resolve_sizes(infos: dict[str, NodeInfo], edges, external=frozenset()) -> list[Problem]:

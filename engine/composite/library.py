@@ -67,15 +67,15 @@ def loads_library(text: str, source: str | None = None) -> list[Definition]:
 
 def load_library(path) -> list[Definition]:
     """Read a library file (a path or an importlib.resources file)."""
+    from ..jsontext import read_text
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8") if hasattr(path, "read_text") else \
-            Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise GraphError([Problem(f"not a UTF-8 text file ({exc.reason})")], source) from None
-    except OSError as exc:
-        raise GraphError([Problem(f"cannot read the file: {exc.strerror or exc}")],
-                         source) from None
+    if hasattr(path, "read_text") and not isinstance(path, Path):  # importlib.resources
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise GraphError([Problem(f"cannot read the file: {exc}")], source) from None
+    else:
+        text = read_text(path, source)
     return loads_library(text, source)
 
 

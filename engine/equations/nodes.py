@@ -33,7 +33,7 @@ import numpy as np
 from components.base import (CURRENT, EVENTS, MODULATOR, SPIKES, VALUE, Component,
                              DeclarationError, Param, Port)
 from components.lif import BIG, refractory_steps
-from components.stdp_projection import initial_weights, structure_params
+from components.stdp_projection import initial_weights, plastic_memory, structure_params
 
 from .check import Model, check_model
 from .defaults import DEFAULT_TEXT
@@ -150,6 +150,15 @@ class EquationPool(EquationNode):
               help="the model text: parameters, variables, equations, threshold, reset"),
     )
     params = base_params
+
+    @classmethod
+    def memory(cls, p, sizes, itemsize):
+        """The default (values per port value) plus every variable of the text per neuron,
+        with its copies."""
+        out = super().memory(p, sizes, itemsize)
+        n_vars = len(cls.model_of(p).variables)
+        out["state"] += 4 * n_vars * int(p["size"]) * itemsize
+        return out
 
     @classmethod
     def ports(cls, p):
@@ -319,6 +328,14 @@ class EquationPlasticity(EquationNode):
         return tuple(Param(p.name, p.kind, p.default, unit, p.min, p.max, p.min_exclusive,
                            p.max_exclusive, p.choices, p.help, p.structural)
                      if p.name == "weight" and unit and unit != "1" else p for p in out)
+
+    @classmethod
+    def memory(cls, p, sizes, itemsize):
+        """As a plastic projection's (components/stdp_projection.py), with one dense matrix
+        per synapse variable of the text, and the mask."""
+        m = cls.model_of(p)
+        n_dense = 1 + sum(1 for v in m.variables if v.role in ("synapse", "weight"))
+        return plastic_memory(p, sizes, itemsize, n_dense)
 
     @classmethod
     def ports(cls, p):
