@@ -264,7 +264,8 @@ class Model:
         groups: dict[int, list[str]] = {}
         for nid, r in self.rnodes.items():
             comp = r.comp
-            if (type(comp).type_name == "projection" and not comp.dense and nid not in keep
+            if (type(comp).type_name == "projection" and not comp.dense
+                    and not comp.per_synapse_delays and nid not in keep
                     and len(outgoing.get(f"{nid}.events", [])) == 1
                     and f"{nid}.pre" in incoming):
                 groups.setdefault(comp.config["delay_steps"], []).append(nid)
