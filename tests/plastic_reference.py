@@ -71,3 +71,27 @@ def reference_rule(M, K0, D, kind, sign, pre, post, mod, tab, eta, dt=1.0):
         dK = eta * mod[t] * (g("alpha") * sd + g("beta") * ys * sd + g("gamma") * r + g("delta") * xs * r)
         K = np.where(M, np.clip(K + dt * dK, 0.0, g("w_max")), K)
     return ev, K
+
+
+def run_node(comp, inputs, T, seed=0):
+    """Drive a non-latched component for T steps; ``inputs`` maps port -> array (T, size) (ports
+    left out get zeros of the size given by the component's declared ports). Returns the
+    outputs stacked over time (numpy) and the final state."""
+    const, state = comp.init(jax.random.PRNGKey(seed), np.random.default_rng(seed))
+    const = jax.tree_util.tree_map(jnp.asarray, const)
+    live = comp.live_params()
+    p = {**live, **comp.prepare(live)}
+    ins_decl, _ = type(comp).ports(comp.config)
+    xs = {}
+    for port in ins_decl:
+        n = comp.size(port.size)
+        xs[port.name] = jnp.asarray(inputs.get(port.name, np.zeros((T, n))), comp.dtype)
+    keys = jax.random.split(jax.random.PRNGKey(seed + 1), T)
+
+    def step(st, x):
+        t, key, ins = x
+        st, out = comp.step(p, st, ins, Ctx(t, comp.dt, key, const))
+        return st, out
+
+    st, outs = jax.jit(lambda s0: jax.lax.scan(step, s0, (jnp.arange(T, dtype=jnp.int32), keys, xs)))(state)
+    return jax.tree_util.tree_map(np.asarray, outs), st
