@@ -21,6 +21,13 @@ Propagation is event-driven (cost grows with spikes x fan-out; the spiking neuro
 through a bit set, one per loop iteration) or dense (a matrix product, for small or dense
 projections); ``auto`` picks dense when the connectivity is dense or n_pre * n_post <= 65,536.
 Both give the same sums.
+
+Per-synapse delays (``max_delay_steps`` > ``delay_steps``): every synapse draws its own delay d_ij,
+uniform on the whole numbers delay_steps .. max_delay_steps (drawn after the weights, from the
+same per-node stream), and a spike of i at step t reaches j at step t + d_ij exactly. Such a
+projection always propagates event-driven from a ring of the last max_delay_steps steps' spike
+bit sets (components/spike_history.py) and is never fused with others. ``max_delay_steps`` 0
+(default) or equal to ``delay_steps``: one delay for the whole projection, as before.
 """
 from __future__ import annotations
 
@@ -196,12 +203,20 @@ class Projection(Component):
               help="transmission delay in time steps (a spike at t arrives at t + delay)"),
         Param("propagation", "choice", "auto", choices=("auto", "event", "dense"),
               help="event-driven, dense matrix product, or chosen automatically"),
+        Param("max_delay_steps", "int", 0, min=0, max=10_000,
+              help="0: every synapse has delay_steps. Larger: each synapse draws its own delay, "
+                   "uniform on delay_steps .. max_delay_steps (whole steps, exact; always "
+                   "event-driven)"),
     )
 
     @classmethod
     def ports(cls, p):
         return ([Port("pre", SPIKES, "n_pre", required=True, help="pre-synaptic spikes")],
                 [Port("events", EVENTS, "n_post", help="weighted spike arrivals for post")])
+
+    @classmethod
+    def check(cls, p):
+        return delay_range_problems(p)
 
     @classmethod
     def check_sizes(cls, p, sizes):
@@ -224,12 +239,22 @@ class Projection(Component):
         return self.sizes["n_post"]
 
     @property
+    def per_synapse_delays(self) -> bool:
+        """True when every synapse has its own delay (never dense, never fused)."""
+        return self.config.get("max_delay_steps", 0) > self.config["delay_steps"]
+
+    @property
     def dense(self) -> bool:
+        if self.per_synapse_delays:
+            return False
         return self.is_dense(self.config, self.n_pre, self.n_post)
 
     @staticmethod
     def is_dense(c: dict, n_pre: int, n_post: int) -> bool:
-        """Whether a projection with parameters ``c`` between these sizes propagates densely."""
+        """Whether a projection with parameters ``c`` between these sizes propagates densely
+        (one with per-synapse delays never does: see ``per_synapse_delays``)."""
+        if c.get("max_delay_steps", 0) > c.get("delay_steps", 0):
+            return False
         mode = c["propagation"]
         if mode != "auto":
             return mode == "dense"
@@ -250,7 +275,8 @@ class Projection(Component):
         if cls.is_dense({"propagation": "auto", **p}, n_pre, n_post):
             syn += 3 * n_pre * n_post * itemsize
         return {"synapses": syn,
-                "delay buffers": 3 * p["delay_steps"] * n_pre * itemsize,
+                "delay buffers": 3 * max(p["delay_steps"], p.get("max_delay_steps", 0))
+                * n_pre * itemsize,
                 "state": STATE_VALUES * (n_pre + n_post) * itemsize}
 
     def synapses(self, rng):
@@ -260,6 +286,8 @@ class Projection(Component):
 
     def init(self, key, rng):
         pre, post, w = self.synapses(rng)
+        if self.per_synapse_delays:
+            return self._init_spread(pre, post, w, rng)
         if self.dense:
             const = {"W": self.weight_matrix(pre, post, w)}
         else:
@@ -279,13 +307,41 @@ class Projection(Component):
             return spikes @ const["W"]
         return event_propagate(spikes, const["targets"], const["weights"], self.n_post)
 
+    def _init_spread(self, pre, post, w, rng):
+        from .spike_history import draw_delays, empty_ring
+        c = self.config
+        d = draw_delays(rng, pre.size, c["delay_steps"], c["max_delay_steps"])
+        t, wt = padded_tables(pre, post, w, self.n_pre, self.n_post, self.dtype)
+        _, dt_ = padded_tables(pre, post, d, self.n_pre, self.n_post, np.int32)
+        const = {"targets": t, "weights": wt, "delays": dt_,
+                 "sign": np.ones(self.n_pre + 1, self.dtype)}
+        return const, {"ring": empty_ring(c["max_delay_steps"], self.n_pre)}
+
     def read(self, p, state, ctx):
+        if self.per_synapse_delays:
+            from .spike_history import arrival_words, deliver
+            c = self.config
+            words = arrival_words(state["ring"], ctx.t, c["delay_steps"])
+            return {"events": deliver(words, ctx.t, c["max_delay_steps"], ctx.const,
+                                      ctx.const["weights"], self.n_post, True)}
         d = self.config["delay_steps"]
         return {"events": self.deliver(state["buf"][ctx.t % d], ctx.const)}
 
     def update(self, p, state, inputs, ctx):
+        if self.per_synapse_delays:
+            from .spike_history import push_words
+            return {"ring": push_words(state["ring"], ctx.t, inputs["pre"])}
         d = self.config["delay_steps"]
         return {"buf": state["buf"].at[ctx.t % d].set(inputs["pre"])}
+
+
+def delay_range_problems(p):
+    """The check of per-synapse delays: max_delay_steps is 0 (off) or at least delay_steps."""
+    m = p.get("max_delay_steps", 0)
+    if 0 < m < p["delay_steps"]:
+        return [("max_delay_steps", f"max_delay_steps ({m}) must be 0 (one delay for all "
+                                    f"synapses) or at least delay_steps ({p['delay_steps']})")]
+    return []
 
 
 def dense_matrix(const, n_pre, n_post):

@@ -299,7 +299,8 @@ class Model:
         small: dict[int, list[str]] = {}
         for nid, r in self.rnodes.items():
             comp = r.comp
-            if (type(comp).type_name == "projection" and nid not in keep
+            if (type(comp).type_name == "projection" and not comp.per_synapse_delays
+                    and nid not in keep
                     and len(outgoing.get(f"{nid}.events", [])) == 1
                     and f"{nid}.pre" in incoming):
                 delay = comp.config["delay_steps"]

@@ -372,3 +372,61 @@ def test_validation_errors():
     assert (prob.node, prob.param) == ("proj", "p")
     (prob,) = validate(two_pools(5, 5, delay_steps=0))
     assert (prob.node, prob.param) == ("proj", "delay_steps")
+
+
+# --- per-synapse delays --------------------------------------------------------------------------
+
+def test_per_synapse_delays_are_uniform_up_to_the_maximum():
+    """delay_steps 1, max_delay_steps 4 on 40,000 synapses: every delay 1..4 about a quarter
+    (5 sigma), none outside. The original aliases a 4 ms delay onto 0 at dt = 1 ms and draws
+    1 twice as often (0.2, 0.4, 0.2, 0.2 for 0..3)."""
+    comp = make(200, 200, connectivity="all_to_all", max_delay_steps=4)
+    const, _ = comp.init(None, np.random.default_rng(0))
+    d = const["delays"][:200][const["targets"][:200] < 200]
+    assert d.size == 40_000 and d.min() == 1 and d.max() == 4
+    frac = np.bincount(d, minlength=5)[1:] / d.size
+    assert np.all(np.abs(frac - 0.25) < 5 * math.sqrt(0.25 * 0.75 / d.size))
+
+
+def test_per_synapse_delays_are_exact_to_the_step():
+    """Spikes of 3 pre neurons at steps 0 and 5 reach each post neuron exactly at spike step +
+    that synapse's own delay (2..6), with its weight; nothing arrives at any other step."""
+    n_pre, n_post, T = 3, 40, 16
+    comp = make(n_pre, n_post, connectivity="all_to_all", weight=1.0, weight_init="uniform",
+                weight_spread=0.5, delay_steps=2, max_delay_steps=6)
+    from tests.plastic_reference import run
+    spikes = {0: [0, 2], 5: [1, 2]}
+    pre = np.zeros((T, n_pre), np.float32)
+    for t0, who in spikes.items():
+        pre[t0, who] = 1
+    got, _, const = run(comp, pre, np.zeros((T, n_post), np.float32), seed=1)
+    want = np.zeros((T, n_post))
+    tg, w, d = (np.asarray(const[k])[:n_pre] for k in ("targets", "weights", "delays"))
+    for t0, who in spikes.items():
+        for i in who:
+            for j, wij, dij in zip(tg[i], w[i], d[i]):
+                if j < n_post:
+                    want[t0 + dij, j] += wij
+    assert set(np.unique(d[tg < n_post])) == {2, 3, 4, 5, 6}
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_per_synapse_delays_in_a_graph_are_not_fused_and_are_validated():
+    g = graph(("src", "poisson_source", {"size": 20, "rate": 200.0}),
+              ("a", "lif", {"size": 10}), ("b", "lif", {"size": 10}),
+              ("p1", "projection", {"p": 0.5, "propagation": "event", "delay_steps": 2,
+                                    "max_delay_steps": 5}),
+              ("p2", "projection", {"p": 0.5, "propagation": "event", "delay_steps": 2}),
+              ("p3", "projection", {"p": 0.5, "propagation": "event", "delay_steps": 2}),
+              edges=[("src.spikes", "p1.pre"), ("p1.events", "a.syn"),
+                     ("src.spikes", "p2.pre"), ("p2.events", "b.syn"),
+                     ("src.spikes", "p3.pre"), ("p3.events", "a.jump")])
+    from engine import compile_graph
+    model = compile_graph(g)
+    # p2 and p3 (one delay of 2 steps) share a fused kernel; p1 (per-synapse delays) stays apart
+    assert "p1" in model.rnodes and "p2" not in model.rnodes and "p3" not in model.rnodes
+    bad = graph(("src", "poisson_source", {"size": 4}), ("a", "lif", {"size": 4}),
+                ("p", "projection", {"delay_steps": 3, "max_delay_steps": 2}),
+                edges=[("src.spikes", "p.pre"), ("p.events", "a.syn")])
+    probs = validate(bad)
+    assert any(pr.node == "p" and pr.param == "max_delay_steps" for pr in probs)
