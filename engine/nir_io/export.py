@@ -110,6 +110,18 @@ class _Exporter:
         p = (info.outputs if way == "out" else info.inputs)[port]
         return int(info.port_size(p))
 
+    def drawn_weights(self, fid: str) -> np.ndarray:
+        """A static projection's (n_pre, n_post) weights, drawn as the compiler draws them (the
+        node's own random stream), without building a Simulation."""
+        from ..compiler import node_rng
+
+        node, info = self.flat.nodes[fid], self.infos[fid]
+        dtype = np.float64 if self.flat.settings.get("dtype") == "float64" else np.float32
+        comp = self.reg.get(node.type)(info.config, info.sizes, self.dt, dtype)
+        seed = int(self.flat.settings.get("seed", 0))
+        key = fid if node.seed_id is None else node.seed_id
+        return comp.weight_matrix(*comp.synapses(node_rng(seed, key)))
+
     def sim(self):
         if self._sim is None:
             import engine
@@ -174,6 +186,8 @@ class _Exporter:
         if node.type == "matrix_projection":
             w = np.asarray(c["weights"], np.float64).reshape(n_post, n_pre)
             bias = np.asarray(c["bias"], np.float64) if c["bias"] else None
+        elif node.type == "projection":
+            w = self.drawn_weights(fid).T
         else:
             w = np.asarray(self.sim().weights(fid)).T
         if dst_port == "jump":   # a voltage jump is the box current w tau_m / dt for one step
