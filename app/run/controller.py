@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from engine import Problem
 
+from . import layouts
 from .graph_info import GraphInfo
 from .live_edits import diff_graphs, structure_key
 from .painter import FramePainter
@@ -67,6 +68,11 @@ class RunController(QObject):
         for name, call in self.panels.actions():
             self._register(name, call)
         window.graph_edited.connect(self._on_graph_edited)
+        files = getattr(window, "files", None)
+        if files is not None and hasattr(files, "save_hooks"):   # layouts saved with the graph
+            files.save_hooks.append(
+                lambda graph: layouts.store(graph, self.panels.monitors, window))
+        self.restore_layout()
         replaced = getattr(window, "graph_replaced", None)
         if replaced is not None:
             replaced.connect(self._on_graph_replaced)
@@ -307,7 +313,15 @@ class RunController(QObject):
         self._model = None
         self._built_info = None
         self._seen = self.window.graph.copy()
+        self.restore_layout()
         self._send_request()
+
+    def restore_layout(self) -> None:
+        """Open the monitors the graph file's meta names (app/run/layouts.py)."""
+        problems = layouts.restore(self.panels, self.window.graph, self.window)
+        if problems:
+            self.window.status("The file's monitor layout was not fully restored: "
+                               + "; ".join(problems))
 
     def _ask_rebuild(self, why: str):
         if self.state in ("running", "paused"):
