@@ -317,11 +317,24 @@ class RunController(QObject):
         self._send_request()
 
     def restore_layout(self) -> None:
-        """Open the monitors the graph file's meta names (app/run/layouts.py)."""
+        """Open the monitors the graph file's meta names (app/run/layouts.py). Opened before
+        the window is shown (the app starts with a file), they are docked again once it is:
+        a hidden window cannot share out its space."""
         problems = layouts.restore(self.panels, self.window.graph, self.window)
         if problems:
             self.window.status("The file's monitor layout was not fully restored: "
                                + "; ".join(problems))
+        if self.panels.monitors and not self.window.isVisible():
+            self._redock(40)
+
+    def _redock(self, tries: int) -> None:
+        if self._closed:
+            return
+        if not self.window.isVisible():
+            if tries > 0:
+                QTimer.singleShot(250, lambda: self._redock(tries - 1))
+            return
+        layouts.redock(self.panels.monitors, self.window, self.window.graph)
 
     def _ask_rebuild(self, why: str):
         if self.state in ("running", "paused"):

@@ -120,6 +120,33 @@ def _place(window, mon, spec) -> None:
             window.resizeDocks([mon], [size[1]], Qt.Orientation.Vertical)
 
 
+def redock(monitors, window, graph) -> None:
+    """Dock ``monitors`` again in order, each where the layout says (used once the window is
+    shown: panels opened while it was hidden could not be given their share of it)."""
+    place = getattr(window, "place_monitor", None)
+    if place is None:
+        return
+    layout = graph.meta.get(KEY)
+    specs = [s for s in layout.get("panels", []) if isinstance(s, dict)] \
+        if isinstance(layout, dict) else []
+    for mon in monitors:
+        spec = next((s for s in specs if s.get("kind") == mon.kind
+                     and set(_ids(s, "nodes" if mon.kind in MULTI else "node")) & set(mon.nodes())),
+                    {})
+        if spec.get("area") == "floating" or mon.isFloating():
+            continue
+        default = "right" if mon.kind in ("weights", "environment", "episodes") else "bottom"
+        place(mon, AREAS.get(spec.get("area"), AREAS[default]))
+        _place(window, mon, spec)
+    docks = getattr(window, "docks", None)   # the editor's: the problems panel as a tab behind
+    bottom = docks.monitor_docks(AREAS["bottom"]) if docks is not None else []
+    if bottom and docks.docked_in(docks.problems_dock, AREAS["bottom"]) \
+            and not window.tabifiedDockWidgets(docks.problems_dock):
+        window.tabifyDockWidget(bottom[0], docks.problems_dock)
+        bottom[0].raise_()
+        docks.arrange_monitors()
+
+
 def restore(panels, graph, window) -> list[str]:
     """Open the monitors ``graph.meta`` names; returns what could not be restored."""
     layout = graph.meta.get(KEY)

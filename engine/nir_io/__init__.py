@@ -24,6 +24,11 @@ class NIRError(Exception):
     """A NIR file or graph that Spark cannot read or convert; the message names the node."""
 
 
+class TimeUnitUnknown(NIRError):
+    """The file's time constants could be seconds or milliseconds: the caller must say which
+    (``from_nir(..., time_unit=...)``; the CLI's --time-unit, the app asks)."""
+
+
 def require_nir():
     """The ``nir`` module, or NIRError saying how to install it."""
     try:
@@ -39,5 +44,5 @@ from .files import read_nir, write_nir  # noqa: E402
 from .importer import from_nir  # noqa: E402
 from .units import detect_time_unit  # noqa: E402
 
-__all__ = ["NIRError", "to_nir", "from_nir", "read_nir", "write_nir", "detect_time_unit",
+__all__ = ["NIRError", "TimeUnitUnknown", "to_nir", "from_nir", "read_nir", "write_nir", "detect_time_unit",
            "require_nir"]

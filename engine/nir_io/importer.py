@@ -21,7 +21,7 @@ import numpy as np
 
 from ..graph import DEFAULT_SETTINGS, Graph, Node
 from ..problems import Problem
-from . import NIRError, require_nir
+from . import NIRError, TimeUnitUnknown, require_nir
 from .units import UNITS, clean, detect_time_unit
 
 DEFAULT_DT = 0.1
@@ -196,8 +196,10 @@ class _Importer:
         unit = detect_time_unit(values)
         if unit is None:
             vals = [v for v in values if v > 0]
-            self.fail(f"the time constants and delays range from {min(vals):g} to {max(vals):g}: "
-                      "they could be seconds or milliseconds; say which (--time-unit s or ms)")
+            raise TimeUnitUnknown(
+                f"{self.where}the time constants and delays range from {min(vals):g} to "
+                f"{max(vals):g}: they could be seconds or milliseconds; say which (--time-unit s "
+                "or ms)")
         if values:
             self.note(None, f"time constants read in {unit}: they range from "
                             f"{min(values):g} to {max(values):g} (pass --time-unit to override)")
