@@ -44,6 +44,7 @@ class FileActions(QtCore.QObject):
         self.w = window
         self.popups = True            # message boxes for refusals (tests turn them off)
         self.last_load_problems: list = []
+        self.save_hooks: list = []    # f(graph) before a save (the run UI stores its layout)
         self.recovery = session.Recovery()
         self._error_box = None
         self._autosave_timer = QtCore.QTimer(self)
@@ -153,6 +154,8 @@ class FileActions(QtCore.QObject):
             if self.popups:
                 QtWidgets.QMessageBox.warning(self.w, "Examples are templates", msg)
             return False
+        for hook in self.save_hooks:
+            hook(self.w.graph)
         try:
             fileio.save(self.w.graph, path)
         except OSError as exc:

@@ -31,6 +31,7 @@ from .editing import GraphEditor
 from .files import FileActions, is_example
 from .inspector import Inspector
 from .menus import Menus, steady_width
+from .nir_actions import NIRActions
 from .palette import Palette
 from .problems_panel import ProblemsPanel
 
@@ -71,6 +72,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.edits = GraphEditor(self)
         self.clipboard = Clipboard(self)
         self.files = FileActions(self)
+        self.nir = NIRActions(self)
         self.menus = Menus(self)
         self.statusBar().showMessage("Ready")
 

@@ -69,6 +69,10 @@ class Menus(QtCore.QObject):
         self.act_open = A("&Open…", files.open_file, [K.Open], "Open a graph file")
         self.act_save = A("&Save", files.save, [K.Save], "Save the graph")
         self.act_save_as = A("Save &As…", files.save_as, ["Ctrl+Shift+S"], "Save under a new name")
+        self.act_import_nir = A("&Import NIR…", lambda: w.nir.import_nir(),
+                                tip="Read a NIR file (snnTorch, Norse, …) into a new graph")
+        self.act_export_nir = A("E&xport NIR…", lambda: w.nir.export_nir(),
+                                tip="Write the graph as a NIR file; lists what NIR cannot express")
         self.act_quit = A("&Quit", w.close, [K.Quit])
         self.act_undo = A("&Undo", undo.undo, ["Ctrl+Z"])
         self.act_redo = A("&Redo", undo.redo, ["Ctrl+Shift+Z", "Ctrl+Y"])
@@ -104,6 +108,8 @@ class Menus(QtCore.QObject):
         files.fill_examples(self.examples_menu)
         m.addSeparator()
         m.addActions([self.act_save, self.act_save_as])
+        m.addSeparator()
+        m.addActions([self.act_import_nir, self.act_export_nir])
         m.addSeparator()
         m.addAction(self.act_quit)
         m = mb.addMenu("&Edit")

@@ -5,6 +5,8 @@
               [--dtype float64] [--json]
     spark train FILE --agents N --episodes E [--seed S] [--out DIR]
     spark flatten FILE -o OUT         write FILE without composite components (dotted ids)
+    spark export-nir FILE -o OUT.nir  write FILE as a NIR graph; list what NIR cannot express
+    spark import-nir IN.nir -o OUT.json [--dt MS] [--time-unit s|ms]
     spark app [FILE] [--run]          the desktop app (the only command that loads Qt)
 
 Every command takes ``--allow-import MODULE`` (repeatable): the user's consent for a Gymnasium
@@ -166,6 +168,53 @@ def cmd_flatten(args) -> int:
     return EXIT_OK
 
 
+def cmd_export_nir(args) -> int:
+    import engine
+    from engine.nir_io import NIRError, to_nir, write_nir
+
+    try:
+        graph = engine.load(args.file)
+        nir_graph, warnings = to_nir(graph, source=args.file)
+        write_nir(args.out, nir_graph)
+    except engine.GraphError as exc:
+        _err(str(exc))
+        return EXIT_PROBLEMS
+    except NIRError as exc:
+        _err(str(exc))
+        return EXIT_PROBLEMS
+    except OSError as exc:
+        _err(f"{args.out}: cannot write: {exc.strerror or exc}")
+        return EXIT_PROBLEMS
+    for w in warnings:
+        _err(f"warning: {w}")
+    n = len(nir_graph.nodes)
+    print(f"{args.out}: {n} NIR nodes, {len(nir_graph.edges)} edges"
+          + (f"; {len(warnings)} warning{'s' if len(warnings) != 1 else ''} (above)"
+             if warnings else ""))
+    return EXIT_OK
+
+
+def cmd_import_nir(args) -> int:
+    import engine
+    from engine.nir_io import NIRError, from_nir, read_nir
+
+    try:
+        graph, notes = from_nir(read_nir(args.file), dt=args.dt, time_unit=args.time_unit,
+                                source=args.file)
+        engine.save(graph, args.out)
+    except NIRError as exc:
+        _err(str(exc))
+        return EXIT_PROBLEMS
+    except OSError as exc:
+        _err(f"{args.out}: cannot write: {exc.strerror or exc}")
+        return EXIT_PROBLEMS
+    for n in notes:
+        _err(f"note: {n}")
+    print(f"{args.out}: {len(graph.nodes)} nodes, {len(graph.edges)} edges, dt "
+          f"{graph.settings['dt']:g} ms")
+    return EXIT_OK
+
+
 def cmd_app(args) -> int:
     # The only place the engine's CLI reaches up into the app layer: loaded on demand, so
     # headless commands never import Qt.
@@ -218,6 +267,23 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("-o", "--out", required=True, help="the flat graph file to write")
     f.set_defaults(fn=cmd_flatten)
 
+    x = sub.add_parser("export-nir", help="write a graph as NIR (HDF5); list what NIR cannot "
+                                          "express", parents=[common])
+    x.add_argument("file")
+    x.add_argument("-o", "--out", required=True, help="the .nir file to write")
+    x.set_defaults(fn=cmd_export_nir)
+
+    m = sub.add_parser("import-nir", help="read a NIR file into a Spark graph file",
+                       parents=[common])
+    m.add_argument("file")
+    m.add_argument("-o", "--out", required=True, help="the graph file (.json) to write")
+    m.add_argument("--dt", type=float, default=None, metavar="MS",
+                   help="time step in ms (default: the file's own, else 0.1)")
+    m.add_argument("--time-unit", choices=("s", "ms"), default=None,
+                   help="unit of the file's time constants and delays (default: the file's "
+                        "metadata, else read from their magnitudes where unambiguous)")
+    m.set_defaults(fn=cmd_import_nir)
+
     a = sub.add_parser("app", help="open the desktop app", parents=[common])
     a.add_argument("file", nargs="?", default=None)
     a.add_argument("--run", action="store_true", help="start running at once")
@@ -233,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "chunk", 1) < 1:
         _err("--chunk must be >= 1")
         return EXIT_USAGE
-    if args.command in ("run", "flatten") and args.out and not Path(args.out).parent.exists():
+    if (args.command in ("run", "flatten", "export-nir", "import-nir") and args.out
+            and not Path(args.out).parent.exists()):
         _err(f"--out: folder {Path(args.out).parent} does not exist")
         return EXIT_USAGE
     if getattr(args, "allow_import", None):

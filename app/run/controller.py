@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
 from engine import Problem
 
+from . import layouts
 from .graph_info import GraphInfo
 from .live_edits import diff_graphs, structure_key
 from .painter import FramePainter
@@ -67,6 +68,11 @@ class RunController(QObject):
         for name, call in self.panels.actions():
             self._register(name, call)
         window.graph_edited.connect(self._on_graph_edited)
+        files = getattr(window, "files", None)
+        if files is not None and hasattr(files, "save_hooks"):   # layouts saved with the graph
+            files.save_hooks.append(
+                lambda graph: layouts.store(graph, self.panels.monitors, window))
+        self.restore_layout()
         replaced = getattr(window, "graph_replaced", None)
         if replaced is not None:
             replaced.connect(self._on_graph_replaced)
@@ -307,7 +313,28 @@ class RunController(QObject):
         self._model = None
         self._built_info = None
         self._seen = self.window.graph.copy()
+        self.restore_layout()
         self._send_request()
+
+    def restore_layout(self) -> None:
+        """Open the monitors the graph file's meta names (app/run/layouts.py). Opened before
+        the window is shown (the app starts with a file), they are docked again once it is:
+        a hidden window cannot share out its space."""
+        problems = layouts.restore(self.panels, self.window.graph, self.window)
+        if problems:
+            self.window.status("The file's monitor layout was not fully restored: "
+                               + "; ".join(problems))
+        if self.panels.monitors and not self.window.isVisible():
+            self._redock(40)
+
+    def _redock(self, tries: int) -> None:
+        if self._closed:
+            return
+        if not self.window.isVisible():
+            if tries > 0:
+                QTimer.singleShot(250, lambda: self._redock(tries - 1))
+            return
+        layouts.redock(self.panels.monitors, self.window, self.window.graph)
 
     def _ask_rebuild(self, why: str):
         if self.state in ("running", "paused"):
