@@ -108,8 +108,8 @@ class SaveComponentDialog(QtWidgets.QDialog):
 def save_node_as_component(window, node_id: str, values=None) -> str | None:
     """Ask for name, category and description (``values`` given: use them, no dialog), save
     the node as a library component and show it in the palette. Returns the type name."""
-    slot = window.inspector.model_slot
-    shown = slot.current if slot.key and node_id in slot.key[0] else None
+    shown = window.inspector.model_slot.current if node_id in window.inspector.node_ids \
+        else None
     if shown is not None and shown.model is not None and shown.model.errors:
         QtWidgets.QMessageBox.warning(window, "Cannot save the component",
                                       "The model text has errors: fix them first.")

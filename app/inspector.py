@@ -223,7 +223,8 @@ class Inspector(QtWidgets.QScrollArea):
         self._wheel_guard = WheelGuard(self)
         self.model_slot = ModelSlot(self._ask_apply,
                                     lambda name, text: self._commit(self.rows[name], text),
-                                    self.save_component_requested)
+                                    lambda: self.node_ids and
+                                    self.save_component_requested.emit(self.node_ids[0]))
 
     # -- public ---------------------------------------------------------------------------------
     def add_action(self, text: str, callback, applies=None) -> None:

@@ -282,26 +282,27 @@ class ModelSlot(QtCore.QObject):
     (a rebuild of the inspector after an applied text keeps its cursor, focus and typing
     history). When the selection changes with unapplied changes, ``ask(node_ids, text)`` is
     called once the new selection is shown, so they are never dropped silently. An applied
-    text goes to ``commit(param, text)``; the Save button to ``save_signal.emit(node_id)``."""
+    text goes to ``commit(param, text)``; the Save button calls ``save()``."""
 
-    def __init__(self, ask, commit, save_signal):
+    def __init__(self, ask, commit, save):
         super().__init__()
         self.ask = ask
         self.commit = commit
-        self.save_signal = save_signal
+        self.save = save
         self.current: ModelEditor | None = None
         self.key = None
         self._focus = False
 
     def editor(self, cls, param: str, node_ids, type_name) -> ModelEditor:
-        key = (tuple(node_ids), type_name, param)
+        """The editor for ``param`` of the selected ``node_ids`` (the same one while they stay
+        selected, renamed or not: ``leave`` drops it when the selection changes)."""
+        key = (type_name, param)
         if self.current is None or self.key != key:
             self.drop()
             ed = self.current = for_node_type(cls, param, ", ".join(node_ids))
             self.key = key
             ed.save_button.setVisible(ed.check_fn is not None and len(node_ids) == 1)
-            first = node_ids[0] if node_ids else ""
-            ed.save_requested.connect(lambda: self.save_signal.emit(first))
+            ed.save_requested.connect(self.save)
             ed.applied.connect(lambda text: self.commit(param, text))
         return self.current
 

@@ -241,9 +241,13 @@ def test_unapplied_edits_are_offered_when_the_selection_changes(win, qtbot, monk
         qtbot.waitUntil(lambda: len(asked) == (1 if expect == LIF else 2), timeout=3000)
         assert repr(a) in asked[-1] and "not applied" in asked[-1]
         assert win.graph.nodes[a].params["model"] == expect
-    # a pending text is saved with the file (Ctrl+S applies it first)
+    # a rename keeps the editor and its pending text; Ctrl+S (apply_pending) applies it
     win.select_node(a)
-    win.inspector.row("model").editor.edit.setPlainText(LIBRARY["izhikevich"])
+    ed = win.inspector.row("model").editor
+    ed.edit.setPlainText(LIBRARY["izhikevich"])
+    assert win.edits.rename_node(a, "a2")
+    a = "a2"
+    assert win.inspector.row("model").editor is ed and ed.is_modified()
     win.inspector.apply_pending()
     assert win.graph.nodes[a].params["model"] == LIBRARY["izhikevich"]
     # no question when nothing is pending
@@ -327,21 +331,22 @@ def test_save_to_library_and_the_palette_lists_it(win, library, monkeypatch):  #
     win.inspector.row("model").editor.revert()  # (closing would offer the pending text)
 
 
-def test_one_node_component_runs_like_the_node(library):
+def test_one_node_component_runs_like_the_node():
     """The saved component's instance, with a promoted value, gives the spikes of the plain
-    equation node with that value (deterministic drive)."""
+    equation node with that value (deterministic drive; one simulation holds both)."""
+    proto = Graph()
+    proto.add_node(Node("eq", "equation_pool", {"size": 4, "tau_m": 12.5}))
+    defn = node_component(proto, "eq", "my_lif", "Neurons", inner_id="pool")
+    assert defn.promoted("tau_m").default == 12.5
     g = Graph(settings={"dt": 0.1, "seed": 1})
+    g.definitions["my_lif"] = defn
     g.add_node(Node("drive", "current_source", {"size": 4, "amplitude": 18.0,
                                                 "heterogeneity": 2.0}))
-    g.add_node(Node("eq", "equation_pool", {"size": 4, "tau_m": 12.5}))
-    g.connect("drive.current", "eq.current")
-    defn = node_component(g, "eq", "my_lif", "Neurons", inner_id="pool")
-    assert defn.promoted("tau_m").default == 12.5
-    g2 = g.copy()
-    g2.definitions["my_lif"] = defn
-    g2.nodes["eq"] = Node("eq", "my_lif", {"tau_m": 10.0})
-    g.nodes["eq"].params["tau_m"] = 10.0
-    assert flatten(g2).nodes["eq.pool"].params["tau_m"] == 10.0
-    a = engine.Simulation(g, record=["eq.spikes"]).advance(400)["eq.spikes"]
-    b = engine.Simulation(g2, record=["eq.pool.spikes"]).advance(400)["eq.pool.spikes"]
+    g.add_node(Node("plain", "equation_pool", {"size": 4, "tau_m": 10.0}))
+    g.add_node(Node("inst", "my_lif", {"tau_m": 10.0}))
+    g.connect("drive.current", "plain.current")
+    g.connect("drive.current", "inst.current")
+    assert flatten(g).nodes["inst.pool"].params["tau_m"] == 10.0
+    rec = engine.Simulation(g, record=["plain.spikes", "inst.pool.spikes"]).advance(400)
+    a, b = rec["plain.spikes"], rec["inst.pool.spikes"]
     assert a.sum() > 4 and np.array_equal(a, b)
