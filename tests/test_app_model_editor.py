@@ -16,7 +16,8 @@ from app.code_edit import FORMATS  # noqa: E402
 from app.component_save import SaveComponentDialog, save_node_as_component  # noqa: E402
 from app.model_editor import for_node_type  # noqa: E402
 from engine import Graph, Node  # noqa: E402
-from engine.composite import flatten, load_library, node_component  # noqa: E402
+from engine.composite import (CompositeError, flatten, load_library,  # noqa: E402
+                              node_component)
 from engine.equations import LIBRARY  # noqa: E402
 from engine.registry import registry  # noqa: E402
 
@@ -224,7 +225,7 @@ def test_applying_changes_the_ports_and_undo_restores_the_text(win, qtbot):  # n
     assert win.inspector.row("model").editor.text() == LIBRARY["alif"]
 
 
-def test_unapplied_edits_are_offered_when_the_selection_changes(win, qtbot, monkeypatch):  # noqa: F811
+def test_unapplied_edits_offered_on_selection_change(win, qtbot, monkeypatch):  # noqa: F811
     a = win.edits.add_node("equation_pool", (0, 0))
     b = win.edits.add_node("lif", (300, 0))
     asked = []
@@ -338,6 +339,12 @@ def test_one_node_component_runs_like_the_node():
     proto.add_node(Node("eq", "equation_pool", {"size": 4, "tau_m": 12.5}))
     defn = node_component(proto, "eq", "my_lif", "Neurons", inner_id="pool")
     assert defn.promoted("tau_m").default == 12.5
+    for name, why in (("lif", "built-in"), ("2x", "not a valid name")):
+        with pytest.raises(CompositeError, match=why):
+            node_component(proto, "eq", name, "Neurons")
+    proto.nodes["eq"].params["model"] = LIF.replace(" / tau_m  unless", "  unless")
+    with pytest.raises(CompositeError, match="the left side is mV/ms"):
+        node_component(proto, "eq", "broken", "Neurons")
     g = Graph(settings={"dt": 0.1, "seed": 1})
     g.definitions["my_lif"] = defn
     g.add_node(Node("drive", "current_source", {"size": 4, "amplitude": 18.0,
