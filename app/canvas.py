@@ -376,6 +376,7 @@ class Canvas(QtCore.QObject):
     def sync(self, graph: Graph, ports_for) -> None:
         """Match the scene to ``graph``. ``ports_for(node)`` -> (inputs, outputs) Port lists."""
         self._syncing = True
+        self._definitions = graph.definitions
         selected = set(self.selected_ids())
         try:
             for nid in [n for n in self._nodes if n not in graph.nodes]:
@@ -423,7 +424,8 @@ class Canvas(QtCore.QObject):
     def _create(self, node, ins, outs):
         from engine.registry import registry
         reg = registry()
-        cls = reg.types.get(node.type)
+        cls = (reg.types.get(node.type) or getattr(self, "_definitions", {}).get(node.type)
+               or reg.definitions.get(node.type))  # a composite component's definition
         color = CATEGORY_COLORS.get(getattr(cls, "category", ""), DEFAULT_NODE_COLOR)
         ng = SparkNode()
         ng.model.name = node.id

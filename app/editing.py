@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from components.base import KIND_HELP, Port
+from engine.composite import instantiate, node_type
 from engine.graph import Edge, Graph, Node
 from engine.registry import registry
 from engine.validate import analyze, check_value
@@ -18,10 +19,18 @@ from .placement import BODY_OFFSET, free_spot, node_size
 
 
 def ports_of(node: Node, cache: dict, graph: Graph | None = None):
-    """(inputs, outputs) of ``node`` from its valid parameter values (defaults elsewhere). A node
-    of a type not in the registry gets the ports its edges in ``graph`` use (placeholders)."""
+    """(inputs, outputs) of ``node`` from its valid parameter values (defaults elsewhere). A
+    composite component's come from its definition; a node of a type known neither to the
+    registry nor to ``graph`` gets the ports its edges in ``graph`` use (placeholders)."""
     cls = registry().types.get(node.type)
     if cls is None:
+        comp = node_type(graph, node.type) if graph is not None else None
+        if comp is not None:  # a composite (library) component
+            try:
+                cache[node.id] = comp.ports(node.params)
+            except Exception:
+                pass
+            return cache.get(node.id, ([], []))
         return placeholder_ports(node, graph) if graph is not None else ([], [])
     cfg = {}
     for prm in cls.shown_params(node.params):
@@ -82,16 +91,24 @@ class GraphEditor(QtCore.QObject):
     def add_node(self, type_name: str, pos=None) -> str | None:
         """Add a node of ``type_name`` at scene ``pos``, or (``pos`` None) in the free space
         nearest to the view centre; the view scrolls to show it. Returns its id."""
-        cls = registry().types.get(type_name)
+        cls = registry().types.get(type_name) or node_type(self.graph, type_name)
         if cls is None:
             self.w.status(f"Unknown component type '{type_name}'")
             return None
         nid = self.graph.unique_id(type_name)
-        params = {p.name: p.initial for p in cls.editable_params({}) if not p.required}
+        definitions = {}
+        if type_name in registry().types:
+            params = {p.name: p.initial for p in cls.editable_params({}) if not p.required}
+        else:  # a library component: its definition is embedded in the graph
+            params, definitions = {}, instantiate(self.graph, type_name)[0].definitions
         node = Node(nid, type_name, params)
         node.position = tuple(pos) if pos is not None else self.free_position(node)
         node.position = (float(node.position[0]), float(node.position[1]))
-        self.w.doc.edit(f"add {nid}", lambda g: g.add_node(node.copy()), node=nid)
+        def mutate(g):
+            g.add_node(node.copy())
+            for name, d in definitions.items():
+                g.definitions.setdefault(name, d.copy())
+        self.w.doc.edit(f"add {nid}", mutate, node=nid)
         self.w.canvas.select([nid])
         self.w.canvas.reveal([nid])
         self.w.status(f"Added {cls.title} '{nid}'")
@@ -99,7 +116,7 @@ class GraphEditor(QtCore.QObject):
 
     def footprint(self, node: Node, at=None) -> tuple[float, float, float, float]:
         """The space ``node`` will take when drawn at ``at`` (default: its position)."""
-        ins, outs = ports_of(node, {})
+        ins, outs = ports_of(node, {}, self.graph)
         w, h = node_size(len(ins), len(outs))
         x, y = node.position if at is None else at
         return x - BODY_OFFSET[0], y - BODY_OFFSET[1], w, h

@@ -58,6 +58,7 @@ class FileActions(QtCore.QObject):
 
     def maybe_discard(self, doing: str = "continue") -> bool:
         """True when it is fine to drop the current graph (saved, discarded, or not dirty)."""
+        self.w.inspector.apply_pending()  # a model text being edited counts as a change
         if not self.doc.dirty:
             return True
         name = Path(self.doc.path).name if self.doc.path else "Untitled"
@@ -147,6 +148,7 @@ class FileActions(QtCore.QObject):
         return self.save_to(path)
 
     def save_to(self, path: str) -> bool:
+        self.w.inspector.apply_pending()  # the model text being edited is saved too
         if is_example(path):
             msg = (f"{Path(path).name} is a shipped example and is never overwritten: "
                    "save your changes under another name or folder.")

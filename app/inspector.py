@@ -1,10 +1,13 @@
 """The inspector: typed editors for the selected node's parameters (or the graph settings).
 
 One editor per parameter, chosen by kind: float -> spin box with unit suffix and range, int ->
-spin box, choice -> combo box, bool -> check box, str -> line edit, text -> multi-line box,
-floats -> comma-separated line edit; an equation-defined node's parameters follow its model
-text. Help text is the tooltip; a value that is invalid (``engine.validate.check_value``, or a
-validation problem naming that parameter) is flagged in red under its editor with the reason.
+spin box, choice -> combo box, bool -> check box, str -> line edit, text -> the model-text
+editor (app/model_editor.py), floats -> comma-separated line edit (the boxes:
+app/param_boxes.py); an equation-defined node's parameters follow its model text, and
+unapplied edits of the text are never dropped silently: before another selection is shown the
+inspector asks whether to apply them. Help text is the tooltip; a value that is invalid
+(``engine.validate.check_value``, or a validation problem naming that parameter) is flagged in
+red under its editor with the reason.
 Several selected nodes of one type are edited together (a parameter whose values differ is
 marked "mixed"). The node id is editable (rename). Emits requests; the editor applies them as
 undoable commands and then calls ``refresh``.
@@ -14,144 +17,16 @@ from __future__ import annotations
 import json
 import math
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from components.base import Param
+from engine.composite import node_type
 from engine.graph import SETTINGS_SPEC, Graph
 from engine.registry import registry
 from engine.validate import check_value
 
-BIG = 1e12
-
-
-class WheelGuard(QtCore.QObject):
-    """Event filter for value editors (spin boxes, combo boxes, sliders): a wheel turned over
-    an editor that does not have the keyboard focus scrolls ``scroll_area`` instead of
-    changing the value. The editors get ``Qt.StrongFocus``, so the wheel never focuses them
-    either: only a click or Tab does."""
-
-    def __init__(self, scroll_area: QtWidgets.QAbstractScrollArea):
-        super().__init__(scroll_area)
-        self.area = scroll_area
-
-    def guard(self, editor: QtWidgets.QWidget) -> None:
-        if isinstance(editor, (QtWidgets.QAbstractSpinBox, QtWidgets.QComboBox,
-                               QtWidgets.QAbstractSlider)):
-            editor.setFocusPolicy(QtCore.Qt.StrongFocus)
-            editor.installEventFilter(self)
-
-    def eventFilter(self, obj, ev):
-        if ev.type() == QtCore.QEvent.Wheel and not obj.hasFocus():
-            QtWidgets.QApplication.sendEvent(self.area.verticalScrollBar(), ev)
-            return True
-        return False
-
-
-class SoftRange:
-    """For spin boxes: any typed number is accepted as it is (an out-of-range value is then
-    flagged with the reason, never clamped), while the arrows, Page Up/Down and a focused
-    wheel step only inside the parameter's range ``[soft_min, soft_max]``."""
-
-    soft_min: float | None = None
-    soft_max: float | None = None
-
-    def set_soft_range(self, lo, hi) -> None:
-        self.soft_min, self.soft_max = lo, hi
-
-    def stepBy(self, steps):
-        v = self.value() + steps * self.singleStep()
-        if self.soft_min is not None:
-            v = max(v, self.soft_min)
-        if self.soft_max is not None:
-            v = min(v, self.soft_max)
-        if v != self.value():
-            self.setValue(v)
-            self.editingFinished.emit()  # the arrows commit at once, like a typed value
-
-    def stepEnabled(self):
-        flags = QtWidgets.QAbstractSpinBox.StepNone
-        v = self.value()
-        if self.soft_min is None or v > self.soft_min:
-            flags |= QtWidgets.QAbstractSpinBox.StepDownEnabled
-        if self.soft_max is None or v < self.soft_max:
-            flags |= QtWidgets.QAbstractSpinBox.StepUpEnabled
-        return flags
-
-
-class IntBox(SoftRange, QtWidgets.QSpinBox):
-    """An integer spin box taking any 32-bit integer (see SoftRange)."""
-
-    def __init__(self):
-        super().__init__()
-        self.setRange(-2**31, 2**31 - 1)
-        self.setKeyboardTracking(False)
-
-
-class FloatBox(SoftRange, QtWidgets.QDoubleSpinBox):
-    """A double spin box that shows values compactly (``20`` not ``20.000000``) and takes any
-    finite number (see SoftRange)."""
-
-    def __init__(self):
-        super().__init__()
-        self.setDecimals(9)
-        self.setRange(-BIG, BIG)
-        self.setKeyboardTracking(False)
-
-    def textFromValue(self, value):
-        return f"{value:.9g}"
-
-    def valueFromText(self, text):
-        text = text.replace(self.suffix(), "").strip()
-        try:
-            return float(text)
-        except ValueError:
-            return self.value()
-
-    def validate(self, text, pos):
-        body = text.replace(self.suffix(), "").strip()
-        try:
-            float(body)
-            return QtGui.QValidator.Acceptable, text, pos
-        except ValueError:
-            pass
-        if body in ("", "-", "+", ".", "-.", "+.") or body.lower().endswith(("e", "e-", "e+")):
-            return QtGui.QValidator.Intermediate, text, pos
-        return QtGui.QValidator.Invalid, text, pos
-
-
-class TextBox(QtWidgets.QPlainTextEdit):
-    """A multi-line text parameter (a model text): monospace; the text is committed when the
-    box loses focus or on Ctrl+Return. (A code editor for model texts replaces it later.)"""
-
-    def __init__(self, on_commit):
-        super().__init__()
-        self._on_commit = on_commit
-        self._shown = ""
-        self.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.FixedFont))
-        self.setLineWrapMode(QtWidgets.QPlainTextEdit.NoWrap)
-        self.setMinimumHeight(220)
-
-    def set_text(self, text: str) -> None:
-        if text != self.toPlainText():
-            self.setPlainText(text)
-        self._shown = text
-
-    def commit(self) -> None:
-        text = self.toPlainText()
-        if text != self._shown:
-            self._shown = text
-            self._on_commit(text)
-
-    def focusOutEvent(self, event):
-        self.commit()
-        super().focusOutEvent(event)
-
-    def keyPressEvent(self, event):
-        if event.key() in (QtCore.Qt.Key_Return, QtCore.Qt.Key_Enter) and \
-                event.modifiers() & QtCore.Qt.ControlModifier:
-            self.commit()
-            return
-        super().keyPressEvent(event)
+from .model_editor import ModelEditor, ModelSlot
+from .param_boxes import FloatBox, IntBox, WheelGuard
 
 
 def settings_params() -> list[Param]:
@@ -178,9 +53,10 @@ def parse_floats(text: str):
 class ParamRow:
     """The editor, label and inline error of one parameter."""
 
-    def __init__(self, prm: Param, on_commit):
+    def __init__(self, prm: Param, on_commit, text_editor=None):
         self.prm = prm
         self.on_commit = on_commit
+        self.text_editor = text_editor  # a ModelEditor for a text parameter
         self.label = QtWidgets.QLabel(prm.name)
         self.error = QtWidgets.QLabel("")
         self.error.setObjectName("inlineError")
@@ -222,7 +98,11 @@ class ParamRow:
             w.toggled.connect(lambda v: self.on_commit(self, bool(v)))
             return w
         if p.kind == "text":
-            return TextBox(lambda text: self.on_commit(self, text))
+            if self.text_editor is not None:
+                return self.text_editor  # (it reports applied texts itself: ModelSlot)
+            w = ModelEditor(title=p.name)
+            w.applied.connect(lambda text: self.on_commit(self, text))
+            return w
         w = QtWidgets.QLineEdit()
         if p.kind == "floats":
             w.setPlaceholderText("comma-separated numbers")
@@ -273,6 +153,8 @@ class ParamRow:
         self.label.setText(self.prm.name + ("  (mixed)" if mixed else ""))
 
     def show_error(self, message: str | None) -> None:
+        if isinstance(self.editor, ModelEditor) and self.editor.check_fn is not None:
+            message = None  # the editor checks its text itself and marks the errors
         self.error.setText(message or "")
         self.error.setVisible(bool(message))
         self.editor.setProperty("invalid", bool(message))
@@ -286,6 +168,7 @@ class Inspector(QtWidgets.QScrollArea):
     param_edit_requested = QtCore.Signal(list, str, object)  # node ids, param, value
     setting_edit_requested = QtCore.Signal(str, object)
     rename_requested = QtCore.Signal(str, str)
+    save_component_requested = QtCore.Signal(str)  # node id (the model editor's button)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -338,6 +221,10 @@ class Inspector(QtWidgets.QScrollArea):
         self._actions: list[tuple[str, object]] = []
         self._action_buttons: list[QtWidgets.QPushButton] = []
         self._wheel_guard = WheelGuard(self)
+        self.model_slot = ModelSlot(self._ask_apply,
+                                    lambda name, text: self._commit(self.rows[name], text),
+                                    lambda: self.node_ids and
+                                    self.save_component_requested.emit(self.node_ids[0]))
 
     # -- public ---------------------------------------------------------------------------------
     def add_action(self, text: str, callback, applies=None) -> None:
@@ -356,6 +243,7 @@ class Inspector(QtWidgets.QScrollArea):
         node_ids = [n for n in node_ids if n in graph.nodes]
         types = {graph.nodes[n].type for n in node_ids}
         if len(types) > 1:
+            self.model_slot.leave(self.node_ids)
             self._clear_form()
             self.node_ids = []
             self._type = None
@@ -367,6 +255,8 @@ class Inspector(QtWidgets.QScrollArea):
             return
         key = (tuple(node_ids), next(iter(types)) if types else None)
         names = tuple(p.name for p in self._params_of(graph, node_ids, key[1]))
+        if key != (tuple(self.node_ids), self._type):
+            self.model_slot.leave(self.node_ids)
         if key != (tuple(self.node_ids), self._type) or not self.rows \
                 or (node_ids and names != tuple(self.rows)):
             self._build(graph, node_ids, key[1])
@@ -417,8 +307,24 @@ class Inspector(QtWidgets.QScrollArea):
     def row(self, name: str) -> ParamRow:
         return self.rows[name]
 
+    def apply_pending(self) -> None:
+        """Apply the model editor's unapplied changes (before a save, a close, an open)."""
+        self.model_slot.apply_pending()
+
+    def _ask_apply(self, node_ids: list[str], text: str) -> None:
+        """Unapplied model-text changes of nodes no longer shown: ask whether to apply them
+        (see ModelSlot); nodes deleted since are left alone."""
+        ids = [n for n in node_ids if self._graph is not None and n in self._graph.nodes]
+        box = QtWidgets.QMessageBox
+        if ids and box.question(self, "Unapplied model text",
+                                f"The model text of {', '.join(repr(n) for n in ids)} has "
+                                "changes that were not applied. Apply them?",
+                                box.Apply | box.Discard, box.Apply) == box.Apply:
+            self.param_edit_requested.emit(ids, "model", text)
+
     # -- internals -------------------------------------------------------------------------------
     def _clear_form(self):
+        self.model_slot.detach()
         while self.form.rowCount():
             self.form.removeRow(0)
         self.rows = {}
@@ -431,13 +337,16 @@ class Inspector(QtWidgets.QScrollArea):
     def _params_of(graph, node_ids, type_name) -> list[Param]:
         """The parameters the selected nodes share (per node: an equation-defined node's
         parameters come from its model text; host-written outputs are not settings)."""
-        cls = registry().types.get(type_name)
+        cls = registry().types.get(type_name) or node_type(graph, type_name)
         if cls is None or not node_ids:
             return []
+        if not hasattr(cls, "editable_params"):  # a composite: its promoted parameters
+            return list(cls.params)
         lists = [cls.editable_params(graph.nodes[n].params) for n in node_ids]
         return [p for p in lists[0] if all(p in other for other in lists[1:])]
 
     def _build(self, graph, node_ids, type_name):
+        cls = None
         self._clear_form()
         self.raw_params.hide()
         self.node_ids = list(node_ids)
@@ -450,7 +359,7 @@ class Inspector(QtWidgets.QScrollArea):
             params = settings_params()
             self._show_actions(False)
         else:
-            cls = registry().types.get(type_name)
+            cls = registry().types.get(type_name) or node_type(graph, type_name)
             self._show_actions(True)
             if cls is None:
                 self.title.setText(f"Unknown type '{type_name}'")
@@ -470,7 +379,8 @@ class Inspector(QtWidgets.QScrollArea):
             self.id_row.setVisible(not many)
             params = self._params_of(graph, node_ids, type_name)
         for prm in params:
-            row = ParamRow(prm, self._commit)
+            row = ParamRow(prm, self._commit, self.model_slot.editor(
+                cls, prm.name, self.node_ids, type_name) if prm.kind == "text" else None)
             self._wheel_guard.guard(row.editor)
             self.rows[prm.name] = row
             cell = QtWidgets.QWidget()
@@ -479,7 +389,12 @@ class Inspector(QtWidgets.QScrollArea):
             v.setSpacing(1)
             v.addWidget(row.editor)
             v.addWidget(row.error)
-            self.form.addRow(row.label, cell)
+            if prm.kind == "text":  # the code editor gets the whole width
+                self.form.addRow(cell)
+                row.label.hide()
+            else:
+                self.form.addRow(row.label, cell)
+        self.model_slot.attached()
 
     def _commit(self, row: ParamRow, value):
         g = self._graph

@@ -22,6 +22,7 @@ from PySide6 import QtCore, QtWidgets
 from engine.graph import Graph
 from engine.validate import analyze
 
+from . import component_save
 from . import qtfix  # noqa: F401  (PySide6 reference-count workaround, applied on import)
 from .canvas import Canvas
 from .clipboard import Clipboard
@@ -89,6 +90,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._on_doc_replaced()
         self.update_title()
 
+        component_save.install(self)
         if with_run:
             from app import run
             ctl = run.install(self, autorun=autorun)

@@ -3,7 +3,9 @@
 Search ranks exact, then prefix matches of type keys and titles first (``match_rank``), so
 Enter adds what was typed ("gym" adds the Gymnasium environment, not CartPole whose description
 mentions Gymnasium); the palette highlights that entry. Generated from the engine registry,
-so a new module in components/ appears here with no GUI code. Drag an entry onto the canvas,
+so a new module in components/ appears here with no GUI code; the components of the user's
+library (engine/composite/library.py) are listed too (``rebuild`` after saving one). Drag an
+entry onto the canvas,
 or double-click it (or press Enter) to add it in the free space nearest the view centre.
 ``TabSearchPopup`` is the same list as a small popup at the cursor (Tab on the canvas).
 """
@@ -19,7 +21,7 @@ CATEGORY_ORDER = ["Inputs", "Neurons", "Projections", "Learning", "Outputs", "En
 
 
 def _categories():
-    cats = registry().by_category()
+    cats = registry().by_category(definitions=True)  # library components too
     order = [c for c in CATEGORY_ORDER if c in cats] + sorted(c for c in cats if c not in CATEGORY_ORDER)
     return [(c, sorted(cats[c], key=lambda k: k.title or k.type_name)) for c in order]
 
@@ -95,8 +97,19 @@ class Palette(QtWidgets.QWidget):
         self.tree.itemActivated.connect(self._activated)
         self._build()
 
+    def rebuild(self, select: str | None = None) -> None:
+        """List the registry's types again (after the library changed); ``select``: a type
+        to select and scroll to."""
+        self._build()
+        self._filter(self.search.text())
+        item = self._item_for(select) if select else None
+        if item is not None and not item.isHidden():
+            self.tree.setCurrentItem(item)
+            self.tree.scrollToItem(item)
+
     def _build(self):
         self.tree.clear()
+        self._types = {}
         for cat, classes in _categories():
             top = QtWidgets.QTreeWidgetItem([cat])
             top.setFlags(QtCore.Qt.ItemIsEnabled)
@@ -104,6 +117,7 @@ class Palette(QtWidgets.QWidget):
             f.setBold(True)
             top.setFont(0, f)
             for cls in classes:
+                self._types[cls.type_name] = cls
                 item = QtWidgets.QTreeWidgetItem([cls.title or cls.type_name])
                 item.setData(0, QtCore.Qt.UserRole, cls.type_name)
                 item.setToolTip(0, f"<b>{cls.title}</b> ({cls.type_name})<br>{cls.description}")
@@ -124,13 +138,12 @@ class Palette(QtWidgets.QWidget):
         return out
 
     def _filter(self, text):
-        reg = registry()
         for i in range(self.tree.topLevelItemCount()):
             top = self.tree.topLevelItem(i)
             shown = 0
             for j in range(top.childCount()):
                 item = top.child(j)
-                ok = match_rank(reg.get(item.data(0, QtCore.Qt.UserRole)), text) is not None
+                ok = match_rank(self._types[item.data(0, QtCore.Qt.UserRole)], text) is not None
                 item.setHidden(not ok)
                 shown += ok
             top.setHidden(shown == 0)

@@ -19,9 +19,9 @@ def test_inspector_and_canvas_follow_the_model_text(win):  # noqa: F811
     assert win.graph.nodes[nid].params["tau_m"] == 12.5
 
     # a new text: new parameters and a new output port (w)
-    box = win.inspector.row("model").editor
-    box.setPlainText(LIBRARY["alif"])
-    box.commit()
+    box = win.inspector.row("model").editor  # the model editor (tests/test_app_model_editor.py)
+    box.edit.setPlainText(LIBRARY["alif"])
+    box.apply()
     assert win.graph.nodes[nid].params["model"] == LIBRARY["alif"]
     assert list(win.inspector.rows)[-2:] == ["tau_w", "b"]
     outs = [p.name() for p in win.canvas.node_for(nid).output_ports()]
@@ -29,12 +29,15 @@ def test_inspector_and_canvas_follow_the_model_text(win):  # noqa: F811
 
     # a broken text: the node keeps its fixed parameters, the error is shown on 'model'
     box = win.inspector.row("model").editor
-    box.setPlainText(LIBRARY["alif"].replace("dw/dt = -w / tau_w", "dw/dt = -w"))
-    box.commit()
-    win.inspector.refresh(win.validate_now())
+    box.edit.setPlainText(LIBRARY["alif"].replace("dw/dt = -w / tau_w", "dw/dt = -w"))
+    box.apply()
+    problems = win.validate_now()
+    win.inspector.refresh(problems)
     assert list(win.inspector.rows) == ["size", "method", "model"]
-    err = win.inspector.row("model").error.text()
-    assert "dw/dt: the left side is mV/ms, the right side is mV" in err
+    assert any("dw/dt: the left side is mV/ms, the right side is mV" in p.message
+               for p in problems if p.node == nid and p.param == "model")
+    box = win.inspector.row("model").editor
+    assert "dw/dt: the left side is mV/ms, the right side is mV" in box.messages.item(0).text()
 
     # undo brings the good text and its parameters back
     win.doc.undo.undo()

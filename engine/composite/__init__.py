@@ -9,6 +9,7 @@
 * edit.py     the editor's operations, each returning a new Graph (one undo step each).
 * library.py  library files, the user library folder, package entry points, and the
               differences between embedded copies and the library.
+* single.py   one node (an equation-defined model) made into a library component.
 
 The engine compiles a composite graph by flattening it first (engine/compiler.py), so a
 composite costs nothing at run time and every inner node stays addressable by its dotted id.
@@ -23,6 +24,7 @@ from .library import (LIBRARY_TAG, LibraryDifference, describe_changes, library_
                       scan_library, set_library_dirs, take_from_library, user_library_dir)
 from .model import (COMPOSITE_CATEGORY, BoundaryPort, CompositeError, Definition, Promoted,
                     check_name)
+from .single import library_file, node_component, save_to_library
 from .types import DefinitionType, Types, node_type, types_by_category
 
 __all__ = [
@@ -35,4 +37,5 @@ __all__ = [
     "make_component", "merge_definitions", "node_type", "save_library", "scan_library",
     "set_library_dirs", "take_from_library", "unpack", "update_definition",
     "used_definitions", "user_library_dir", "with_body",
+    "library_file", "node_component", "save_to_library",
 ]

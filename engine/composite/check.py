@@ -153,7 +153,7 @@ def _driven_param(defn: Definition, pname: str, ref: str, types: Types):
     target = types.target_param(defn, ref)
     if target is not None:
         return target, None
-    names = [t.name for t in types.params_of(node.type)]
+    names = [t.name for t in types.params_of(node.type, values=node.params)]
     close = difflib.get_close_matches(q, names, n=1, cutoff=0.5)
     hint = f"; did you mean '{nid}.{close[0]}'?" if close else ""
     return None, (f"promoted parameter '{pname}' drives '{ref}', but node '{nid}' "

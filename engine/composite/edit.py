@@ -96,7 +96,7 @@ def current_value(graph: Graph, ref: str, types: Types | None = None):
         raise CompositeError(f"no node '{nid}'")
     if q in node.params:
         return node.params[q]
-    prm = types.param_of(node.type, q)
+    prm = types.param_of(node.type, q, values=node.params)
     if prm is None:
         raise CompositeError(f"node '{nid}' ({node.type}) has no parameter '{q}'")
     if prm.required:
@@ -139,7 +139,7 @@ def _promoted(graph: Graph, sel: list[str], promoted, types: Types) -> tuple[lis
             if nid not in sel:
                 raise CompositeError(f"promoted parameter '{p.name}' drives '{ref}', which is "
                                      "not in the selection")
-            prm = types.param_of(graph.nodes[nid].type, q)
+            prm = types.param_of(graph.nodes[nid].type, q, values=graph.nodes[nid].params)
             if prm is None:
                 raise CompositeError(f"node '{nid}' ({graph.nodes[nid].type}) has no parameter "
                                      f"'{q}'")
@@ -309,7 +309,7 @@ def _unpacked_edges(graph: Graph, node: Node, defn: Definition, ids: dict) -> li
 
 
 def _default(types: Types, node: Node, name: str):
-    prm = types.param_of(node.type, name)
+    prm = types.param_of(node.type, name, values=node.params)
     return None if prm is None or prm.required else prm.default
 
 

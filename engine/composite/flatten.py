@@ -260,7 +260,8 @@ class _Flattener:
         the others are the definition's own problem, reported with it)."""
         for ref in p.drives:
             nid, q = split_ref(ref)
-            if nid in by_id and self.types.param_of(by_id[nid].type, q) is not None:
+            if nid in by_id and self.types.param_of(by_id[nid].type, q,
+                                                      values=by_id[nid].params) is not None:
                 yield nid, q
 
     @staticmethod

@@ -39,11 +39,13 @@ class Types:
         return sorted(set(self.reg.types) | set(self.defs)
                       | set(getattr(self.reg, "definitions", {})))
 
-    def params_of(self, type_name: str, _stack=()) -> list[Param]:
-        """The parameters a node of ``type_name`` takes (a definition's: its promoted ones)."""
+    def params_of(self, type_name: str, _stack=(), values: dict | None = None) -> list[Param]:
+        """The parameters a node of ``type_name`` takes (a definition's: its promoted ones).
+        ``values``: the node's own values, for a type whose parameters follow from them (an
+        equation-defined node declares parameters in its model text)."""
         cls = self.component(type_name)
         if cls is not None:
-            return list(cls.params)
+            return list(cls.params if values is None else cls.shown_params(values))
         defn = self.definition(type_name)
         if defn is None or type_name in _stack:
             return []
@@ -54,10 +56,13 @@ class Types:
                 out.append(spec)
         return out
 
-    def param_of(self, type_name: str, name: str, _stack=()) -> Param | None:
+    def param_of(self, type_name: str, name: str, _stack=(),
+                 values: dict | None = None) -> Param | None:
+        """Parameter ``name`` of a node of ``type_name`` (``values`` as in ``params_of``)."""
         cls = self.component(type_name)
         if cls is not None:
-            return next((p for p in cls.params if p.name == name), None)
+            return next((p for p in self.params_of(type_name, values=values)
+                         if p.name == name), None)
         defn = self.definition(type_name)
         if defn is None or type_name in _stack:
             return None
@@ -70,7 +75,7 @@ class Types:
         node = defn.nodes.get(node_id)
         if node is None:
             return None
-        return self.param_of(node.type, name, _stack)
+        return self.param_of(node.type, name, _stack, node.params)
 
     def promoted_spec(self, defn: Definition, p: Promoted, _stack=()) -> Param | None:
         """The promoted parameter as a component Param: its kind, choices and (unless it sets
