@@ -56,7 +56,11 @@ class FileActions(QtCore.QObject):
         return self.w.doc
 
     def maybe_discard(self, doing: str = "continue") -> bool:
-        """True when it is fine to drop the current graph (saved, discarded, or not dirty)."""
+        """True when it is fine to drop the current graph (saved, discarded, or not dirty);
+        a definition's tab with changes not yet saved into the graph asks first."""
+        components = getattr(self.w, "components", None)
+        if components is not None and not components.may_close():
+            return False
         if not self.doc.dirty:
             return True
         name = Path(self.doc.path).name if self.doc.path else "Untitled"
