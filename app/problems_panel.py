@@ -78,7 +78,8 @@ class ProblemsPanel(QtWidgets.QWidget):
         self.table.itemActivated.connect(self._clicked)
         self.problems: list = []
 
-    def set_problems(self, problems) -> None:
+    def set_problems(self, problems, subject: str = "the graph") -> None:
+        """List ``problems`` (of ``subject``: the graph, or a component in its own tab)."""
         self.problems = list(problems)
         self.table.clear()
         for p in self.problems:
@@ -104,7 +105,7 @@ class ProblemsPanel(QtWidgets.QWidget):
         n_err = sum(1 for p in self.problems if p.severity == "error")
         n_warn = len(self.problems) - n_err
         if not self.problems:
-            self.summary.setText("No problems: the graph is valid")
+            self.summary.setText(f"No problems: {subject} is valid")
         else:
             self.summary.setText(f"{n_err} error{'s' if n_err != 1 else ''}, "
                                  f"{n_warn} warning{'s' if n_warn != 1 else ''}")

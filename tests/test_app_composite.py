@@ -64,7 +64,7 @@ def make_window(qtbot):
     QtWidgets.QApplication.clipboard().clear()  # mime data left at exit crashes offscreen Qt
 
 
-def spikes(graph, names, steps=1200):
+def spikes(graph, names, steps=600):
     return Simulation(graph, record=names, chunk=200).advance(steps)
 
 
@@ -114,7 +114,7 @@ def test_make_component_from_selection_keeps_spikes_and_is_one_undo_step(make_wi
     # the same network: identical spikes of both pools, step for step
     a = spikes(before, ["exc.spikes", "inh.spikes"])
     b = spikes(g, ["column.exc.spikes", "column.inh.spikes"])
-    assert a["exc.spikes"].sum() > 50 and a["inh.spikes"].sum() > 5
+    assert a["exc.spikes"].sum() > 40 and a["inh.spikes"].sum() > 5
     assert np.array_equal(a["exc.spikes"], b["column.exc.spikes"])
     assert np.array_equal(a["inh.spikes"], b["column.inh.spikes"])
     # one undo step, and back
@@ -364,20 +364,22 @@ def test_problem_inside_a_definition_names_it_and_opens_its_tab(make_window):
 
 
 # --- unpack, copy and paste --------------------------------------------------------------------
-def test_unpack_gives_plain_nodes_with_the_same_spikes_in_one_step(make_window):
+def test_unpack_gives_back_the_plain_nodes_in_one_step(make_window):
     before = ei_graph()
     w = column_window(make_window)
     n = w.doc.undo.count()
     w.canvas.select(["column"])
     w.components.unpack_selected()
     assert w.doc.undo.count() == n + 1
-    assert set(w.graph.nodes) == set(before.nodes)
-    assert all("." not in nid for nid in w.graph.nodes)
     assert set(w.canvas.selected_ids()) == set(CORE)
-    a = spikes(before, ["exc.spikes", "inh.spikes"])
-    b = spikes(w.graph, ["exc.spikes", "inh.spikes"])
-    assert np.array_equal(a["exc.spikes"], b["exc.spikes"])
-    assert np.array_equal(a["inh.spikes"], b["inh.spikes"])
+    # the network it was made from: the same nodes (ids, types, values, random-number
+    # names) in the same order and the same edges, so the same spikes (the engine's tests
+    # run both); the definition stays in the graph, unused
+    assert list(w.graph.nodes) == list(before.nodes)
+    assert {k: (n.type, n.params, n.seed_id) for k, n in w.graph.nodes.items()} == \
+        {k: (n.type, n.params, n.seed_id) for k, n in before.nodes.items()}
+    assert set(w.graph.edges) == set(before.edges)
+    assert list(w.graph.definitions) == ["column"]
     w.menus.act_undo.trigger()
     assert list(w.graph.nodes) == ["drive", "column"]
 
@@ -505,3 +507,31 @@ def test_ports_dialog_refuses_a_port_to_a_missing_inner_node(make_window, qtbot)
     dlg.inputs.item(0, 1).setText("exc.syn")
     dlg.name_edit.setText("area")
     assert "already exists" in dlg.message.text()
+
+
+def test_monitor_inside_an_instance_uses_dotted_ids(make_window):
+    from app.run.monitors import RasterMonitor
+    g, _ = make_component(ei_graph(n_exc=20, n_inh=5), CORE, "column")
+    w = make_window(g, with_run=True)
+    try:
+        w.menus.context_menu(QtCore.QPoint(0, 0), "column")
+        inside = next(a.menu() for a in w.menus.last_menu.actions()
+                      if a.text() == "Monitor Inside")
+        pools = {a.text(): [b.text() for b in a.menu().actions()] for a in inside.actions()}
+        assert set(pools) == {"exc", "inh", "ee", "ei", "ie"}
+        assert pools["exc"] == ["Monitor spikes", "Monitor membrane potential", "Monitor rate"]
+        assert "Monitor weights" in pools["ee"]
+        spikes_of_exc = next(a for a in inside.actions() if a.text() == "exc").menu().actions()[0]
+        spikes_of_exc.trigger()
+        w.menus.last_menu.close()
+        mon = w.run_controller.monitors[0]
+        assert isinstance(mon, RasterMonitor) and mon.pools == ["column.exc"]
+        assert mon.ports == ["column.exc.spikes"]
+        w.edits.add_node("lif", (0, 800))          # a structural edit: the monitor stays
+        assert w.run_controller.monitors == [mon]
+        w.menus.act_undo.trigger()
+        w.canvas.select(["column"])
+        w.components.unpack_selected()              # its node is gone: the monitor closes
+        assert w.run_controller.monitors == []
+    finally:
+        w.run_controller.shutdown()

@@ -14,7 +14,7 @@ that would contain itself is named with its cycle.
 """
 from __future__ import annotations
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from engine.composite import (CompositeError, Types, analyze_definition, definition_graph,
                               merge_definitions, update_definition, with_body)
@@ -26,6 +26,7 @@ from ..document import Document
 from ..editing import GraphEditor
 
 VALIDATE_DELAY_MS = 250
+BOUNDARY_COLOR = (110, 230, 230)   # the labels of the inner ports the component's ports map to
 
 
 class DefinitionTab(QtCore.QObject):
@@ -43,6 +44,7 @@ class DefinitionTab(QtCore.QObject):
         self.clipboard = Clipboard(self)
         self.base = None          # the definition as the tab last loaded or saved it
         self.problems: list = []
+        self._markers: list = []
         self.widget = QtWidgets.QWidget()
         self.widget.setObjectName("definitionTab")
         lay = QtWidgets.QVBoxLayout(self.widget)
@@ -160,10 +162,16 @@ class DefinitionTab(QtCore.QObject):
         self.w.doc.apply(f"update component {self.type_name}", new)
         self.base = self.definition().copy()
         self.doc.undo.setClean()
-        users = [n for n, node in self.w.graph.nodes.items() if node.type == self.type_name]
+        users = self.users()
         self.status(f"Saved component '{self.type_name}'"
-                    + (f": {len(users)} instance(s) updated" if users else ""))
+                    + (f": {', '.join(users)} updated" if users else ""))
         return True
+
+    def users(self) -> list[str]:
+        """The network's instances of the component, and the components that contain it."""
+        g = self.w.graph
+        return [n for n, node in g.nodes.items() if node.type == self.type_name] + \
+            [f"component '{k}'" for k, d in g.definitions.items() if self.type_name in d.uses()]
 
     def follow_network(self) -> bool:
         """The network changed: reload a tab without changes of its own when its definition
@@ -183,6 +191,7 @@ class DefinitionTab(QtCore.QObject):
         if changed:
             self.edits.port_cache.clear()
             self.canvas.sync(self.graph, self.edits.ports_for)
+            self.mark_boundary()
             self.schedule_validation()
         return True
 
@@ -194,6 +203,7 @@ class DefinitionTab(QtCore.QObject):
             cache = self.edits.port_cache
             cache[new] = cache.pop(old, ([], []))
         self.canvas.sync(self.graph, self.edits.ports_for)
+        self.mark_boundary()
         self.show_inspector()
         self.ui.update_tab_title(self)
         self.schedule_validation()
@@ -202,6 +212,7 @@ class DefinitionTab(QtCore.QObject):
         self.edits.port_cache.clear()
         self.canvas.cancel_gestures()
         self.canvas.sync(self.graph, self.edits.ports_for)
+        self.mark_boundary()
         self.canvas.select([])
         QtCore.QTimer.singleShot(0, self.canvas.fit)
         self.validate_now()
@@ -227,7 +238,7 @@ class DefinitionTab(QtCore.QObject):
                 by_node.setdefault(p.node, []).append(str(p))
         self.canvas.set_problems(by_node)
         if self.in_front:
-            self.w.problems_panel.set_problems(self.problems)
+            self.w.problems_panel.set_problems(self.problems, f"component '{self.type_name}'")
             self.inspector.refresh([p for p in self.problems if p.definition == self.type_name])
 
     def show_inspector(self) -> None:
@@ -243,10 +254,45 @@ class DefinitionTab(QtCore.QObject):
         ins = ", ".join(f"{p.name} → {', '.join(p.targets)}" for p in d.inputs) or "none"
         outs = ", ".join(f"{p.name} ← {p.targets[0]}" for p in d.outputs) or "none"
         params = ", ".join(f"{p.name} → {', '.join(p.drives)}" for p in d.params) or "none"
-        users = [n for n, node in self.w.graph.nodes.items() if node.type == self.type_name]
         self.inspector.show_note(
             self.graph, f"Component '{self.type_name}'",
             f"{d.category}\n{d.description}\n\nInputs: {ins}\nOutputs: {outs}\n"
-            f"Promoted parameters: {params}\n\nInstances in the network: "
-            f"{', '.join(users) or 'none'}.\nEdit the inside here, then Save Definition "
-            "(Ctrl+Shift+Return): every instance follows.")
+            f"Promoted parameters: {params}\n\nUsed by: "
+            f"{', '.join(self.users()) or 'nothing yet'}.\nEdit the inside here, then Save "
+            "Definition (Ctrl+Shift+Return): every instance follows.")
+
+    def mark_boundary(self) -> None:
+        """Label the inner ports the component's ports map to ("in ▶" before an inner input
+        an input feeds, "▶ spikes" after the inner output an output reads)."""
+        for item in self._markers:
+            try:
+                item.setParentItem(None)
+                if item.scene() is not None:
+                    item.scene().removeItem(item)
+            except RuntimeError:  # its node was redrawn: gone with it
+                pass
+        self._markers = []
+        d = self.candidate()
+        marks = [(t, f"{bp.name} ▶", True) for bp in d.inputs for t in bp.targets] + \
+            [(bp.targets[0], f"▶ {bp.name}", False) for bp in d.outputs]
+        for ref, text, inputs in marks:
+            nid, port = ref.rsplit(".", 1)
+            node = self.canvas.node_for(nid)
+            ports = (node.inputs() if inputs else node.outputs()) if node is not None else {}
+            if port not in ports:
+                continue
+            pv = ports[port].view
+            label = QtWidgets.QGraphicsSimpleTextItem(text, node.view)
+            label.setBrush(QtGui.QColor(*BOUNDARY_COLOR))
+            font = label.font()
+            font.setBold(True)
+            font.setPointSizeF(8.5)
+            label.setFont(font)
+            label.setToolTip(f"the component's {'input' if inputs else 'output'} port "
+                             f"'{text.strip('▶ ')}'")
+            r = pv.boundingRect()
+            w, h = label.boundingRect().width(), label.boundingRect().height()
+            x = pv.pos().x() - w - 4 if inputs else pv.pos().x() + r.width() + 4
+            label.setPos(x, pv.pos().y() + (r.height() - h) / 2)
+            label.setZValue(5)
+            self._markers.append(label)

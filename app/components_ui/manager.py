@@ -173,7 +173,7 @@ class ComponentsUI(QtCore.QObject):
         i = self.tabs.indexOf(tab.widget)
         if i >= 0:
             self.tabs.setTabText(i, f"▣ {tab.type_name}{' *' if tab.dirty else ''}")
-        users = [n for n, node in self.w.graph.nodes.items() if node.type == tab.type_name]
+        users = tab.users()
         tab.label.setText(
             f"<b>Component '{tab.type_name}'</b> — its inside. "
             + (f"Used by {', '.join(users[:6])}{' …' if len(users) > 6 else ''}. "
@@ -262,7 +262,7 @@ class ComponentsUI(QtCore.QObject):
         if tab is None:
             self.w.inspector.network = True
             self.w.present_problems()
-            self.w._on_selection()
+            self.w.canvas.selection_changed.emit()  # the inspector shows the network's again
         else:
             tab.present_problems()
             tab.show_inspector()
