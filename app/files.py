@@ -167,7 +167,8 @@ class FileActions(QtCore.QObject):
         session.add_recent(str(path))
         session.remember_folder(str(path))
         self.w.update_title()
-        self.w.status(f"Saved {path}")
+        components = getattr(self.w, "components", None)
+        self.w.status(f"Saved {path}" + (components.unsaved_note() if components else ""))
         return True
 
     # -- autosave and recovery -------------------------------------------------------------------

@@ -113,7 +113,7 @@ class MainWindow(QtWidgets.QMainWindow):
         canvas.component_dropped.connect(lambda t, x, y: edits.add_node(t, (x, y)))
         canvas.selection_changed.connect(self._on_selection)
         canvas.backdrop_double_clicked.connect(edits.ask_backdrop_title)
-        self.palette.add_requested.connect(lambda t: edits.add_node(t))
+        self.palette.add_requested.connect(lambda t: self.active.edits.add_node(t))
         # the inspector edits what the canvas in front shows (the network or a definition)
         self.inspector.param_edit_requested.connect(
             lambda ids, p, v: self.active.edits.set_param(ids, p, v))
@@ -145,6 +145,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_problems(self, problems) -> None:
         """List ``problems`` in the problems panel and mark their nodes (until the next edit)."""
         self._shown_problems = list(problems)
+        if self._shown_problems and self.active is not self:
+            self.components.show_network()  # a run's problems are the network's
         self._present_problems(self._shown_problems)
         if self._shown_problems:
             self.problems_dock.raise_()

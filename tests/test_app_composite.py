@@ -264,7 +264,7 @@ def test_definition_tab_edits_apply_to_every_instance_in_one_undo_step(make_wind
     assert tab.graph.nodes["inh"].params.get("tau_m") != 7.5
 
 
-def test_definition_tab_has_its_own_undo_and_shortcuts(make_window):
+def test_definition_tab_has_its_own_undo_and_shortcuts(make_window, tmp_path):
     w = make_window(path=COLUMNS)
     tab = w.components.open_definition("column")
     n = len(tab.graph.nodes)
@@ -277,6 +277,13 @@ def test_definition_tab_has_its_own_undo_and_shortcuts(make_window):
     assert "ee" not in tab.graph.nodes and "ee" in w.graph.definitions["column"].nodes
     assert tab.canvas.widget.actions().count(w.menus.act_delete) == 1
     assert tab.canvas.widget.actions().count(w.components.act_make) == 1
+    w.palette.add_requested.emit("poisson_source")   # the palette adds to the tab in front
+    assert "poisson_source" in tab.graph.nodes and "poisson_source" not in w.graph.nodes
+    w.files.save_to(str(tmp_path / "saved.json"))     # the network is saved, and the status
+    assert "not saved: the changes in the tab of 'column'" in \
+        w.statusBar().currentMessage()                 # says what was left out
+    assert engine.load(tmp_path / "saved.json").definitions["column"] == \
+        w.graph.definitions["column"]
     tab.revert()
     assert "ee" in tab.graph.nodes and not tab.dirty
 

@@ -343,6 +343,10 @@ class MakeComponentDialog(QtWidgets.QDialog):
         self.ok_button.setEnabled(not why)
         return not why
 
+    def accept(self):
+        if self.validate():  # (never accepted while it says why it cannot be done)
+            super().accept()
+
     # -- helpers for scripts and tests ---------------------------------------------------------
     def promote(self, ref: str, name: str | None = None, **fields) -> None:
         """Tick inner parameter ``ref`` ("node.param"), promoted as ``name``; ``fields`` sets

@@ -233,6 +233,18 @@ class ComponentsUI(QtCore.QObject):
         tab.deleteLater()
         return True
 
+    def show_network(self) -> None:
+        """Bring the network's canvas to the front."""
+        self.tabs.setCurrentIndex(0)
+
+    def unsaved_note(self) -> str:
+        """A sentence naming the definition tabs with changes not in the network ("" if none)."""
+        names = [f"'{t.type_name}'" for t in self.open_tabs if t.dirty]
+        if not names:
+            return ""
+        return (f" (not saved: the changes in the tab of {', '.join(names)}; use Save "
+                "Definition to put them into the network)")
+
     def _ask_keep(self, tab) -> bool:
         """Save / Discard / Cancel for a tab with unsaved changes; True unless cancelled."""
         box = QtWidgets.QMessageBox
