@@ -45,6 +45,7 @@ CATEGORY_COLORS = {
     "Learning": (86, 72, 34),
 }
 DEFAULT_NODE_COLOR = (56, 60, 68)
+COMPOSITE_COLOR = (36, 74, 84)   # instances of composite components (whatever their category)
 PIPE_ALPHA = 200
 PROBLEM_BORDER = (235, 64, 64, 255)
 NORMAL_BORDER = (90, 96, 108, 255)
@@ -113,6 +114,9 @@ class _Graph(NodeGraph):
         bid = self._canvas.backdrops.ids.get(node_id)
         if bid is not None:
             self._canvas.backdrop_double_clicked.emit(bid)
+        nid = self._canvas.id_for(node)
+        if nid is not None:
+            self._canvas.node_activated.emit(nid)
         self.node_double_clicked.emit(node)
 
 
@@ -126,6 +130,7 @@ class Canvas(QtCore.QObject):
     selection_changed = QtCore.Signal()
     context_menu_requested = QtCore.Signal(QtCore.QPoint, str)  # global pos, node id or ""
     backdrop_double_clicked = QtCore.Signal(str)        # backdrop id (the editor asks a title)
+    node_activated = QtCore.Signal(str)                 # a node was double-clicked (its id)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -388,7 +393,7 @@ class Canvas(QtCore.QObject):
                 if nid in self._nodes and self._sigs.get(nid) != sig:
                     self._remove(nid, keep_badge=True)
                 if nid not in self._nodes:
-                    self._create(node, ins, outs)
+                    self._create(node, ins, outs, graph)
                     self._sigs[nid] = sig
                     if nid in selected:  # redrawn for new ports: keep it selected
                         self._nodes[nid].view.setSelected(True)
@@ -421,12 +426,12 @@ class Canvas(QtCore.QObject):
         node.view.draw_node()
         self._place_extras(new)
 
-    def _create(self, node, ins, outs):
-        from engine.registry import registry
-        reg = registry()
-        cls = (reg.types.get(node.type) or getattr(self, "_definitions", {}).get(node.type)
-               or reg.definitions.get(node.type))  # a composite component's definition
-        color = CATEGORY_COLORS.get(getattr(cls, "category", ""), DEFAULT_NODE_COLOR)
+    def _create(self, node, ins, outs, graph):
+        from .components_ui.typeinfo import is_definition_type, type_of
+        cls = type_of(graph, node.type)
+        composite = is_definition_type(cls)
+        color = COMPOSITE_COLOR if composite else \
+            CATEGORY_COLORS.get(getattr(cls, "category", ""), DEFAULT_NODE_COLOR)
         ng = SparkNode()
         ng.model.name = node.id
         ng.view.name = node.id
@@ -450,6 +455,8 @@ class Canvas(QtCore.QObject):
         self._nodes[node.id] = ng
         self._ids[ng.id] = node.id
         title = cls.title or node.type if cls else f"unknown type '{node.type}'"
+        if composite:
+            title = f"▣ {title}"  # a composite component (double-click opens its definition)
         caption = QtWidgets.QGraphicsSimpleTextItem(title, ng.view)  # the type, readably
         caption.setBrush(QtGui.QColor(150, 156, 168))
         f = caption.font()
@@ -464,6 +471,9 @@ class Canvas(QtCore.QObject):
         warn.setVisible(False)
         tip = f"{node.id} ({node.type})\n" + (cls.description if cls else
                                               "not installed: kept and saved as in the file")
+        if composite:
+            tip += ("\nComposite component: double-click to open its definition; "
+                    "right-click to unpack it")
         ng.view.setToolTip(tip)
         self._extras[node.id] = {"caption": caption, "warn": warn, "tip": tip,
                                  "lod": NodeDetail(ng.view, caption, warn)}

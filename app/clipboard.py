@@ -2,9 +2,12 @@
 
 The clipboard holds the selected nodes and the edges between them as JSON (MIME type
 ``application/x-spark-nodes``, and as text): ``{"spark-clipboard": 1, "nodes": [...],
-"edges": [...]}`` with nodes and edges as in a graph file. Pasting inserts copies with fresh
-ids (one undo step), together in the free space nearest to the originals (moved right and
-down by at least ``NUDGE``), so that they cover no node, original or other.
+"edges": [...], "definitions": [...]}`` with nodes, edges and the composite components the
+nodes use (nested ones too) as in a graph file. Pasting inserts copies with fresh ids (one undo
+step), together in the free space nearest to the originals (moved right and down by at least
+``NUDGE``), so that they cover no node, original or other; the components come along into a
+graph that lacks them (a graph that has a different component of the same name keeps its own,
+and the status bar says so).
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import json
 from PySide6 import QtCore, QtWidgets
 
 from engine import GraphError, fileio, jsontext
+from engine.composite import LIBRARY_TAG, loads_library, merge_definitions, used_definitions
 from engine.graph import FORMAT_TAG, FORMAT_VERSION, Edge, Graph, Node
 
 from .placement import bounding, free_spot
@@ -51,7 +55,11 @@ class Clipboard(QtCore.QObject):
                   "position": list(g.nodes[n].position)} for n in ids]
         edges = [{"from": e.src, "to": e.dst} for e in g.edges
                  if e.src_node in ids and e.dst_node in ids]
-        return {"spark-clipboard": 1, "nodes": nodes, "edges": edges}
+        out = {"spark-clipboard": 1, "nodes": nodes, "edges": edges}
+        defs = used_definitions(g, node_ids=ids)
+        if defs:
+            out["definitions"] = [d.to_dict() for d in defs.values()]
+        return out
 
     def copy(self) -> int:
         ids = self.w.canvas.selected_ids()
@@ -110,24 +118,43 @@ class Clipboard(QtCore.QObject):
                                   (float(x), float(y))))
         if not new_nodes:
             return []
+        defs = self._definitions(payload)
         new_edges = []
         for ed in payload.get("edges", []):
             s = Edge(ed["from"], ed["to"])
             new_edges.append(Edge(f"{mapping[s.src_node]}.{s.src_port}",
                                   f"{mapping[s.dst_node]}.{s.dst_port}"))
-        box = bounding([self.w.edits.footprint(n) for n in new_nodes])
+        trial, conflicts = merge_definitions(g, defs)
+        box = bounding([self.w.edits.footprint(n, graph=trial) for n in new_nodes])
         x, y = free_spot(self.w.canvas.node_rects().values(), box[2:],
                          (box[0] + NUDGE, box[1] + NUDGE))
         for n in new_nodes:
             n.position = (n.position[0] + x - box[0], n.position[1] + y - box[1])
 
         def mutate(gr):
+            gr.definitions = merge_definitions(gr, defs)[0].definitions
             for n in new_nodes:
                 gr.add_node(n.copy())
             for e in new_edges:
                 gr.connect(e.src, e.dst)
         self.w.doc.edit(f"{label} {len(new_nodes)} node(s)", mutate)
+        if conflicts:
+            self.w.status("Pasted; this graph has its own " + ", ".join(
+                f"'{c}'" for c in conflicts) + ", which the pasted nodes now use")
         ids = [n.id for n in new_nodes]
         self.w.canvas.select(ids)
         self.w.canvas.reveal(ids)
         return ids
+
+    def _definitions(self, payload) -> list:
+        """The composite components a payload carries (read as a library file would be)."""
+        items = payload.get("definitions")
+        if not items:
+            return []
+        text = json.dumps({"format": LIBRARY_TAG, "version": FORMAT_VERSION,
+                           "definitions": items})
+        try:
+            return loads_library(text, "the clipboard")
+        except GraphError as exc:
+            self.w.status(f"The clipboard's components cannot be read: {exc}")
+            return []

@@ -78,6 +78,11 @@ class Document(QtCore.QObject):
         """Apply ``mutate`` to the graph as one undoable step."""
         self.undo.push(GraphCommand(self, text, mutate, kind, node, param, rename))
 
+    def apply(self, text: str, new_graph: Graph, kind: str = "structure", node: str = "") -> None:
+        """Make the graph equal to ``new_graph`` as one undoable step (for the engine's editing
+        functions, which return a new graph: make component, unpack, update a definition)."""
+        self.edit(text, lambda g: _assign(g, new_graph), kind=kind, node=node)
+
     def replace(self, graph: Graph, path: str | None, dirty: bool = False) -> None:
         """Start editing ``graph`` (from a file, New, or a recovery file); clears the history."""
         self.undo.clear()

@@ -10,28 +10,31 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 from components.base import KIND_HELP, Port
-from engine.composite import instantiate, node_type
+from engine.composite import instantiate
 from engine.graph import Edge, Graph, Node
 from engine.registry import registry
 from engine.validate import analyze, check_value
 
+from .components_ui import typeinfo
 from .placement import BODY_OFFSET, free_spot, node_size
 
 
 def ports_of(node: Node, cache: dict, graph: Graph | None = None):
-    """(inputs, outputs) of ``node`` from its valid parameter values (defaults elsewhere). A
-    composite component's come from its definition; a node of a type known neither to the
-    registry nor to ``graph`` gets the ports its edges in ``graph`` use (placeholders)."""
+    """(inputs, outputs) of ``node`` from its valid parameter values (defaults elsewhere). An
+    instance of a composite component has the ports of its definition's boundary; a node of a
+    type that is not known gets the ports its edges in ``graph`` use (placeholders)."""
     cls = registry().types.get(node.type)
     if cls is None:
-        comp = node_type(graph, node.type) if graph is not None else None
-        if comp is not None:  # a composite (library) component
-            try:
-                cache[node.id] = comp.ports(node.params)
-            except Exception:
-                pass
-            return cache.get(node.id, ([], []))
-        return placeholder_ports(node, graph) if graph is not None else ([], [])
+        if graph is None:
+            return [], []
+        try:
+            ports = typeinfo.instance_ports(graph, node)
+        except Exception:
+            ports = cache.get(node.id)
+        if ports is not None:
+            cache[node.id] = ports
+            return ports
+        return placeholder_ports(node, graph)
     cfg = {}
     for prm in cls.shown_params(node.params):
         v = node.params.get(prm.name, prm.default)
@@ -90,40 +93,41 @@ class GraphEditor(QtCore.QObject):
     # -- nodes ---------------------------------------------------------------------------------
     def add_node(self, type_name: str, pos=None) -> str | None:
         """Add a node of ``type_name`` at scene ``pos``, or (``pos`` None) in the free space
-        nearest to the view centre; the view scrolls to show it. Returns its id."""
-        cls = registry().types.get(type_name) or node_type(self.graph, type_name)
+        nearest to the view centre; the view scrolls to show it. Returns its id. A composite
+        component from the library is embedded in the graph with the node (one step)."""
+        cls = typeinfo.type_of(self.graph, type_name)
         if cls is None:
             self.w.status(f"Unknown component type '{type_name}'")
             return None
         nid = self.graph.unique_id(type_name)
-        definitions = {}
-        if type_name in registry().types:
+        if typeinfo.is_definition_type(cls):
+            new, nid = instantiate(self.graph, type_name, (0.0, 0.0), nid)
+            node = new.nodes[nid]
+            node.position = tuple(pos) if pos is not None else self.free_position(node, new)
+            node.position = (float(node.position[0]), float(node.position[1]))
+            self.w.doc.apply(f"add {nid}", new, node=nid)
+        else:
             params = {p.name: p.initial for p in cls.editable_params({}) if not p.required}
-        else:  # a library component: its definition is embedded in the graph
-            params, definitions = {}, instantiate(self.graph, type_name)[0].definitions
-        node = Node(nid, type_name, params)
-        node.position = tuple(pos) if pos is not None else self.free_position(node)
-        node.position = (float(node.position[0]), float(node.position[1]))
-        def mutate(g):
-            g.add_node(node.copy())
-            for name, d in definitions.items():
-                g.definitions.setdefault(name, d.copy())
-        self.w.doc.edit(f"add {nid}", mutate, node=nid)
+            node = Node(nid, type_name, params)
+            node.position = tuple(pos) if pos is not None else self.free_position(node)
+            node.position = (float(node.position[0]), float(node.position[1]))
+            self.w.doc.edit(f"add {nid}", lambda g: g.add_node(node.copy()), node=nid)
         self.w.canvas.select([nid])
         self.w.canvas.reveal([nid])
         self.w.status(f"Added {cls.title} '{nid}'")
         return nid
 
-    def footprint(self, node: Node, at=None) -> tuple[float, float, float, float]:
-        """The space ``node`` will take when drawn at ``at`` (default: its position)."""
-        ins, outs = ports_of(node, {}, self.graph)
+    def footprint(self, node: Node, at=None, graph: Graph | None = None):
+        """The space ``node`` will take when drawn at ``at`` (default: its position), as
+        (x, y, width, height); ``graph`` resolves composite types (default: the open graph)."""
+        ins, outs = ports_of(node, {}, graph or self.graph)
         w, h = node_size(len(ins), len(outs))
         x, y = node.position if at is None else at
         return x - BODY_OFFSET[0], y - BODY_OFFSET[1], w, h
 
-    def free_position(self, node: Node) -> tuple[float, float]:
+    def free_position(self, node: Node, graph: Graph | None = None) -> tuple[float, float]:
         """Where ``node`` goes when no place was asked for: free space nearest the view centre."""
-        _x, _y, w, h = self.footprint(node, (0.0, 0.0))
+        _x, _y, w, h = self.footprint(node, (0.0, 0.0), graph)
         cx, cy = self.w.canvas.view_center()
         x, y = free_spot(self.w.canvas.node_rects().values(), (w, h), (cx - w / 2, cy - h / 2))
         return x + BODY_OFFSET[0], y + BODY_OFFSET[1]
@@ -185,7 +189,7 @@ class GraphEditor(QtCore.QObject):
         if e.src_node not in g.nodes or e.dst_node not in g.nodes:
             return f"Cannot connect {e.src} -> {e.dst}: no such node"
         for end in (g.nodes[e.src_node], g.nodes[e.dst_node]):
-            if end.type not in registry().types:
+            if typeinfo.type_of(g, end.type) is None:
                 return (f"Cannot connect {e.src} -> {e.dst}: '{end.id}' has an unknown type "
                         f"'{end.type}', so its ports are not known")
         outs = {p.name: p for p in self.ports_for(g.nodes[e.src_node])[1]}
@@ -262,6 +266,8 @@ class GraphEditor(QtCore.QObject):
         def mutate(g):
             for n in node_ids:
                 g.nodes[n].params[param] = value
+                if typeinfo.is_default_override(g, g.nodes[n], param):
+                    del g.nodes[n].params[param]  # an instance stores only its overrides
         who = node_ids[0] if len(node_ids) == 1 else f"{len(node_ids)} nodes"
         self.w.doc.edit(f"set {who}.{param}", mutate, kind="param",
                         node=node_ids[0] if len(node_ids) == 1 else "", param=param)

@@ -57,8 +57,13 @@ class FileActions(QtCore.QObject):
         return self.w.doc
 
     def maybe_discard(self, doing: str = "continue") -> bool:
-        """True when it is fine to drop the current graph (saved, discarded, or not dirty)."""
-        self.w.inspector.apply_pending()  # a model text being edited counts as a change
+        """True when it is fine to drop the current graph (saved, discarded, or not dirty);
+        a definition's tab with changes not yet saved into the graph asks first, and a model
+        text being edited counts as a change."""
+        components = getattr(self.w, "components", None)
+        if components is not None and not components.may_close():
+            return False
+        self.w.inspector.apply_pending()
         if not self.doc.dirty:
             return True
         name = Path(self.doc.path).name if self.doc.path else "Untitled"
@@ -168,7 +173,8 @@ class FileActions(QtCore.QObject):
         session.add_recent(str(path))
         session.remember_folder(str(path))
         self.w.update_title()
-        self.w.status(f"Saved {path}")
+        components = getattr(self.w, "components", None)
+        self.w.status(f"Saved {path}" + (components.unsaved_note() if components else ""))
         return True
 
     # -- autosave and recovery -------------------------------------------------------------------

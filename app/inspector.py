@@ -20,12 +20,11 @@ import math
 from PySide6 import QtCore, QtWidgets
 
 from components.base import Param
-from engine.composite import node_type
 from engine.graph import SETTINGS_SPEC, Graph
-from engine.registry import registry
 from engine.validate import check_value
 
 from .model_editor import ModelEditor, ModelSlot
+from .components_ui.typeinfo import is_definition_type, type_of
 from .param_boxes import FloatBox, IntBox, WheelGuard
 
 
@@ -218,6 +217,7 @@ class Inspector(QtWidgets.QScrollArea):
         self.node_ids: list[str] = []
         self._type = None
         self._graph: Graph | None = None
+        self.network = True   # False while showing the inside of a component's definition
         self._actions: list[tuple[str, object]] = []
         self._action_buttons: list[QtWidgets.QPushButton] = []
         self._wheel_guard = WheelGuard(self)
@@ -227,19 +227,24 @@ class Inspector(QtWidgets.QScrollArea):
                                     self.save_component_requested.emit(self.node_ids[0]))
 
     # -- public ---------------------------------------------------------------------------------
-    def add_action(self, text: str, callback, applies=None) -> None:
+    def add_action(self, text: str, callback, applies=None, everywhere: bool = False) -> None:
         """A button acting on the selected node: ``callback(node_id)``; shown only when
-        ``applies(node_id)`` (if given) holds for every selected node."""
+        ``applies(node_id)`` (if given) holds for every selected node. Only for the nodes of
+        the network (not those inside a component's definition) unless ``everywhere``."""
         btn = QtWidgets.QPushButton(text)
         btn.clicked.connect(lambda: [callback(n) for n in list(self.node_ids)])
         btn.applies = applies
+        btn.everywhere = everywhere
         self.actions_layout.addWidget(btn)
         self._action_buttons.append(btn)
         self._show_actions(bool(self.node_ids))
 
-    def show_selection(self, graph: Graph, node_ids: list[str], problems=()) -> None:
-        """Show editors for ``node_ids`` (all of one type), or the graph settings for none."""
+    def show_selection(self, graph: Graph, node_ids: list[str], problems=(),
+                       network: bool = True) -> None:
+        """Show editors for ``node_ids`` (all of one type), or the graph settings for none.
+        ``network`` False: the nodes are inside a component's definition (its own tab)."""
         self._graph = graph
+        self.network = network
         node_ids = [n for n in node_ids if n in graph.nodes]
         types = {graph.nodes[n].type for n in node_ids}
         if len(types) > 1:
@@ -261,6 +266,20 @@ class Inspector(QtWidgets.QScrollArea):
                 or (node_ids and names != tuple(self.rows)):
             self._build(graph, node_ids, key[1])
         self.refresh(problems)
+
+    def show_note(self, graph: Graph, title: str, text: str) -> None:
+        """No editors: a title and a text (what a definition's tab shows with nothing
+        selected)."""
+        self._graph = graph
+        self.network = False
+        self._clear_form()
+        self.node_ids = []
+        self._type = ("note", title)
+        self.raw_params.hide()
+        self.id_row.hide()
+        self.title.setText(title)
+        self.subtitle.setText(text)
+        self._show_actions(False)
 
     def refresh(self, problems=()) -> None:
         """Put the graph's current values into the editors and flag invalid ones."""
@@ -331,16 +350,18 @@ class Inspector(QtWidgets.QScrollArea):
 
     def _show_actions(self, on: bool):
         for b in self._action_buttons:
-            b.setVisible(on and (b.applies is None or all(b.applies(n) for n in self.node_ids)))
+            b.setVisible(on and (self.network or b.everywhere)
+                         and (b.applies is None or all(b.applies(n) for n in self.node_ids)))
 
     @staticmethod
     def _params_of(graph, node_ids, type_name) -> list[Param]:
         """The parameters the selected nodes share (per node: an equation-defined node's
-        parameters come from its model text; host-written outputs are not settings)."""
-        cls = registry().types.get(type_name) or node_type(graph, type_name)
-        if cls is None or not node_ids:
+        parameters come from its model text; host-written outputs are not settings; a
+        composite instance's are its component's promoted parameters)."""
+        cls = type_of(graph, type_name) if node_ids else None
+        if cls is None:
             return []
-        if not hasattr(cls, "editable_params"):  # a composite: its promoted parameters
+        if is_definition_type(cls):
             return list(cls.params)
         lists = [cls.editable_params(graph.nodes[n].params) for n in node_ids]
         return [p for p in lists[0] if all(p in other for other in lists[1:])]
@@ -359,7 +380,7 @@ class Inspector(QtWidgets.QScrollArea):
             params = settings_params()
             self._show_actions(False)
         else:
-            cls = registry().types.get(type_name) or node_type(graph, type_name)
+            cls = type_of(graph, type_name)
             self._show_actions(True)
             if cls is None:
                 self.title.setText(f"Unknown type '{type_name}'")
@@ -376,6 +397,11 @@ class Inspector(QtWidgets.QScrollArea):
             many = len(node_ids) > 1
             self.title.setText(f"{cls.title}" + (f"  ×{len(node_ids)}" if many else ""))
             self.subtitle.setText(f"{cls.type_name} · {cls.category}\n{cls.description}")
+            if is_definition_type(cls):
+                self.subtitle.setText(
+                    f"{cls.type_name} · {cls.category} · composite component\n"
+                    f"{cls.description}\nIts promoted parameters: a value equal to the "
+                    "component's default is not stored, so the instance follows the default.")
             self.id_row.setVisible(not many)
             params = self._params_of(graph, node_ids, type_name)
         for prm in params:

@@ -6,7 +6,12 @@ The window wires its parts together; each job lives in its own module:
 - ``edits``     (app/editing.py)   every edit of the graph, each one undo step;
 - ``clipboard`` (app/clipboard.py) copy, cut, paste, duplicate;
 - ``files``     (app/files.py)     New, Open, Save, examples, recent files, recovery;
-- ``menus``     (app/menus.py)     actions, menus, toolbar, context menu, Tab search.
+- ``menus``     (app/menus.py)     actions, menus, toolbar, context menu, Tab search;
+- ``components`` (app/components_ui) composite components: make, open a definition in its own
+  canvas tab, unpack, the library.
+
+``active`` is the editing context in front: the window itself (the network: ``doc``,
+``canvas``, ``edits``, ``clipboard``) or a definition's tab, which has the same parts.
 
 Every edit goes through ``Document.edit`` (undoable); after each change and each undo/redo the
 canvas is re-synced from the engine Graph, validation is scheduled (debounced), and
@@ -74,7 +79,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.clipboard = Clipboard(self)
         self.files = FileActions(self)
         self.nir = NIRActions(self)
+        self.active = self  # the editing context in front (see the module docstring)
         self.menus = Menus(self)
+        from .components_ui import install as install_components
+        self.components = install_components(self)
         self.statusBar().showMessage("Ready")
 
         self._validate_timer = QtCore.QTimer(self)
@@ -109,11 +117,16 @@ class MainWindow(QtWidgets.QMainWindow):
         canvas.component_dropped.connect(lambda t, x, y: edits.add_node(t, (x, y)))
         canvas.selection_changed.connect(self._on_selection)
         canvas.backdrop_double_clicked.connect(edits.ask_backdrop_title)
-        self.palette.add_requested.connect(lambda t: edits.add_node(t))
-        self.inspector.param_edit_requested.connect(edits.set_param)
-        self.inspector.setting_edit_requested.connect(edits.set_setting)
-        self.inspector.rename_requested.connect(edits.rename_node)
-        self.problems_panel.node_clicked.connect(lambda n: self.select_node(n, frame=True))
+        self.palette.add_requested.connect(lambda t: self.active.edits.add_node(t))
+        # the inspector edits what the canvas in front shows (the network or a definition)
+        self.inspector.param_edit_requested.connect(
+            lambda ids, p, v: self.active.edits.set_param(ids, p, v))
+        self.inspector.setting_edit_requested.connect(
+            lambda k, v: self.active.edits.set_setting(k, v))
+        self.inspector.rename_requested.connect(
+            lambda old, new: self.active.edits.rename_node(old, new))
+        self.problems_panel.node_clicked.connect(
+            lambda n: self.active.select_node(n, frame=True))
         self.problems_panel.validate_requested.connect(self.validate_now)
 
     # ================================================================ public interface (app/run)
@@ -136,6 +149,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_problems(self, problems) -> None:
         """List ``problems`` in the problems panel and mark their nodes (until the next edit)."""
         self._shown_problems = list(problems)
+        if self._shown_problems and self.active is not self:
+            self.components.show_network()  # a run's problems are the network's
         self._present_problems(self._shown_problems)
         if self._shown_problems:
             self.problems_dock.raise_()
@@ -181,6 +196,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.graph_edited.emit("structure", "", "")
 
     def _on_selection(self):
+        if self.active is not self:
+            return  # the inspector shows the definition in front (app/components_ui)
         probs = self.analysis.problems if self.analysis is not None else []
         self.inspector.show_selection(self.graph, self.canvas.selected_ids(), probs)
 
@@ -206,18 +223,26 @@ class MainWindow(QtWidgets.QMainWindow):
         self._present_problems(self.analysis.problems)
         return self.analysis.problems
 
+    def present_problems(self) -> None:
+        """Show the network's problems again (the last run error, else the validation's)."""
+        shown = self._shown_problems
+        if shown is None:
+            shown = self.analysis.problems if self.analysis is not None else []
+        self._present_problems(shown)
+
     def _present_problems(self, problems):
-        self.problems_panel.set_problems(problems)
         by_node: dict[str, list[str]] = {}
         for p in problems:
-            if p.node is not None:
+            if p.node is not None and p.definition is None:  # (else: a node inside a component)
                 by_node.setdefault(p.node, []).append(str(p))
         self.canvas.set_problems(by_node)
-        self.inspector.refresh(problems)
+        if self.active is self:
+            self.problems_panel.set_problems(problems)
+            self.inspector.refresh(problems)
 
     def focus_rename(self):
         """F2: put the cursor in the inspector's id field of the selected node."""
-        if len(self.canvas.selected_ids()) == 1:
+        if len(self.active.canvas.selected_ids()) == 1:
             self.inspector_dock.show()
             self.inspector_dock.raise_()
             self.inspector.id_edit.setFocus()

@@ -13,17 +13,29 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from engine.registry import registry
+from engine.composite import types_by_category
 
 from .canvas import COMPONENT_MIME
 
 CATEGORY_ORDER = ["Inputs", "Neurons", "Projections", "Learning", "Outputs", "Environments"]
 
 
-def _categories():
-    cats = registry().by_category(definitions=True)  # library components too
+def categories(graph=None):
+    """(category, node types) in palette order: the built-in types, the user library's
+    composite components, and (with ``graph``) the components embedded in that graph."""
+    cats = types_by_category(graph)
     order = [c for c in CATEGORY_ORDER if c in cats] + sorted(c for c in cats if c not in CATEGORY_ORDER)
     return [(c, sorted(cats[c], key=lambda k: k.title or k.type_name)) for c in order]
+
+
+def is_composite(cls) -> bool:
+    return hasattr(cls, "definition")
+
+
+def palette_key(graph=None) -> tuple:
+    """What the palette shows for ``graph``: it is rebuilt only when this changes."""
+    return tuple((c, tuple((t.type_name, t.title, t.description) for t in ts))
+                 for c, ts in categories(graph))
 
 
 def match_rank(cls, text: str) -> int | None:
@@ -49,9 +61,9 @@ def match_rank(cls, text: str) -> int | None:
     return 4 if all(word in hay for word in text.split()) else None
 
 
-def ranked(text: str) -> list:
-    """The component classes matching ``text``, best first (ties in palette order)."""
-    order = [cls for _cat, classes in _categories() for cls in classes]
+def ranked(text: str, graph=None) -> list:
+    """The node types matching ``text``, best first (ties in palette order)."""
+    order = [cls for _cat, classes in categories(graph) for cls in classes]
     hits = [(match_rank(cls, text), i, cls) for i, cls in enumerate(order)]
     return [cls for r, _i, cls in sorted(h for h in hits if h[0] is not None)]
 
@@ -95,6 +107,9 @@ class Palette(QtWidgets.QWidget):
         self.search.textChanged.connect(self._filter)
         self.search.returnPressed.connect(self._add_first_visible)
         self.tree.itemActivated.connect(self._activated)
+        self.graph = None
+        self._key = None
+        self._types: dict = {}
         self._build()
 
     def rebuild(self, select: str | None = None) -> None:
@@ -107,10 +122,18 @@ class Palette(QtWidgets.QWidget):
             self.tree.setCurrentItem(item)
             self.tree.scrollToItem(item)
 
+    def set_graph(self, graph) -> None:
+        """List the components of ``graph`` too (rebuilt only when what is listed changed)."""
+        self.graph = graph
+        if palette_key(graph) != self._key:
+            self._build()
+            self._filter(self.search.text())
+
     def _build(self):
         self.tree.clear()
+        self._key = palette_key(self.graph)
         self._types = {}
-        for cat, classes in _categories():
+        for cat, classes in categories(self.graph):
             top = QtWidgets.QTreeWidgetItem([cat])
             top.setFlags(QtCore.Qt.ItemIsEnabled)
             f = top.font(0)
@@ -118,9 +141,12 @@ class Palette(QtWidgets.QWidget):
             top.setFont(0, f)
             for cls in classes:
                 self._types[cls.type_name] = cls
-                item = QtWidgets.QTreeWidgetItem([cls.title or cls.type_name])
+                title = cls.title or cls.type_name
+                item = QtWidgets.QTreeWidgetItem([f"▣ {title}" if is_composite(cls) else title])
                 item.setData(0, QtCore.Qt.UserRole, cls.type_name)
-                item.setToolTip(0, f"<b>{cls.title}</b> ({cls.type_name})<br>{cls.description}")
+                what = "<br><i>composite component</i>" if is_composite(cls) else ""
+                item.setToolTip(0, f"<b>{cls.title}</b> ({cls.type_name})<br>{cls.description}"
+                                   + what)
                 item.setFlags(QtCore.Qt.ItemIsEnabled | QtCore.Qt.ItemIsSelectable
                               | QtCore.Qt.ItemIsDragEnabled)
                 top.addChild(item)
@@ -160,7 +186,7 @@ class Palette(QtWidgets.QWidget):
 
     def best_match(self) -> str | None:
         """The type Enter adds: the best-ranked match of the search text."""
-        best = ranked(self.search.text())
+        best = ranked(self.search.text(), self.graph)
         return best[0].type_name if best else None
 
     def _item_for(self, type_name):
@@ -194,6 +220,7 @@ class TabSearchPopup(QtWidgets.QFrame):
         lay.addWidget(self.edit)
         lay.addWidget(self.list)
         self.resize(300, 320)
+        self.graph = None   # whose composite components are listed too (set by the editor)
         self.edit.textChanged.connect(self._fill)
         self.edit.returnPressed.connect(self._accept)
         self.list.itemActivated.connect(lambda _i: self._accept())
@@ -202,7 +229,9 @@ class TabSearchPopup(QtWidgets.QFrame):
 
     def _fill(self, text):
         self.list.clear()
-        for cls in ranked(text) if text.strip() else [c for _k, cs in _categories() for c in cs]:
+        found = ranked(text, self.graph) if text.strip() else \
+            [c for _k, cs in categories(self.graph) for c in cs]
+        for cls in found:
             item = QtWidgets.QListWidgetItem(f"{cls.title}   ({cls.category})")
             item.setData(QtCore.Qt.UserRole, cls.type_name)
             item.setToolTip(cls.description)

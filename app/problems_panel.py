@@ -1,7 +1,9 @@
 """The problems panel: every validation problem, each naming its node and parameter or port.
 
 Clicking (or activating) a row emits ``node_clicked(node_id)`` so the editor selects and frames
-that node. The header line says how many errors and warnings there are.
+that node; a problem inside a composite component's definition (``Problem.definition``) is shown
+as "component › node" and emits ``definition_clicked(component, node_id)`` instead (the editor
+opens the definition's tab). The header line says how many errors and warnings there are.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ class ProblemsPanel(QtWidgets.QWidget):
     """A table of Problems (severity, node, where, message)."""
 
     node_clicked = QtCore.Signal(str)
+    definition_clicked = QtCore.Signal(str, str)  # component, inner node id ("" for none)
     validate_requested = QtCore.Signal()
 
     def __init__(self, parent=None):
@@ -75,7 +78,8 @@ class ProblemsPanel(QtWidgets.QWidget):
         self.table.itemActivated.connect(self._clicked)
         self.problems: list = []
 
-    def set_problems(self, problems) -> None:
+    def set_problems(self, problems, subject: str = "the graph") -> None:
+        """List ``problems`` (of ``subject``: the graph, or a component in its own tab)."""
         self.problems = list(problems)
         self.table.clear()
         for p in self.problems:
@@ -87,17 +91,21 @@ class ProblemsPanel(QtWidgets.QWidget):
             if p.line is not None:
                 where.append(f"line {p.line}:{p.column}")
             mark = "●" if p.severity == "error" else "▲"
-            item = QtWidgets.QTreeWidgetItem([mark, p.node or "", ", ".join(where), p.message])
+            node = p.node or ""
+            if p.definition is not None:
+                node = f"{p.definition} › {node}" if node else p.definition
+            item = QtWidgets.QTreeWidgetItem([mark, node, ", ".join(where), p.message])
             color = QtGui.QColor(240, 90, 90) if p.severity == "error" else QtGui.QColor(240, 190, 70)
             item.setForeground(0, color)
             for col in range(4):
                 item.setToolTip(col, str(p))
             item.setData(0, QtCore.Qt.UserRole, p.node or "")
+            item.setData(1, QtCore.Qt.UserRole, p.definition)
             self.table.addTopLevelItem(item)
         n_err = sum(1 for p in self.problems if p.severity == "error")
         n_warn = len(self.problems) - n_err
         if not self.problems:
-            self.summary.setText("No problems: the graph is valid")
+            self.summary.setText(f"No problems: {subject} is valid")
         else:
             self.summary.setText(f"{n_err} error{'s' if n_err != 1 else ''}, "
                                  f"{n_warn} warning{'s' if n_warn != 1 else ''}")
@@ -108,5 +116,8 @@ class ProblemsPanel(QtWidgets.QWidget):
 
     def _clicked(self, item, _col=0):
         nid = item.data(0, QtCore.Qt.UserRole)
-        if nid:
+        defn = item.data(1, QtCore.Qt.UserRole)
+        if defn:
+            self.definition_clicked.emit(defn, nid or "")
+        elif nid:
             self.node_clicked.emit(nid)

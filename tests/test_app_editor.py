@@ -529,8 +529,10 @@ def test_ports_coloured_by_kind_and_pipe_delete(win):
 
 def test_standard_shortcuts(win):
     from PySide6.QtGui import QKeySequence as K
+    from PySide6.QtCore import Qt
     keys = {a.text().replace("&", "").split(" ")[0]: [s.toString() for s in a.shortcuts()]
-            for a in win.findChildren(type(win.menus.act_undo))}
+            for a in win.findChildren(type(win.menus.act_undo), "",
+                                      Qt.FindDirectChildrenOnly)}  # (not NodeGraphQt's)
     assert "Ctrl+Shift+Z" in keys["Redo"] and "Ctrl+Y" in keys["Redo"]
     assert keys["Undo"] == ["Ctrl+Z"] and "Del" in keys["Delete"]
     assert keys["Zoom"] == ["F"] and keys["Validate"] == ["F7"]

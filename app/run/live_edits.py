@@ -15,6 +15,10 @@ Positions and ``meta`` (backdrops) do not concern the simulation. ``structure_ke
 model is built from (everything but live values, positions and meta): the run is up to date
 when the key of the graph equals the key of the graph it was built from (undoing a structural
 change that was not applied makes it so again).
+
+Composite components: a promoted parameter of an instance is live when the inner parameters
+it sets are (the engine sets them all); a changed definition ("component 'column' changed",
+e.g. saved from its tab in the editor) is a structural change.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 
 from components.base import DeclarationError
 from engine import Graph, registry
+from engine.composite import DefinitionType, node_type
 
 
 @dataclass
@@ -42,22 +47,37 @@ class GraphChange:
         return "; ".join(items) + (f"; and {more} more change(s)" if more > 0 else "")
 
 
-def _param_spec(node, name: str):
+def _param_spec(node, name: str, graph: Graph | None = None):
     """The declared Param of ``node`` (its own parameters: an equation-defined node's come from
-    its model text), or None (an unknown type or parameter, or a model text with errors)."""
+    its model text; an instance's, its component's promoted one), or None (an unknown type or
+    parameter, or a model text with errors)."""
     reg = registry()
     if node.type not in reg:
-        return None
+        t = _definition_type(graph, node.type)
+        try:
+            return t.param(name) if t is not None else None
+        except KeyError:
+            return None
     try:
         return reg.get(node.type).node_param(node.params, name)
     except (KeyError, DeclarationError):
         return None
 
 
-def _value(node, name):
+def _definition_type(graph, type_name: str):
+    if graph is None:
+        return None
+    try:
+        t = node_type(graph, type_name)
+    except Exception:  # a broken definition: its instances' parameters count as structural
+        return None
+    return t if isinstance(t, DefinitionType) else None
+
+
+def _value(node, name, graph=None):
     if name in node.params:
         return node.params[name]
-    prm = _param_spec(node, name)
+    prm = _param_spec(node, name, graph)
     return None if prm is None or prm.required else prm.default
 
 
@@ -68,8 +88,8 @@ def _same(a, b) -> bool:
     return a == b and type(a) is type(b)
 
 
-def _is_live(node, name: str) -> bool:
-    prm = _param_spec(node, name)
+def _is_live(node, name: str, graph=None) -> bool:
+    prm = _param_spec(node, name, graph)
     return prm is not None and prm.live
 
 
@@ -131,10 +151,10 @@ def diff_graphs(before: Graph, after: Graph) -> GraphChange:
             continue
         for name in sorted(set(node_b.params) | set(node_a.params),
                            key=lambda k: (k not in node_a.params, k)):
-            va, vb = _value(node_a, name), _value(node_b, name)
+            va, vb = _value(node_a, name, after), _value(node_b, name, before)
             if _same(va, vb):
                 continue
-            if _is_live(node_a, name) and va is not None:
+            if _is_live(node_a, name, after) and va is not None:
                 change.live.append((nid, name, va))
             else:
                 change.structural.append(f"'{nid}.{name}' changed")
@@ -149,6 +169,9 @@ def diff_graphs(before: Graph, after: Graph) -> GraphChange:
             change.structural.append(f"edge {s} -> {d} removed")
     if set(ea) == set(eb) and ea != eb:
         change.structural.append("the order of the edges changed")
+    for name in sorted(set(before.definitions) | set(after.definitions)):
+        if before.definitions.get(name) != after.definitions.get(name):
+            change.structural.append(f"component '{name}' changed")
     return change
 
 
@@ -167,8 +190,9 @@ def structure_key(graph: Graph, rename: dict[str, str] | None = None):
         names = set(node.params)
         if node.type in registry():
             names |= {p.name for p in registry().get(node.type).shown_params(node.params)}
-        fixed = tuple(sorted((k, repr(_value(node, k))) for k in names
-                             if not _is_live(node, k)))
+        fixed = tuple(sorted((k, repr(_value(node, k, graph))) for k in names
+                             if not _is_live(node, k, graph)))
         nodes.append((rename.get(nid, nid), node.type, fixed))
+    defs = tuple(sorted((k, repr(d.to_dict())) for k, d in graph.definitions.items()))
     return (tuple(sorted((k, repr(v)) for k, v in graph.settings.items())), tuple(nodes),
-            tuple(_renamed_edges(graph.edges, rename)))
+            tuple(_renamed_edges(graph.edges, rename)), defs)

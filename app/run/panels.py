@@ -155,10 +155,12 @@ class MonitorSet(QObject):
                 m.rename_node(old, new, info)
 
     def refresh(self) -> None:
-        """Close monitors whose nodes left the graph; give the others the new graph info."""
+        """Close monitors whose nodes left the graph (a node inside a composite instance,
+        ``c3.exc``, counts while the flattened graph has it); give the others the new info."""
         info = self._info()
         for m in list(self.monitors):
-            if any(n not in self.window.graph.nodes for n in m.nodes()):
+            if any(n not in self.window.graph.nodes and n not in info.node_ports
+                   for n in m.nodes()):
                 m.close()
             else:
                 m.set_info(info)
