@@ -28,15 +28,18 @@ NUDGE = 40.0  # copies go at least this far right and down of where the original
 def checked_payload(payload: dict) -> dict | str:
     """The clipboard payload's nodes and edges read by the graph-file reader (same checks:
     ids, types, params objects, positions, edge form), keeping only edges between its own
-    nodes; or why it cannot be pasted."""
+    nodes, and the composite definitions it carries; or why it cannot be pasted."""
     g = fileio.graph_from_dict({"format": FORMAT_TAG, "version": FORMAT_VERSION,
                                 "nodes": payload.get("nodes", []),
                                 "edges": payload.get("edges", [])})
     if g.load_problems:
         return str(g.load_problems[0])
-    return {"nodes": [n.to_dict() for n in g.nodes.values()],
-            "edges": [{"from": e.src, "to": e.dst} for e in g.edges
-                      if e.src_node in g.nodes and e.dst_node in g.nodes]}
+    out = {"nodes": [n.to_dict() for n in g.nodes.values()],
+           "edges": [{"from": e.src, "to": e.dst} for e in g.edges
+                     if e.src_node in g.nodes and e.dst_node in g.nodes]}
+    if payload.get("definitions"):  # read as a library file is, when pasted (_definitions)
+        out["definitions"] = payload["definitions"]
+    return out
 
 
 class Clipboard(QtCore.QObject):

@@ -62,10 +62,14 @@ def match_rank(cls, text: str) -> int | None:
 
 
 def ranked(text: str, graph=None) -> list:
-    """The node types matching ``text``, best first (ties in palette order)."""
+    """The node types matching ``text``, best first; among equal matches the shorter name
+    first (more of it is what was typed: "three fac" finds the three-factor projection before
+    the three-factor Hebbian one), then palette order."""
     order = [cls for _cat, classes in categories(graph) for cls in classes]
-    hits = [(match_rank(cls, text), i, cls) for i, cls in enumerate(order)]
-    return [cls for r, _i, cls in sorted(h for h in hits if h[0] is not None)]
+    hits = [(match_rank(cls, text), len(cls.title or cls.type_name), i, cls)
+            for i, cls in enumerate(order)]
+    return [cls for *_key, cls in sorted((h for h in hits if h[0] is not None),
+                                          key=lambda h: h[:3])]
 
 
 class _Tree(QtWidgets.QTreeWidget):
