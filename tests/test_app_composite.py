@@ -288,13 +288,20 @@ def test_definition_tab_has_its_own_undo_and_shortcuts(make_window, tmp_path):
     assert "ee" in tab.graph.nodes and not tab.dirty
 
 
-def test_saving_a_definition_prompts_a_rebuild_of_a_running_model(make_window, qtbot):
-    g, _ = make_component(ei_graph(n_exc=20, n_inh=5), CORE, "column")
+def running_window(make_window, promoted=()):
+    """A small network made of one 'column', in a window with the run UI; the rebuild
+    questions it would ask are collected (and answered No)."""
+    g, _ = make_component(ei_graph(n_exc=20, n_inh=5), CORE, "column", promoted=promoted)
     w = make_window(g, with_run=True)
     ctl = w.run_controller
     ctl.popups = False
     asked = []
     ctl.confirm = lambda title, text: asked.append(text) or False
+    return w, ctl, asked
+
+
+def test_saving_a_definition_prompts_a_rebuild_of_a_running_model(make_window, qtbot):
+    w, ctl, asked = running_window(make_window)
     try:
         ctl.run()
         qtbot.waitUntil(lambda: ctl.state == "running" and ctl.t > 0, timeout=60_000)
@@ -311,13 +318,8 @@ def test_saving_a_definition_prompts_a_rebuild_of_a_running_model(make_window, q
 
 
 def test_promoted_parameter_edit_reaches_a_running_model_live(make_window, qtbot):
-    g, _ = make_component(ei_graph(n_exc=20, n_inh=5), CORE, "column",
-                          promoted=[Promoted("tau", ["exc.tau_m", "inh.tau_m"], None)])
-    w = make_window(g, with_run=True)
-    ctl = w.run_controller
-    ctl.popups = False
-    asked = []
-    ctl.confirm = lambda title, text: asked.append(text) or False
+    w, ctl, asked = running_window(
+        make_window, [Promoted("tau", ["exc.tau_m", "inh.tau_m"], None)])
     try:
         sent, send = [], ctl.worker.send
         ctl.worker.send = lambda *a: (sent.append(a), send(*a))[1]
@@ -518,8 +520,7 @@ def test_ports_dialog_refuses_a_port_to_a_missing_inner_node(make_window, qtbot)
 
 def test_monitor_inside_an_instance_uses_dotted_ids(make_window):
     from app.run.monitors import RasterMonitor
-    g, _ = make_component(ei_graph(n_exc=20, n_inh=5), CORE, "column")
-    w = make_window(g, with_run=True)
+    w, _ctl, _asked = running_window(make_window)
     try:
         w.menus.context_menu(QtCore.QPoint(0, 0), "column")
         inside = next(a.menu() for a in w.menus.last_menu.actions()

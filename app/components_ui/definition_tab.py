@@ -83,16 +83,12 @@ class DefinitionTab(QtCore.QObject):
         return bar
 
     def _wire(self):
-        c, e = self.canvas, self.edits
+        c = self.canvas
         self.doc.changed.connect(self._on_changed)
         self.doc.replaced.connect(self._on_replaced)
         self.doc.undo.cleanChanged.connect(lambda _c: self.ui.update_tab_title(self))
-        c.connection_requested.connect(e.connection_gesture)
-        c.geometry_changed.connect(e.geometry_gesture)
-        c.rename_requested.connect(e.canvas_rename)
-        c.component_dropped.connect(lambda t, x, y: e.add_node(t, (x, y)))
+        self.edits.listen_to(c)
         c.selection_changed.connect(self.show_inspector)
-        c.backdrop_double_clicked.connect(e.ask_backdrop_title)
         c.node_activated.connect(lambda n: self.ui.open_definition_of(self, n))
         self.w.menus.attach_canvas(c)
         self.w.menus.undo_group.addStack(self.doc.undo)
@@ -197,12 +193,10 @@ class DefinitionTab(QtCore.QObject):
 
     # -- reacting to edits ----------------------------------------------------------------------
     def _on_changed(self, _kind, _node, _param, rename):
-        if rename:
+        self.edits.redraw(rename)
+        if rename and self.in_front:
             old, new = rename
-            self.canvas.rename(old, new)
-            cache = self.edits.port_cache
-            cache[new] = cache.pop(old, ([], []))
-        self.canvas.sync(self.graph, self.edits.ports_for)
+            self.inspector.node_ids = [new if n == old else n for n in self.inspector.node_ids]
         self.mark_boundary()
         self.show_inspector()
         self.ui.update_tab_title(self)
