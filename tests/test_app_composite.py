@@ -300,6 +300,24 @@ def running_window(make_window, promoted=()):
     return w, ctl, asked
 
 
+def test_renaming_an_inner_node_carries_the_ports_and_parameters_over(make_window):
+    w = make_window(path=COLUMNS)
+    tab = w.components.open_definition("column")
+    assert tab.edits.rename_node("exc", "E")
+    assert tab.edits.rename_node("E", "pyramidal")
+    assert tab.validate_now() == []
+    assert tab.save()
+    d = w.graph.definitions["column"]
+    assert [p.targets for p in d.inputs] == [["pyramidal.syn"]]
+    assert d.outputs[0].targets == ["pyramidal.spikes"]
+    assert d.promoted("tau_exc").drives == ["pyramidal.tau_m"]
+    assert engine.validate(w.graph) == []
+    assert "c3.pyramidal" in engine.composite.flatten(w.graph).nodes
+    tab.edits.rename_node("ie", "inh_to_exc")
+    w.menus.act_undo.trigger()                     # undo the rename in the tab
+    assert tab.candidate().promoted("g_inh").drives == ["ie.weight"]
+
+
 def test_saving_a_definition_prompts_a_rebuild_of_a_running_model(make_window, qtbot):
     w, ctl, asked = running_window(make_window)
     try:

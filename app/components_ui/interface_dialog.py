@@ -61,7 +61,7 @@ class InterfaceDialog(QtWidgets.QDialog):
         add_message_and_buttons(self, lay, "Apply")
         for w in (self.name_edit, self.category_edit, self.description_edit):
             w.textChanged.connect(self.validate)
-        self.resize(860, 640)
+        self.resize(860, 720)
         self.validate()
 
     def _table(self, lay, title, columns, rows, originals) -> QtWidgets.QTableWidget:
