@@ -15,6 +15,7 @@ from engine import Simulation  # noqa: E402
 from engine.composite import (Promoted, library_dumps, make_component,  # noqa: E402
                               set_library_dirs)
 from engine.registry import registry  # noqa: E402
+from app.components_ui.typeinfo import is_instance  # noqa: E402
 from tests.conftest import ei_graph  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -387,7 +388,25 @@ def test_problem_inside_a_definition_names_it_and_opens_its_tab(make_window):
     tab = w.components.tab_for("column")
     assert w.active is tab and tab.canvas.selected_ids() == ["inh"]
     assert tab.canvas.has_problem_marker("inh")
-    assert not w.canvas.has_problem_marker("c3") or True
+
+
+def test_an_unknown_component_is_a_problem_and_the_node_is_kept(make_window):
+    g = ei_graph()
+    g.nodes["ghost"] = engine.Node("ghost", "not_a_component", {"drive": 3.0}, (0, 400))
+    g.connect("ghost.spikes", "ee.pre")
+    w = make_window(g)
+    problems = [p for p in w.validate_now() if p.node == "ghost"]
+    assert problems and "not_a_component" in problems[0].message
+    assert list(w.canvas.node_for("ghost").outputs()) == ["spikes"]  # kept, as in the file
+    assert not is_instance(w.graph, "ghost")
+    w.canvas.select(["ghost"])
+    assert w.components.open_selected() is None
+    assert "Select a component node" in w.statusBar().currentMessage()
+    w.canvas.select(["ghost", "ee"])               # made into a component, it is kept inside,
+    w.components.exec_dialog = lambda dlg: Accepted  # and the problem names the component
+    iid = w.components.make_component()
+    inside = [p for p in w.validate_now() if p.definition == w.graph.nodes[iid].type]
+    assert inside and inside[0].node == "ghost" and "not_a_component" in inside[0].message
 
 
 # --- unpack, copy and paste --------------------------------------------------------------------
