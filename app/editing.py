@@ -90,6 +90,24 @@ class GraphEditor(QtCore.QObject):
     def ports_for(self, node: Node):
         return ports_of(node, self.port_cache, self.graph)
 
+    def redraw(self, rename=None) -> None:
+        """Match the canvas to the graph after a change; ``rename`` (old, new): the change
+        renamed a node, whose drawing is kept."""
+        if rename:
+            old, new = rename
+            self.w.canvas.rename(old, new)
+            self.port_cache[new] = self.port_cache.pop(old, ([], []))
+        self.w.canvas.sync(self.graph, self.ports_for)
+
+    def listen_to(self, canvas) -> None:
+        """Answer the gestures on ``canvas`` (pipes drawn or detached, nodes moved, renames in
+        place, drops from the palette, a backdrop double-clicked) with these commands."""
+        canvas.connection_requested.connect(self.connection_gesture)
+        canvas.geometry_changed.connect(self.geometry_gesture)
+        canvas.rename_requested.connect(self.canvas_rename)
+        canvas.component_dropped.connect(lambda t, x, y: self.add_node(t, (x, y)))
+        canvas.backdrop_double_clicked.connect(self.ask_backdrop_title)
+
     # -- nodes ---------------------------------------------------------------------------------
     def add_node(self, type_name: str, pos=None) -> str | None:
         """Add a node of ``type_name`` at scene ``pos``, or (``pos`` None) in the free space

@@ -9,7 +9,8 @@ inspector asks whether to apply them. Help text is the tooltip; a value that is 
 (``engine.validate.check_value``, or a validation problem naming that parameter) is flagged in
 red under its editor with the reason.
 Several selected nodes of one type are edited together (a parameter whose values differ is
-marked "mixed"). The node id is editable (rename). Emits requests; the editor applies them as
+marked "mixed"). A composite instance shows its component's promoted parameters. The node id
+is editable (rename). Emits requests; the editor applies them as
 undoable commands and then calls ``refresh``.
 """
 from __future__ import annotations

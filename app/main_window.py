@@ -107,16 +107,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.docks.restore()
 
     def _wire(self):
-        edits, canvas = self.edits, self.canvas
         self.doc.changed.connect(self._on_doc_changed)
         self.doc.replaced.connect(self._on_doc_replaced)
         self.doc.undo.cleanChanged.connect(self._on_clean_changed)
-        canvas.connection_requested.connect(edits.connection_gesture)
-        canvas.geometry_changed.connect(edits.geometry_gesture)
-        canvas.rename_requested.connect(edits.canvas_rename)
-        canvas.component_dropped.connect(lambda t, x, y: edits.add_node(t, (x, y)))
-        canvas.selection_changed.connect(self._on_selection)
-        canvas.backdrop_double_clicked.connect(edits.ask_backdrop_title)
+        self.edits.listen_to(self.canvas)
+        self.canvas.selection_changed.connect(self._on_selection)
         self.palette.add_requested.connect(lambda t: self.active.edits.add_node(t))
         # the inspector edits what the canvas in front shows (the network or a definition)
         self.inspector.param_edit_requested.connect(
@@ -170,13 +165,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ================================================================ reacting to changes
     def _on_doc_changed(self, kind, node, param, rename):
+        self.edits.redraw(rename)
         if rename:
             old, new = rename
-            self.canvas.rename(old, new)
-            cache = self.edits.port_cache
-            cache[new] = cache.pop(old, ([], []))
             self.inspector.node_ids = [new if n == old else n for n in self.inspector.node_ids]
-        self.canvas.sync(self.graph, self.edits.ports_for)
         self._shown_problems = None
         self._on_selection()
         self.update_title()

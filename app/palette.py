@@ -3,10 +3,11 @@
 Search ranks exact, then prefix matches of type keys and titles first (``match_rank``), so
 Enter adds what was typed ("gym" adds the Gymnasium environment, not CartPole whose description
 mentions Gymnasium); the palette highlights that entry. Generated from the engine registry,
-so a new module in components/ appears here with no GUI code; the components of the user's
-library (engine/composite/library.py) are listed too (``rebuild`` after saving one). Drag an
-entry onto the canvas,
-or double-click it (or press Enter) to add it in the free space nearest the view centre.
+so a new module in components/ appears here with no GUI code; the composite components of the
+user library and of the open graph (``set_graph``; ``rebuild`` after saving one) are listed under
+their categories too. Drag
+an entry onto the canvas, or double-click it (or press Enter) to add it in the free space
+nearest the view centre.
 ``TabSearchPopup`` is the same list as a small popup at the cursor (Tab on the canvas).
 """
 from __future__ import annotations

@@ -15,6 +15,7 @@ from engine import Simulation  # noqa: E402
 from engine.composite import (Promoted, library_dumps, make_component,  # noqa: E402
                               set_library_dirs)
 from engine.registry import registry  # noqa: E402
+from app.components_ui.typeinfo import is_instance  # noqa: E402
 from tests.conftest import ei_graph  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -288,13 +289,38 @@ def test_definition_tab_has_its_own_undo_and_shortcuts(make_window, tmp_path):
     assert "ee" in tab.graph.nodes and not tab.dirty
 
 
-def test_saving_a_definition_prompts_a_rebuild_of_a_running_model(make_window, qtbot):
-    g, _ = make_component(ei_graph(n_exc=20, n_inh=5), CORE, "column")
+def running_window(make_window, promoted=()):
+    """A small network made of one 'column', in a window with the run UI; the rebuild
+    questions it would ask are collected (and answered No)."""
+    g, _ = make_component(ei_graph(n_exc=20, n_inh=5), CORE, "column", promoted=promoted)
     w = make_window(g, with_run=True)
     ctl = w.run_controller
     ctl.popups = False
     asked = []
     ctl.confirm = lambda title, text: asked.append(text) or False
+    return w, ctl, asked
+
+
+def test_renaming_an_inner_node_carries_the_ports_and_parameters_over(make_window):
+    w = make_window(path=COLUMNS)
+    tab = w.components.open_definition("column")
+    assert tab.edits.rename_node("exc", "E")
+    assert tab.edits.rename_node("E", "pyramidal")
+    assert tab.validate_now() == []
+    assert tab.save()
+    d = w.graph.definitions["column"]
+    assert [p.targets for p in d.inputs] == [["pyramidal.syn"]]
+    assert d.outputs[0].targets == ["pyramidal.spikes"]
+    assert d.promoted("tau_exc").drives == ["pyramidal.tau_m"]
+    assert engine.validate(w.graph) == []
+    assert "c3.pyramidal" in engine.composite.flatten(w.graph).nodes
+    tab.edits.rename_node("ie", "inh_to_exc")
+    w.menus.act_undo.trigger()                     # undo the rename in the tab
+    assert tab.candidate().promoted("g_inh").drives == ["ie.weight"]
+
+
+def test_saving_a_definition_prompts_a_rebuild_of_a_running_model(make_window, qtbot):
+    w, ctl, asked = running_window(make_window)
     try:
         ctl.run()
         qtbot.waitUntil(lambda: ctl.state == "running" and ctl.t > 0, timeout=60_000)
@@ -311,13 +337,8 @@ def test_saving_a_definition_prompts_a_rebuild_of_a_running_model(make_window, q
 
 
 def test_promoted_parameter_edit_reaches_a_running_model_live(make_window, qtbot):
-    g, _ = make_component(ei_graph(n_exc=20, n_inh=5), CORE, "column",
-                          promoted=[Promoted("tau", ["exc.tau_m", "inh.tau_m"], None)])
-    w = make_window(g, with_run=True)
-    ctl = w.run_controller
-    ctl.popups = False
-    asked = []
-    ctl.confirm = lambda title, text: asked.append(text) or False
+    w, ctl, asked = running_window(
+        make_window, [Promoted("tau", ["exc.tau_m", "inh.tau_m"], None)])
     try:
         sent, send = [], ctl.worker.send
         ctl.worker.send = lambda *a: (sent.append(a), send(*a))[1]
@@ -367,7 +388,25 @@ def test_problem_inside_a_definition_names_it_and_opens_its_tab(make_window):
     tab = w.components.tab_for("column")
     assert w.active is tab and tab.canvas.selected_ids() == ["inh"]
     assert tab.canvas.has_problem_marker("inh")
-    assert not w.canvas.has_problem_marker("c3") or True
+
+
+def test_an_unknown_component_is_a_problem_and_the_node_is_kept(make_window):
+    g = ei_graph()
+    g.nodes["ghost"] = engine.Node("ghost", "not_a_component", {"drive": 3.0}, (0, 400))
+    g.connect("ghost.spikes", "ee.pre")
+    w = make_window(g)
+    problems = [p for p in w.validate_now() if p.node == "ghost"]
+    assert problems and "not_a_component" in problems[0].message
+    assert list(w.canvas.node_for("ghost").outputs()) == ["spikes"]  # kept, as in the file
+    assert not is_instance(w.graph, "ghost")
+    w.canvas.select(["ghost"])
+    assert w.components.open_selected() is None
+    assert "Select a component node" in w.statusBar().currentMessage()
+    w.canvas.select(["ghost", "ee"])               # made into a component, it is kept inside,
+    w.components.exec_dialog = lambda dlg: Accepted  # and the problem names the component
+    iid = w.components.make_component()
+    inside = [p for p in w.validate_now() if p.definition == w.graph.nodes[iid].type]
+    assert inside and inside[0].node == "ghost" and "not_a_component" in inside[0].message
 
 
 # --- unpack, copy and paste --------------------------------------------------------------------
@@ -518,8 +557,7 @@ def test_ports_dialog_refuses_a_port_to_a_missing_inner_node(make_window, qtbot)
 
 def test_monitor_inside_an_instance_uses_dotted_ids(make_window):
     from app.run.monitors import RasterMonitor
-    g, _ = make_component(ei_graph(n_exc=20, n_inh=5), CORE, "column")
-    w = make_window(g, with_run=True)
+    w, _ctl, _asked = running_window(make_window)
     try:
         w.menus.context_menu(QtCore.QPoint(0, 0), "column")
         inside = next(a.menu() for a in w.menus.last_menu.actions()

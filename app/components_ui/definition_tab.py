@@ -43,6 +43,7 @@ class DefinitionTab(QtCore.QObject):
         self.edits = GraphEditor(self)
         self.clipboard = Clipboard(self)
         self.base = None          # the definition as the tab last loaded or saved it
+        self.renamed: dict = {}   # its inner node ids -> their ids in the tab now
         self.problems: list = []
         self._markers: list = []
         self.widget = QtWidgets.QWidget()
@@ -83,16 +84,12 @@ class DefinitionTab(QtCore.QObject):
         return bar
 
     def _wire(self):
-        c, e = self.canvas, self.edits
+        c = self.canvas
         self.doc.changed.connect(self._on_changed)
         self.doc.replaced.connect(self._on_replaced)
         self.doc.undo.cleanChanged.connect(lambda _c: self.ui.update_tab_title(self))
-        c.connection_requested.connect(e.connection_gesture)
-        c.geometry_changed.connect(e.geometry_gesture)
-        c.rename_requested.connect(e.canvas_rename)
-        c.component_dropped.connect(lambda t, x, y: e.add_node(t, (x, y)))
+        self.edits.listen_to(c)
         c.selection_changed.connect(self.show_inspector)
-        c.backdrop_double_clicked.connect(e.ask_backdrop_title)
         c.node_activated.connect(lambda n: self.ui.open_definition_of(self, n))
         self.w.menus.attach_canvas(c)
         self.w.menus.undo_group.addStack(self.doc.undo)
@@ -128,6 +125,7 @@ class DefinitionTab(QtCore.QObject):
     def load(self) -> None:
         """Show the network's definition (the tab's history starts again)."""
         self.base = self.definition().copy()
+        self.renamed = {n: n for n in self.base.nodes}
         self.doc.replace(definition_graph(self.w.graph, self.type_name), None)
         self.ui.update_tab_title(self)
 
@@ -137,8 +135,18 @@ class DefinitionTab(QtCore.QObject):
 
     def candidate(self):
         """The definition as the tab shows it: the network's ports and promoted parameters
-        (they are edited with "Ports and Parameters…"), the tab's inner nodes and edges."""
-        return with_body(self.definition() or self.base, self.graph)
+        (they are edited with "Ports and Parameters…") following the inner nodes renamed
+        here, and the tab's inner nodes and edges."""
+        d = with_body(self.definition() or self.base, self.graph)
+
+        def follow(ref):
+            nid, name = ref.rsplit(".", 1)
+            return f"{self.renamed.get(nid, nid)}.{name}"
+        for p in d.inputs + d.outputs:
+            p.targets = [follow(t) for t in p.targets]
+        for p in d.params:
+            p.drives = [follow(r) for r in p.drives]
+        return d
 
     def _new_components(self) -> dict:
         """Components the tab made or added that the network does not have yet."""
@@ -161,6 +169,7 @@ class DefinitionTab(QtCore.QObject):
             return False
         self.w.doc.apply(f"update component {self.type_name}", new)
         self.base = self.definition().copy()
+        self.renamed = {n: n for n in self.base.nodes}
         self.doc.undo.setClean()
         users = self.users()
         self.status(f"Saved component '{self.type_name}'"
@@ -197,12 +206,14 @@ class DefinitionTab(QtCore.QObject):
 
     # -- reacting to edits ----------------------------------------------------------------------
     def _on_changed(self, _kind, _node, _param, rename):
+        self.edits.redraw(rename)
         if rename:
             old, new = rename
-            self.canvas.rename(old, new)
-            cache = self.edits.port_cache
-            cache[new] = cache.pop(old, ([], []))
-        self.canvas.sync(self.graph, self.edits.ports_for)
+            # the component's ports and parameters follow a renamed inner node (undo too)
+            self.renamed = {k: (new if v == old else v) for k, v in self.renamed.items()}
+            if self.in_front:
+                self.inspector.node_ids = [new if n == old else n
+                                           for n in self.inspector.node_ids]
         self.mark_boundary()
         self.show_inspector()
         self.ui.update_tab_title(self)

@@ -15,7 +15,7 @@ from PySide6 import QtCore, QtWidgets
 from engine.composite import (BoundaryPort, CompositeError, Promoted, Types,
                               analyze_definition, update_definition)
 
-from .make_dialog import parse_value, shown
+from .make_dialog import add_message_and_buttons, parse_value, shown
 
 PORT_COLUMNS = ["Name", "Inner ports", "Help"]
 PARAM_COLUMNS = ["Name", "Sets", "Default", "Unit", "Min", "Max", "Help"]
@@ -58,19 +58,10 @@ class InterfaceDialog(QtWidgets.QDialog):
               p.unit or "", "" if p.min is None else f"{p.min:g}",
               "" if p.max is None else f"{p.max:g}", p.help] for p in d.params],
             [p.name for p in d.params])
-        self.message = QtWidgets.QLabel()
-        self.message.setObjectName("inlineError")
-        self.message.setWordWrap(True)
-        lay.addWidget(self.message)
-        self.buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok
-                                                  | QtWidgets.QDialogButtonBox.Cancel)
-        self.ok_button = self.buttons.button(QtWidgets.QDialogButtonBox.Ok)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        lay.addWidget(self.buttons)
+        add_message_and_buttons(self, lay, "Apply")
         for w in (self.name_edit, self.category_edit, self.description_edit):
             w.textChanged.connect(self.validate)
-        self.resize(860, 640)
+        self.resize(860, 720)
         self.validate()
 
     def _table(self, lay, title, columns, rows, originals) -> QtWidgets.QTableWidget:

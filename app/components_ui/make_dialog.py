@@ -71,6 +71,22 @@ def parse_value(text: str, prm):
     return text
 
 
+def add_message_and_buttons(dlg: QtWidgets.QDialog, lay, ok_text: str = "OK") -> None:
+    """The bottom of a checking dialog: ``dlg.message`` (why it cannot be done, in red) and
+    ``dlg.buttons`` with ``dlg.ok_button``."""
+    dlg.message = QtWidgets.QLabel()
+    dlg.message.setObjectName("inlineError")
+    dlg.message.setWordWrap(True)
+    lay.addWidget(dlg.message)
+    dlg.buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok
+                                             | QtWidgets.QDialogButtonBox.Cancel)
+    dlg.ok_button = dlg.buttons.button(QtWidgets.QDialogButtonBox.Ok)
+    dlg.ok_button.setText(ok_text)
+    dlg.buttons.accepted.connect(dlg.accept)
+    dlg.buttons.rejected.connect(dlg.reject)
+    lay.addWidget(dlg.buttons)
+
+
 class MakeComponentDialog(QtWidgets.QDialog):
     """See the module docstring. ``graph`` and ``ids``: the graph and the selected nodes."""
 
@@ -145,17 +161,7 @@ class MakeComponentDialog(QtWidgets.QDialog):
                                                  "Help"])
         lay.addWidget(self.promoted, 2)
 
-        self.message = QtWidgets.QLabel()
-        self.message.setObjectName("inlineError")
-        self.message.setWordWrap(True)
-        lay.addWidget(self.message)
-        self.buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Ok
-                                                  | QtWidgets.QDialogButtonBox.Cancel)
-        self.ok_button = self.buttons.button(QtWidgets.QDialogButtonBox.Ok)
-        self.ok_button.setText("Make Component")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        lay.addWidget(self.buttons)
+        add_message_and_buttons(self, lay, "Make Component")
 
         for w in (self.type_edit, self.instance_edit, self.description):
             w.textChanged.connect(self.validate)

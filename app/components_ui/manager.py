@@ -210,13 +210,18 @@ class ComponentsUI(QtCore.QObject):
             return None
         return self.open_definition(node.type)
 
-    def open_selected(self):
+    def _on_selected_instance(self, command, doing: str):
+        """``command(context, node_id)`` on the first selected instance of the canvas in front
+        (a hint in the status bar when none is selected)."""
         c = self.w.active
         ids = [n for n in c.canvas.selected_ids() if is_instance(c.graph, n)]
         if not ids:
-            self.w.status("Select a component node to open its definition")
+            self.w.status(f"Select a component node to {doing}")
             return None
-        return self.open_definition_of(c, ids[0])
+        return command(c, ids[0])
+
+    def open_selected(self):
+        return self._on_selected_instance(self.open_definition_of, "open its definition")
 
     def close_tab(self, tab: DefinitionTab | None, ask: bool = True) -> bool:
         """Close a definition's tab; with changes not saved into the network, ask first."""
@@ -337,12 +342,7 @@ class ComponentsUI(QtCore.QObject):
         return iid
 
     def unpack_selected(self):
-        c = self.w.active
-        ids = [n for n in c.canvas.selected_ids() if is_instance(c.graph, n)]
-        if not ids:
-            self.w.status("Select a component node to unpack")
-            return None
-        return self.unpack(c, ids[0])
+        return self._on_selected_instance(self.unpack, "unpack")
 
     def unpack(self, ctx, node_id: str) -> list[str]:
         """Replace instance ``node_id`` of ``ctx`` by its inner nodes (one undo step)."""
