@@ -50,12 +50,14 @@ MAX_SHOWN = 1000  # characters of one problem as text
 def shown(value, limit: int = 60) -> str:
     """``repr(value)``, shortened to about ``limit`` characters (for messages about values a
     file may make huge: a string of 100,000 characters, a list of a million numbers)."""
-    if isinstance(value, (list, dict, tuple)) and len(value) > 20:
-        text = repr(type(value)(list(value)[:20]) if not isinstance(value, dict)
-                    else dict(list(value.items())[:20]))
-        text = text[:-1] + f", ... ({len(value):,} entries)" + text[-1]
-    else:
-        text = repr(value)
+    if isinstance(value, (list, tuple, dict)) and len(value) > 8:
+        items = list(value.items() if isinstance(value, dict) else value)[:8]
+        head = repr(dict(items) if isinstance(value, dict) else list(items))[:-1]
+        if len(head) > limit:
+            head = head[:limit]
+        close = "}" if isinstance(value, dict) else "]"
+        return f"{head}, ... ({len(value):,} entries){close}"
+    text = repr(value)
     return text if len(text) <= limit else text[:limit] + f"... ({len(text):,} characters)"
 
 

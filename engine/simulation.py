@@ -262,7 +262,7 @@ class Simulation:
         est = memory.Estimate({k: 0 for k in memory.KINDS}, {})
         for name in record:
             if not self.has_port(name):
-                continue    # refused with its reason when the chunk is built
+                continue  # refused by name when the chunk is built (check_probe)
             each = 1 if self.model.port(name).kind == SPIKES else self.model.dtype.itemsize
             b = 2 * n_steps * self.port_size(name) * each  # the chunks, then joined
             est.parts["recordings"] += b

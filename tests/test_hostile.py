@@ -1,8 +1,8 @@
 """The hostile corpus (tests/hostile, written by tests/hostile/make_corpus.py): broken and hostile
 graph files are refused cleanly by ``spark validate`` and ``spark run``: exit status 1, no
 traceback, a message naming the node, key or parameter, within 30 s and 2 GB each (the
-address space of the subprocess is limited to 2 GB with RLIMIT_AS, so a file that made Spark
-allocate more would fail with an error instead of passing).
+subprocess limits its own address space to 2 GB with RLIMIT_AS before anything else, so a file
+that made Spark allocate more would fail with an error instead of passing).
 
 ``spark validate`` runs once for all files (one process: the JAX import is paid once); the
 sample for ``spark run`` goes through the same command-line entry point (engine.cli.main) in one
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -26,8 +25,9 @@ LIMIT_AS = 2 * 2**30
 PER_FILE_S = 30.0
 
 
-def _limit_memory():
-    resource.setrlimit(resource.RLIMIT_AS, (LIMIT_AS, LIMIT_AS))
+# first thing in the child (no preexec_fn: forking this JAX-threaded process is unsafe)
+LIMIT = (f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({LIMIT_AS}, {LIMIT_AS}))\n")
+SPARK = LIMIT + "import sys\nfrom engine.cli import main\nsys.exit(main(sys.argv[1:]))\n"
 
 
 def _env():
@@ -69,9 +69,8 @@ def test_spark_validate_refuses_every_hostile_file(generated):
     files.update(generated)
     assert len(files) >= 100
     paths = sorted(files)
-    out = subprocess.run([sys.executable, "-m", "engine.cli", "validate", *paths], cwd=ROOT,
-                         capture_output=True, text=True, preexec_fn=_limit_memory,
-                         timeout=PER_FILE_S * 4, env=_env())
+    out = subprocess.run([sys.executable, "-c", SPARK, "validate", *paths], cwd=ROOT,
+                         capture_output=True, text=True, timeout=PER_FILE_S * 4, env=_env())
     assert out.returncode == 1
     assert "Traceback" not in out.stderr and "Traceback" not in out.stdout
     assert out.stdout == ""  # no file was found valid
@@ -103,9 +102,9 @@ print(json.dumps(out))
 def test_spark_run_refuses_a_sample(generated):
     files = {str(HOSTILE / name): EXPECTED["files"][name] for name in EXPECTED["run_sample"]}
     files.update(generated)
-    out = subprocess.run([sys.executable, "-c", DRIVER, *files], cwd=ROOT, capture_output=True,
-                         text=True, preexec_fn=_limit_memory,
-                         timeout=PER_FILE_S * len(files), env=_env())
+    out = subprocess.run([sys.executable, "-c", LIMIT + DRIVER, *files], cwd=ROOT,
+                         capture_output=True, text=True, timeout=PER_FILE_S * len(files),
+                         env=_env())
     assert out.returncode == 0, out.stderr[-2000:]
     got = json.loads(out.stdout.strip().splitlines()[-1])
     for path, frag in files.items():

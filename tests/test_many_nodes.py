@@ -59,7 +59,7 @@ def test_node_order_follows_the_reference_rule_on_random_graphs():
         assert order_nodes(ids, latched, deps) == reference_order(ids, latched, deps)
 
 
-FEW = 8  # the fusion threshold in these tests (engine.compiler.FUSE_SMALL_DENSE, patched)
+FEW = 4  # the fusion threshold in these tests (engine.compiler.FUSE_SMALL_DENSE, patched)
 
 
 def _step_ops(graph: dict) -> Counter:
@@ -85,7 +85,7 @@ def test_many_small_projections_are_one_kernel_not_one_each(monkeypatch):
 def test_fused_small_projections_spike_exactly_as_unfused(monkeypatch):
     monkeypatch.setattr(compiler, "FUSE_SMALL_DENSE", FEW)
     graph = engine.loads(json.dumps(many_nodes_graph(2 * FEW + 10, size=1)))
-    ring = [f"pool{i}.spikes" for i in range(FEW + 4)]
+    ring = [f"pool{i}.spikes" for i in range(FEW + 4)]  # every pool of the ring
     fused = engine.Simulation(graph, count=ring)
     plain = engine.Simulation(graph, count=ring, fuse=False)
     assert sum(len(m) for m in fused.model.fused.values()) == FEW + 5

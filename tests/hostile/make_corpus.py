@@ -275,8 +275,7 @@ case("many_problems.json", graph([
 # files the test runs through ``spark run`` as well
 RUN_SAMPLE = ["deep_nesting_meta.json", "duplicate_key_node.json", "unknown_edge_key.json",
               "huge_recurrent_pool.json", "gym_import_this.json", "nan_param.json",
-              "composite_exponential.json", "binary.json", "eq_deep_parens.json",
-              "huge_delay.json"]
+              "composite_exponential.json", "eq_deep_parens.json"]
 
 
 def write() -> None:
