@@ -100,6 +100,58 @@ def observation_size(env_id: str) -> int:
     return _OBS_SIZE_CACHE[env_id]
 
 
+_PLAIN = (bool, int, float, str, type(None))
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+
+
+def env_state(env, env_id: str = "") -> dict:
+    """A Gymnasium environment's state as plain JSON: the plain attributes (numbers, flags) of
+    every wrapper (the time limit's step count, ...) and of the environment itself, its
+    ``state`` array and its random generator. Only environments that keep their whole state
+    that way (the classic-control ones: CartPole, Acrobot, MountainCar, Pendulum) can be saved;
+    others raise ValueError (their state lives in objects Spark does not store, e.g. Box2D)."""
+    layers = []
+    e = env
+    while True:
+        layers.append({k: v for k, v in vars(e).items() if isinstance(v, _PLAIN)})
+        if not hasattr(e, "env"):
+            break
+        e = e.env
+    if not hasattr(e, "state"):
+        raise ValueError(f"the Gymnasium environment {env_id or type(e).__name__} keeps its "
+                         "state in objects that cannot be saved (only environments with a "
+                         "'state' array, such as the classic-control ones, can)")
+    st = getattr(e, "state")
+    arr = None if st is None else np.asarray(st)
+    rng = getattr(e, "_np_random", None)
+    return {"layers": layers,
+            "state": None if arr is None else arr.tolist(),
+            "state_dtype": None if arr is None else str(arr.dtype),
+            "rng": None if rng is None else rng.bit_generator.state}
+
+
+def set_env_state(env, data: dict) -> None:
+    """Put a state from ``env_state`` back into ``env`` (made with the same id)."""
+    e, layers = env, list(data["layers"])
+    while True:
+        for k, v in (layers.pop(0) if layers else {}).items():
+            # only attributes that are there already and plain (a file sets nothing else)
+            if isinstance(v, _PLAIN) and isinstance(vars(e).get(k, ()), _PLAIN):
+                setattr(e, k, v)
+        if not hasattr(e, "env"):
+            break
+        e = e.env
+    if data.get("state") is not None:
+        e.state = np.asarray(data["state"], data["state_dtype"])
+    if data.get("rng") is not None:
+        name = data["rng"].get("bit_generator")
+        if name not in _BIT_GENERATORS:
+            raise ValueError(f"unknown random generator {name!r}")
+        rng = np.random.Generator(getattr(np.random, name)())
+        rng.bit_generator.state = data["rng"]
+        e._np_random = rng
+
+
 class GymEnv(Component):
     """A Gymnasium environment stepped on the host every steps_per_env_step network steps."""
 
@@ -182,6 +234,21 @@ class GymEnv(Component):
             trunc = 0.0 if terminated else 1.0
             obs, _ = self.env.reset(seed=self.seed * 100_003 + self.episode)
         self._publish(sim, node_id, obs, fb, done, trunc)
+
+    def host_state(self) -> dict:
+        """This node's host-side state as plain JSON (saved states, engine/state.py)."""
+        return {"seed": self.seed, "episode": self.episode, "steps": self.steps,
+                "last_len": self.last_len, "env": env_state(self.env, self.config["env_id"])}
+
+    def host_restore(self, sim, node_id: str, data: dict) -> None:
+        """Back to a state from ``host_state`` (the node's outputs are live parameters, which
+        the engine restores itself)."""
+        if getattr(self, "env", None) is None:
+            self.env = make_env(self.config["env_id"], render=True)
+        self.seed = int(data["seed"])
+        self.episode, self.steps = int(data["episode"]), int(data["steps"])
+        self.last_len = int(data["last_len"])
+        set_env_state(self.env, data["env"])
 
     def host_render(self):
         """The environment's ``rgb_array`` picture, or None when it cannot draw (no such render

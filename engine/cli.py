@@ -2,7 +2,8 @@
 
     spark validate FILE...            exit 0 when every file is valid, else list every problem, exit 1
     spark run FILE --steps N [--chunk K] [--seed S] [--record node.port ...] [--out run.npz]
-              [--dtype float64] [--json]
+              [--dtype float64] [--json] [--load-state S] [--save-state S] [--until COND ...]
+    spark sweep FILE --param node.param=lo:hi:n ... --steps N [--out DIR] [--measure node.port]
     spark train FILE --agents N --episodes E [--seed S] [--out DIR]
     spark flatten FILE -o OUT         write FILE without composite components (dotted ids)
     spark export-nir FILE -o OUT.nir  write FILE as a NIR graph; list what NIR cannot express
@@ -80,6 +81,8 @@ def cmd_run(args) -> int:
     import engine
     from components.base import SPIKES
     from engine import memory
+    from engine.breakpoints import ConditionError
+    from engine.state import StateError
 
     try:
         graph = engine.load(args.file)
@@ -101,32 +104,53 @@ def cmd_run(args) -> int:
                  and engine.registry().get(node.type).category == "Neurons"]
         t0 = time.perf_counter()
         sim = engine.Simulation(graph, dtype=args.dtype, record=args.record, count=pools,
-                                chunk=args.chunk, source=args.file)
+                                chunk=args.chunk, source=args.file, breakpoints=args.until)
+        loaded = sim.load_state(args.load_state) if args.load_state else None
         if args.steps >= args.chunk:
             sim.compile(args.chunk)
         compile_t = time.perf_counter() - t0
+        if loaded is not None and not args.json:
+            print(f"loaded {loaded}")
         prog = Progress(args.steps, sys.stderr.isatty() and not args.json)
+        t_start = sim.t
         t1 = time.perf_counter()
         recs = sim.advance(args.steps, chunk=args.chunk, progress=prog)
         wall = time.perf_counter() - t1
-    except engine.GraphError as exc:
+        ran = sim.t - t_start
+        if args.save_state:
+            sim.save_state(args.save_state, meta={"graph": str(args.file)})
+    except (engine.GraphError, StateError, ConditionError) as exc:
         _err(str(exc))
         return EXIT_PROBLEMS
     except engine.SimulationError as exc:
         _err(f"{args.file}: run failed: {exc}")
         return EXIT_PROBLEMS
-    seconds = args.steps * sim.model.dt / 1000.0
+    except OSError as exc:
+        _err(f"{args.save_state}: cannot write: {exc.strerror or exc}")
+        return EXIT_PROBLEMS
+    seconds = ran * sim.model.dt / 1000.0
     rates = {name.rsplit(".", 1)[0]: (float(sim.totals[name].sum()) / sim.totals[name].size
                                       / seconds if seconds > 0 else 0.0)
              for name in pools}
     summary = {
-        "file": args.file, "steps": args.steps, "chunk": args.chunk, "dt_ms": sim.model.dt,
-        "simulated_ms": args.steps * sim.model.dt, "seed": sim.seed, "dtype": sim.model.dtype_name,
+        "file": args.file, "steps": ran, "chunk": args.chunk, "dt_ms": sim.model.dt,
+        "simulated_ms": ran * sim.model.dt, "seed": sim.seed, "dtype": sim.model.dtype_name,
+        "t": sim.t, "time_ms": sim.time_ms,
         "setup_s": round(compile_t, 3), "wall_s": round(wall, 3),
-        "steps_per_s": round(args.steps / wall, 1) if wall > 0 else None,
+        "steps_per_s": round(ran / wall, 1) if wall > 0 else None,
         "rates_hz": {k: round(v, 3) for k, v in rates.items()},
         "spikes": {k.rsplit(".", 1)[0]: int(v.sum()) for k, v in sim.totals.items()},
     }
+    if loaded is not None:
+        summary["loaded_state"] = {"path": loaded.path, "t": loaded.t,
+                                   "param_differences": loaded.param_differences}
+    if args.until:
+        hit = sim.hit
+        summary["stopped"] = None if hit is None else {
+            "t": hit.t, "time_ms": hit.time_ms, "conditions": [c.text for c in hit.conditions],
+            "node": hit.node}
+    if args.save_state:
+        summary["saved_state"] = args.save_state
     if args.out:
         arrays = {k.replace(".", "__"): v for k, v in recs.items()}
         np.savez_compressed(args.out, **arrays)
@@ -134,14 +158,77 @@ def cmd_run(args) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"{args.file}: {args.steps} steps of {sim.model.dt:g} ms "
-              f"({summary['simulated_ms']:g} ms simulated), seed {sim.seed}, {sim.model.dtype_name}")
-        print(f"  wall time {wall:.3f} s ({summary['steps_per_s']:,.0f} steps/s, chunk "
-              f"{args.chunk}); set-up and compilation {compile_t:.2f} s")
+        print(f"{args.file}: {ran} steps of {sim.model.dt:g} ms "
+              f"({summary['simulated_ms']:g} ms simulated, now t = {sim.time_ms:g} ms), "
+              f"seed {sim.seed}, {sim.model.dtype_name}")
+        if args.until:
+            print(f"  {sim.hit}" if sim.hit is not None else
+                  f"  no breakpoint condition became true in {args.steps} steps")
+        if ran:
+            print(f"  wall time {wall:.3f} s ({summary['steps_per_s']:,.0f} steps/s, chunk "
+                  f"{args.chunk}); set-up and compilation {compile_t:.2f} s")
         for k, v in rates.items():
             print(f"  {k:<24} {v:9.2f} Hz  ({summary['spikes'][k]} spikes)")
         if args.out:
             print(f"  recorded {', '.join(args.record) or 'nothing'} -> {args.out}")
+        if args.save_state:
+            print(f"  state at step {sim.t} saved -> {args.save_state}")
+    return EXIT_OK
+
+
+def cmd_sweep(args) -> int:
+    import engine
+    from engine.sweep import SweepCancelled, parse_param, sweep
+
+    try:
+        params = [parse_param(p) for p in args.param]
+    except ValueError as exc:
+        _err(f"--param {exc}")
+        return EXIT_USAGE
+    n = 1
+    for p in params:
+        n *= len(p.values)
+    prog = Progress(n * args.steps, sys.stderr.isatty() and not args.json)
+    try:
+        graph = engine.load(args.file)
+        result = sweep(graph, params, args.steps, chunk=args.chunk, measures=args.measure,
+                       dtype=args.dtype, seed=args.seed, batch=args.batch,
+                       progress=prog)
+    except engine.GraphError as exc:
+        _err(str(exc if exc.source else engine.GraphError(exc.problems, args.file)))
+        return EXIT_PROBLEMS
+    except (ValueError, SweepCancelled) as exc:
+        _err(f"{args.file}: {exc}")
+        return EXIT_PROBLEMS
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    result.write_csv(out / "sweep.csv")
+    meta = {"file": args.file, "steps": args.steps, "dt_ms": result.dt,
+            "combinations": int(result.grid.shape[0]), "params": {
+                p.label: [float(v) for v in p.values] for p in params},
+            "measures": list(result.measures), "wall_s": round(result.wall_s, 3),
+            "first_chunk_s": round(result.compile_s, 3), "batch": result.batch,
+            "devices": result.devices, "failed_rows": result.failed}
+    (out / "sweep.json").write_text(json.dumps(meta, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(meta))
+        return EXIT_OK
+    print(f"{args.file}: {meta['combinations']} combinations x {args.steps} steps in one "
+          f"program ({result.batch} per batch, {result.devices} device(s)): "
+          f"{result.wall_s:.2f} s (first chunk with compilation {result.compile_s:.2f} s)")
+    cols = result.columns()
+    shown = cols[:len(params) + 4]
+    print("  " + "  ".join(f"{c:>16}" for c in shown) + ("  ..." if len(cols) > len(shown)
+                                                          else ""))
+    for i in range(min(result.grid.shape[0], 12)):
+        row = [f"{result.grid[i, j]:16.6g}" for j in range(len(params))]
+        row += [f"{result.measures[c][i]:16.6g}" for c in shown[len(params):]]
+        print("  " + "  ".join(row))
+    if result.grid.shape[0] > 12:
+        print(f"  ... ({result.grid.shape[0] - 12} more rows)")
+    if result.failed:
+        print(f"  {len(result.failed)} combination(s) became NaN or infinite (measures NaN)")
+    print(f"  -> {out / 'sweep.csv'}")
     return EXIT_OK
 
 
@@ -251,6 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="write recordings to this .npz")
     r.add_argument("--dtype", choices=("float32", "float64"), default=None)
     r.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    r.add_argument("--load-state", default=None, metavar="STATE",
+                   help="continue from a saved state (of this graph's structure)")
+    r.add_argument("--save-state", default=None, metavar="STATE",
+                   help="write the complete state after the run (.npz)")
+    r.add_argument("--until", action="append", default=[], metavar="CONDITION",
+                   help="stop at the step where the condition becomes true, e.g. "
+                        "'exc.rate > 50', 'out.v crosses -50', 'episode', 'nan', 't >= 120 ms' "
+                        "(repeatable: the first to become true stops the run)")
     r.set_defaults(fn=cmd_run)
 
     t = sub.add_parser("train", help="train N agents in parallel (cartpole)", parents=[common])
@@ -260,6 +355,23 @@ def build_parser() -> argparse.ArgumentParser:
         t.set_defaults(fn=_train.run)
     except ImportError:  # pragma: no cover - until the trainer exists
         t.set_defaults(fn=lambda a: (_err("training is not available"), EXIT_USAGE)[1])
+
+    w = sub.add_parser("sweep", help="run every combination of live parameters in one "
+                                     "compiled program", parents=[common])
+    w.add_argument("file")
+    w.add_argument("--param", action="append", required=True, metavar="NODE.PARAM=LO:HI:N",
+                   help="a live parameter and its values (lo:hi:n, or v1,v2,...); repeatable")
+    w.add_argument("--steps", type=int, required=True, help="steps per combination")
+    w.add_argument("--out", required=True, help="folder for sweep.csv and sweep.json")
+    w.add_argument("--measure", action="append", default=[], metavar="NODE.PORT",
+                   help="also measure the mean of this output (repeatable)")
+    w.add_argument("--chunk", type=int, default=1000, help="steps per compiled chunk")
+    w.add_argument("--batch", type=int, default=None,
+                   help="combinations per batch (default: as many as 512 MiB of state allow)")
+    w.add_argument("--seed", type=int, default=None, help="override the graph's seed")
+    w.add_argument("--dtype", choices=("float32", "float64"), default=None)
+    w.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    w.set_defaults(fn=cmd_sweep)
 
     f = sub.add_parser("flatten", help="write a graph without composite components",
                        parents=[common])
@@ -306,6 +418,10 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "allow_import", None):
         from components.gym_env import allow_import
         allow_import(*args.allow_import)
+    save = getattr(args, "save_state", None)
+    if save and not Path(save).parent.exists():
+        _err(f"--save-state: folder {Path(save).parent} does not exist")
+        return EXIT_USAGE
     return int(args.fn(args) or 0)
 
 

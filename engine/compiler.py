@@ -133,11 +133,18 @@ class Model:
         self.dt = float(graph.settings["dt"])
         reg = registry()
         self.rnodes: dict[str, RNode] = {}
+        self.structure: dict[str, dict] = {}
         for nid, node in graph.nodes.items():
             info = analysis.nodes[nid]
             cls = reg.get(node.type)
             comp = cls(info.config, info.sizes, self.dt, self.dtype)
             self.rnodes[nid] = RNode(nid, comp, info.inputs, info.outputs, category=cls.category)
+            # what fixes this node's layout (engine/state.py fingerprints saved states with it)
+            self.structure[nid] = {
+                "type": node.type,
+                "params": {prm.name: comp.config.get(prm.name) for prm in comp.declared
+                           if not prm.live},
+                "sizes": {k: int(v) for k, v in sorted(info.sizes.items())}}
         edges = [(e.src, e.dst) for e in graph.edges]
         self.fused: dict[str, list[str]] = {}
         if fuse:
@@ -521,11 +528,18 @@ class Model:
 
     def chunk_function(self, n_steps: int, record: tuple[str, ...] = (),
                        watch: tuple[str, ...] = (), count: tuple[str, ...] = (),
-                       prepared: frozenset = frozenset()):
+                       prepared: frozenset = frozenset(), stop=None):
         """The plain (not jitted) function behind ``chunk``, for callers that transform it
         (``jax.vmap`` in engine/train.py); call it in ``self.precision()``. It adds the
         components' prepared values (``prepare``) to the parameters once, before the scan,
-        except for the runtime nodes in ``prepared`` (whose parameters hold them already)."""
+        except for the runtime nodes in ``prepared`` (whose parameters hold them already).
+
+        ``stop`` (an engine.breakpoints.Watch): the function takes and returns the watch's
+        carried values as a fourth argument / fifth result, together with the steps run and
+        which conditions fired: ``(state, records, last, finite, (carry, n_run, fired))``.
+        From the step a condition fired on, the state, the watched values and the counts stay
+        frozen (the scan goes on without effect), so the state returned is the state of that
+        step; records past it are meaningless."""
         record, watch, count = tuple(record), tuple(watch), tuple(count)
         for name in record + watch + count:
             self.check_probe(name)
@@ -534,31 +548,66 @@ class Model:
 
         todo = [nid for nid in self.ids if nid not in prepared]
 
-        def run(params, consts, state):
+        def observe(vals, prev_last):
+            rec = {n: (vals[n] > 0 if n in spikes else vals[n]) for n in record}
+            last = {n: vals[n] for n in watch}
+            last.update({"sum:" + n: prev_last["sum:" + n] + (vals[n] > 0).astype(jnp.int32)
+                         for n in count})
+            return rec, last
+
+        def finite_of(state):
+            return jnp.stack([_all_finite(state["nodes"][nid]) for nid in ids]) \
+                if ids else jnp.zeros(0, bool)
+
+        def start(params):
             params = self.prepare(params, todo)
             last0 = {name: self._zeros(name) for name in watch}
             last0.update({"sum:" + n: jnp.zeros_like(self._zeros(n), dtype=jnp.int32)
                           for n in count})
+            return params, last0
+
+        def run(params, consts, state):
+            params, last0 = start(params)
 
             def body(carry, _):
                 st, prev_last = carry
                 st, vals = self.step(params, consts, st)
-                rec = {n: (vals[n] > 0 if n in spikes else vals[n]) for n in record}
-                last = {n: vals[n] for n in watch}
-                last.update({"sum:" + n: prev_last["sum:" + n] + (vals[n] > 0).astype(jnp.int32)
-                             for n in count})
+                rec, last = observe(vals, prev_last)
                 return (st, last), rec
 
             (state, last), recs = jax.lax.scan(body, (state, last0), None, length=int(n_steps))
-            finite = jnp.stack([_all_finite(state["nodes"][nid]) for nid in ids]) \
-                if ids else jnp.zeros(0, bool)
-            return state, recs, last, finite
+            return state, recs, last, finite_of(state)
 
-        return run
+        def run_until(params, consts, state, scarry):
+            params, last0 = start(params)
+            n = len(stop.conditions)
+
+            def body(carry, _):
+                st, prev_last, sc, stopped, fired_at, n_run = carry
+                st2, vals = self.step(params, consts, st)
+                rec, last = observe(vals, prev_last)
+                sc2, fired = stop.check(sc, vals, st2)
+                go = ~stopped
+
+                def keep(new, old):
+                    return jax.tree_util.tree_map(lambda a, b: jnp.where(go, a, b), new, old)
+
+                hit = go & jnp.any(fired)
+                carry = (keep(st2, st), keep(last, prev_last), keep(sc2, sc), stopped | hit,
+                         jnp.where(hit, fired, fired_at), n_run + go.astype(jnp.int32))
+                return carry, rec
+
+            init = (state, last0, scarry, jnp.zeros((), bool), jnp.zeros(n, bool),
+                    jnp.zeros((), jnp.int32))
+            (state, last, sc, _s, fired, n_run), recs = jax.lax.scan(
+                body, init, None, length=int(n_steps))
+            return state, recs, last, finite_of(state), (sc, n_run, fired)
+
+        return run if stop is None else run_until
 
     def packed_chunk(self, packer: StatePacker, fed: StatePacker, rest: StatePacker,
                      aux: StatePacker, n_steps: int, record=(), watch=(), count=(),
-                     prepared: frozenset = frozenset()):
+                     prepared: frozenset = frozenset(), stop=None):
         """Like ``chunk`` but state, parameters and host-read values travel packed (see
         StatePacker): ``fn(fed, rest, consts, packed) -> (packed, records, aux)``, the fast path
         the Simulation uses between chunks.
@@ -569,25 +618,40 @@ class Model:
         {"ok": all float state finite, "last": watched values, "sum": counts}, the one buffer
         the host reads back per chunk. The input state is not donated, so the state at the
         start of a failed chunk is still there to replay it step by step.
+
+        With ``stop`` (a breakpoints Watch) the function is ``fn(fed, rest, consts, packed,
+        carry) -> (packed, records, aux, carry)`` and ``aux`` also holds "stop_n" (the steps
+        run before the chunk stopped) and "stop_fired" (which conditions fired).
         """
         key = ("packed", int(n_steps), tuple(record), tuple(watch), tuple(count),
-               frozenset(prepared))
+               frozenset(prepared), None if stop is None else stop.key)
         if key in self._chunks:
             return self._chunks[key]
-        inner = self.chunk_function(n_steps, record, watch, count, frozenset(prepared))
+        inner = self.chunk_function(n_steps, record, watch, count, frozenset(prepared), stop)
 
-        def run(pfed, prest, consts, packed):
-            params = {**rest.unpack(prest), **fed.unpack(pfed)}
-            state, recs, last, _per_node = inner(params, consts, packer.unpack(packed))
+        def finish(state, last, extra):
             # materialise the packed state before the finiteness check reads it (otherwise XLA
             # fuses the last step's arithmetic into the check and computes it twice)
             out = jax.lax.optimization_barrier(packer.pack(state))
             tree = {"ok": packer.all_finite(out)[None],
                     "last": {n: last[n] for n in watch},
-                    "sum": {n: last["sum:" + n] for n in count}}
-            return out, recs, aux.pack(tree)
+                    "sum": {n: last["sum:" + n] for n in count}, **extra}
+            return out, aux.pack(tree)
 
-        fn = self.jit(run)
+        def run(pfed, prest, consts, packed):
+            params = {**rest.unpack(prest), **fed.unpack(pfed)}
+            state, recs, last, _per_node = inner(params, consts, packer.unpack(packed))
+            out, a = finish(state, last, {})
+            return out, recs, a
+
+        def run_until(pfed, prest, consts, packed, scarry):
+            params = {**rest.unpack(prest), **fed.unpack(pfed)}
+            state, recs, last, _per_node, (sc, n_run, fired) = inner(
+                params, consts, packer.unpack(packed), scarry)
+            out, a = finish(state, last, {"stop_n": n_run[None], "stop_fired": fired})
+            return out, recs, a, sc
+
+        fn = self.jit(run if stop is None else run_until)
         self._chunks[key] = fn
         return fn
 
@@ -619,11 +683,15 @@ class Model:
         out = StatePacker(example)
         return self.jit(lambda buf: out.pack(self.prepare(packer.unpack(buf), ids))), out
 
-    def aux_example(self, watch=(), count=()) -> dict:
-        """The tree ``packed_chunk`` packs into its ``aux`` output (for building its packer)."""
-        return {"ok": np.ones(1, bool),
-                "last": {n: self.zeros_host(n) for n in watch},
-                "sum": {n: np.zeros(np.shape(self.zeros_host(n)), np.int32) for n in count}}
+    def aux_example(self, watch=(), count=(), stops: int | None = None) -> dict:
+        """The tree ``packed_chunk`` packs into its ``aux`` output (for building its packer);
+        ``stops``: the number of breakpoint conditions, if any."""
+        out = {"ok": np.ones(1, bool),
+               "last": {n: self.zeros_host(n) for n in watch},
+               "sum": {n: np.zeros(np.shape(self.zeros_host(n)), np.int32) for n in count}}
+        if stops is not None:
+            out.update(stop_n=np.zeros(1, np.int32), stop_fired=np.zeros(stops, bool))
+        return out
 
 
 _WORD = np.dtype(np.uint32)

@@ -47,10 +47,12 @@ class Simulation:
     def __init__(self, graph: Graph, *, dtype: str | None = None, seed: int | None = None,
                  record: tuple[str, ...] | list[str] = (), watch: tuple[str, ...] | list[str] = (),
                  count: tuple[str, ...] | list[str] = (), chunk: int = 100, fuse: bool = True,
-                 check_finite: bool = True, source: str | None = None):
+                 check_finite: bool = True, source: str | None = None,
+                 breakpoints: tuple[str, ...] | list[str] = ()):
         self._record = tuple(record)
         self._count = tuple(count)
         keep = tuple(n.rsplit(".", 1)[0] for n in self._record + tuple(watch) + self._count)
+        keep += _condition_nodes(breakpoints)
         self.model: Model = compile_graph(graph, dtype=dtype, fuse=fuse, keep_unfused=keep,
                                           source=source)
         self.graph = self.model.graph
@@ -68,7 +70,12 @@ class Simulation:
         self._host_periods = {n: int(self.model.rnodes[n].comp.host_period())
                               for n in self.host_nodes}
         self._aux = None
+        self._stop = None          # the breakpoints' compiled conditions (a Watch), if any
+        self._stop_carry = None
+        self.hit = None            # where the last advance stopped (engine.breakpoints.Hit)
         self.reset()
+        if breakpoints:
+            self.breakpoints = breakpoints
 
     # --- state -------------------------------------------------------------------------------
     def reset(self, seed: int | None = None) -> None:
@@ -86,6 +93,8 @@ class Simulation:
         self.params = params if old is None else old
         self._aux = None
         self.totals = {n: np.zeros(self.port_size(n), np.int64) for n in self.count}
+        self._stop_carry = None
+        self.hit = None
         for nid in self.host_nodes:
             self.model.rnodes[nid].comp.host_reset(self, nid, self.seed)
 
@@ -155,6 +164,59 @@ class Simulation:
         # packed on the host (NumPy): no small device kernels to compile per leaf shape
         self._packed = jax.device_put(self._packer.pack_host({**tree, "nodes": nodes}))
         self._t = int(tree["t"])
+
+    def _runtime_tree(self) -> dict:
+        """The state in the compiled layout (runtime ids), as NumPy arrays."""
+        return self._packer.unpack(np.asarray(self._packed))
+
+    def _put_runtime_tree(self, tree) -> None:
+        self._packed = jax.device_put(self._packer.pack_host(tree))
+        self._t = int(tree["t"])
+
+    def _after_jump(self) -> None:
+        """Bookkeeping after the state was replaced (a loaded state, a snapshot): no watched
+        values yet, spike totals count from here, breakpoints start watching afresh."""
+        self._aux = None
+        self.totals = {n: np.zeros(self.port_size(n), np.int64) for n in self.count}
+        self._stop_carry = None
+
+    # --- saved states and snapshots ---------------------------------------------------------
+    def save_state(self, path, meta: dict | None = None) -> str:
+        """Write the complete state to ``path`` (every state variable, weights, delay buffers,
+        RNG key, step, live parameters, host-side environments): engine/state.py describes the
+        file. StateError when a host-side node cannot save its state. Returns the path."""
+        from .state import save_simulation
+        return save_simulation(self, path, meta)
+
+    def load_state(self, path, params: str = "state"):
+        """Continue from the state saved in ``path``: StateError (naming every node and
+        parameter that differs) when it belongs to a structurally different graph. Live
+        parameters may differ: ``params="state"`` uses the saved values (running on gives
+        exactly what the saving run would have), ``"graph"`` keeps this simulation's. Returns
+        an engine.state.LoadReport (the step, the seed, the parameter differences)."""
+        from .state import load_simulation
+        return load_simulation(self, path, params)
+
+    def snapshot(self):
+        """The current state in memory (engine.state.Snapshot), for ``restore``."""
+        from .state import Snapshot, host_states
+        return Snapshot(self.t, self.seed, np.array(self._packed, copy=True),
+                        {n: {k: np.array(v, copy=True) for k, v in vals.items()}
+                         for n, vals in self.params.items()}, host_states(self))
+
+    def restore(self, snap, params: bool = True) -> list[str]:
+        """Go back (or forward) to ``snap``. ``params``: also restore the live parameters of
+        then (else keep the current ones, except those host-side nodes write). Returns the
+        parameter differences between then and now, as sentences."""
+        from .state import apply_params, restore_hosts
+        if snap.seed != self.seed:
+            self.reset(seed=snap.seed)
+        self._packed = jax.device_put(snap.packed)
+        self._t = int(snap.t)
+        diffs = apply_params(self, snap.params, use_saved=params)
+        restore_hosts(self, snap.host)
+        self._after_jump()
+        return diffs
 
     @property
     def t(self) -> int:
@@ -232,7 +294,9 @@ class Simulation:
         """Run ``n_steps`` steps in chunks of ``chunk``; return the recorded arrays.
 
         Recorded spikes come back as bool arrays of shape (n_steps, size), everything else in the
-        model dtype. ``progress(done, total)`` is called after every chunk.
+        model dtype. ``progress(done, total)`` is called after every chunk. When a breakpoint
+        condition becomes true (``breakpoints``), the run stops at that very step: ``hit`` says
+        where and why, and the arrays hold the steps run until then.
         """
         n_steps = int(n_steps)
         if n_steps < 0:
@@ -244,14 +308,16 @@ class Simulation:
         self._check_recording_memory(n_steps, record)
         parts: dict[str, list] = {n: [] for n in record}
         done = 0
-        while done < n_steps:
+        self.hit = None
+        while done < n_steps and self.hit is None:
             m = min(k, n_steps - done)
             for per in self._host_periods.values():  # stop at the next exchange of any
                 m = min(m, per - self._t % per)
+            t0 = self._t
             recs = self._run_chunk(m)
             for n in record:
-                parts[n].append(np.asarray(recs[n]))
-            done += m
+                parts[n].append(np.asarray(recs[n])[:self._t - t0])
+            done += self._t - t0
             if progress is not None:
                 progress(done, n_steps)
         return {n: (np.concatenate(v) if v else self._empty(n)) for n, v in parts.items()}
@@ -278,15 +344,55 @@ class Simulation:
         returns the seconds it took. ``advance`` compiles on first use anyway."""
         t0 = time.perf_counter()
         fn, _ = self._chunk_fn(int(chunk or self.default_chunk))
-        jax.block_until_ready(fn(*self._device_params(), self.consts, self._packed))
+        args = (*self._device_params(), self.consts, self._packed)
+        if self._stop is not None:
+            args += (self._stop_carry_now(),)
+        jax.block_until_ready(fn(*args))
         return time.perf_counter() - t0
 
+    # --- breakpoints ---------------------------------------------------------------------------
+    @property
+    def breakpoints(self) -> tuple[str, ...]:
+        """Conditions (engine/breakpoints.py: ``"exc.rate > 50"``, ``"t >= 120 ms"``, ...)
+        checked at every step inside the compiled chunk: ``advance`` stops at the step where
+        one becomes true and sets ``hit``. Assignable between chunks (ConditionError for a
+        condition that does not parse or names what this model lacks); conditions kept from
+        the previous assignment keep watching where they were."""
+        return () if self._stop is None else self._stop.key
+
+    @breakpoints.setter
+    def breakpoints(self, conditions) -> None:
+        from .breakpoints import Watch
+        conditions = tuple(conditions)
+        old = self._stop
+        watch = Watch(self.model, conditions) if conditions else None
+        if watch is not None:
+            for port in watch.ports:
+                if not self.has_port(port):
+                    from .breakpoints import ConditionError
+                    raise ConditionError(f"'{port}' was fused into a shared kernel: name the "
+                                         "condition when the simulation is built")
+        carry = None
+        if watch is not None and old is not None and self._stop_carry is not None:
+            kept = dict(zip(old.key, self._stop_carry))
+            fresh = watch.init()
+            carry = [kept.get(c, f) for c, f in zip(watch.key, fresh)]
+        self._stop, self._stop_carry = watch, carry
+
+    def _stop_carry_now(self):
+        if self._stop_carry is None:
+            self._stop_carry = self._stop.init()
+        return self._stop_carry
+
     def _chunk_fn(self, m: int, key=None):
-        """(jitted chunk of ``m`` steps, aux layout) for the current record/watch/count."""
-        key = key or (m, self.record, self.watch, self.count)
+        """(jitted chunk of ``m`` steps, aux layout) for the current record/watch/count (and
+        breakpoints)."""
+        key = key or self._fn_key(m)
         got = self._fns.get(key)
         if got is None:
-            apacker = StatePacker(self.model.aux_example(self.watch, self.count))
+            stop = self._stop
+            apacker = StatePacker(self.model.aux_example(
+                self.watch, self.count, None if stop is None else len(stop.conditions)))
             # where each host-read value sits in the aux buffer: (part, name) -> (offset, n, dtype)
             at = {}
             for part, names in (("last", self.watch), ("sum", self.count)):
@@ -294,34 +400,77 @@ class Simulation:
                     off, size, _w, d = apacker.slot((part, n))
                     at[(part, n)] = (off, size, d)
             at["ok"] = apacker.slot(("ok",))[0]
+            if stop is not None:
+                at["stop_n"] = apacker.slot(("stop_n",))[0]
+                off, size, _w, d = apacker.slot(("stop_fired",))
+                at["stop_fired"] = (off, size)
             fn = self.model.packed_chunk(self._packer, self._fpacker, self._dpacker, apacker, m,
                                          self.record, self.watch, self.count,
-                                         prepared=self._rest_ids)
+                                         prepared=self._rest_ids, stop=stop)
             got = self._fns[key] = (fn, at)
         return got
+
+    def _fn_key(self, m: int):
+        return (m, self.record, self.watch, self.count, self.breakpoints)
 
     def _empty(self, name):
         kind = self.model.port(name).kind
         return np.zeros((0, self.port_size(name)), bool if kind == SPIKES else self.model.dtype)
 
     def _run_chunk(self, m: int):
-        key = (m, self.record, self.watch, self.count)
+        key = self._fn_key(m)
         fn, at = self._fns.get(key) or self._chunk_fn(m, key)
         start = self._packed
-        packed, recs, aux = fn(*self._device_params(), self.consts, start)
-        aux = np.asarray(aux)  # the one read-back per chunk (waits for the chunk)
-        if self.check_finite and not aux[at["ok"]]:
-            self._locate_failure(self._packer.unpack(np.asarray(start)), m)
+        fired = None
+        if self._stop is None:
+            packed, recs, aux = fn(*self._device_params(), self.consts, start)
+            aux = np.asarray(aux)  # the one read-back per chunk (waits for the chunk)
+            n = m
+        else:
+            packed, recs, aux, carry = fn(*self._device_params(), self.consts, start,
+                                          self._stop_carry_now())
+            aux = np.asarray(aux)
+            n = int(aux[at["stop_n"]])
+            off, size = at["stop_fired"]
+            fired = aux[off:off + size].astype(bool)
+            self._stop_carry = carry
+        nan_stop = fired is not None and any(
+            f and c.kind == "nan" for f, c in zip(fired, self._stop.conditions))
+        if self.check_finite and not aux[at["ok"]] and not nan_stop:
+            self._locate_failure(self._packer.unpack(np.asarray(start)), n)
         self._packed = packed
-        self._t += m
+        self._t += n
         self._aux, self._aux_at = aux, at
-        for n in self.count:
-            off, size, d = at[("sum", n)]
-            self.totals[n] += aux[off:off + size].view(d)
+        for name in self.count:
+            off, size, d = at[("sum", name)]
+            self.totals[name] += aux[off:off + size].view(d)
         for nid, per in self._host_periods.items():
             if self._t % per == 0:
                 self.model.rnodes[nid].comp.host_exchange(self, nid)
+        if fired is not None and fired.any():
+            self.hit = self._make_hit(fired)
         return recs
+
+    def _make_hit(self, fired):
+        from .breakpoints import Hit
+        conds = tuple(c for f, c in zip(fired, self._stop.conditions) if f)
+        node = None
+        for c in conds:
+            node = self._nan_node() if c.kind == "nan" else self._stop.node_of(c)
+            if node:
+                break
+        return Hit(self._t, self._t * self.model.dt, conds, node)
+
+    def _nan_node(self) -> str | None:
+        """The first graph node whose state is not finite (None when all are)."""
+        nodes = self.state["nodes"]
+        for nid in self.model.graph.nodes:
+            if nid in nodes and _bad_leaf(nodes[nid]) != "?":
+                return nid
+        for gid, members in self.model.fused.items():
+            if _bad_leaf(nodes.get(gid, {})) != "?":
+                return members[0]
+        return None
 
     @property
     def host_periods(self) -> dict[str, int]:
@@ -548,6 +697,12 @@ class Simulation:
     def set_input(self, node: str, value) -> None:
         """Set the vector a host-input node presents from the next chunk on."""
         self.set_param(node, "value", value)
+
+
+def _condition_nodes(conditions) -> tuple[str, ...]:
+    """The nodes breakpoint ``conditions`` read (kept out of fused kernels)."""
+    from .breakpoints import parse
+    return tuple(c.node for c in map(parse, conditions) if c.node)
 
 
 def _bad_leaf(tree) -> str:

@@ -8,8 +8,10 @@ agents and jitted once. The graph must contain an in-graph environment (a ``cart
 Learning happens inside the graph (plasticity), not here: the trainer only runs and measures.
 
 Outputs in ``--out DIR``: ``episodes.csv`` (agent, seed, episode, length), ``summary.json``
-(agents solved, the episode at which each solved, the median) and ``learning_curve.png`` (every
-agent in grey, the mean in blue).
+(agents solved, the episode at which each solved, the median), ``learning_curve.png`` (every
+agent in grey, the mean in blue) and ``states/agent<i>_seed<s>.npz``: every agent's final state
+(engine/state.py), to continue from with ``spark run FILE --load-state`` or the app's
+File > Open State.
 
 Solved: 10 consecutive episodes with a mean length >= 475; an agent solved at the first episode of
 the first such window (episodes are numbered from 1).
@@ -122,7 +124,32 @@ def train(graph, agents: int, episodes: int, seed: int = 0, chunk_env_steps: int
     bar.close()
     wall = time.perf_counter() - t0
     lengths = [x[:episodes] for x in lengths]
-    return lengths, {"seeds": seeds, "wall_s": wall, "network_steps": env_steps * per}
+    return lengths, {"seeds": seeds, "wall_s": wall, "network_steps": env_steps * per,
+                     "model": model, "final": (params, consts, state)}
+
+
+def save_agent_states(folder, model, final, seeds) -> list[str]:
+    """Write every agent's final state (``final``: the stacked (params, consts, state) of the
+    agents) as ``agent<i>_seed<s>.npz`` in ``folder`` (engine/state.py: load one with
+    ``Simulation.load_state`` or ``spark run FILE --load-state``). Returns the paths."""
+    from .state import canonical_consts, canonical_nodes, write_state
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    params, consts, state = (jax.tree_util.tree_map(np.asarray, x) for x in final)
+    paths = []
+    for a, seed in enumerate(seeds):
+        pick = (lambda x, a=a: x[a])
+        st = jax.tree_util.tree_map(pick, state)
+        p = {n: v for n, v in jax.tree_util.tree_map(pick, params).items()
+             if n in model.graph.nodes}
+        paths.append(write_state(
+            folder / f"agent{a}_seed{seed}.npz", model,
+            nodes=canonical_nodes(model, st["nodes"]), t=int(st["t"]), key=st["key"],
+            prev=st["prev"], params=p,
+            consts=canonical_consts(model, jax.tree_util.tree_map(pick, consts), seed),
+            seed=seed, meta={"agent": a, "trained": True}))
+    return paths
 
 
 def summarize(lengths, seeds, episodes: int, wall_s: float | None = None) -> dict:
@@ -252,9 +279,11 @@ def run(args) -> int:
     summary = summarize(lengths, info["seeds"], args.episodes, info["wall_s"])
     out = args.out or "train_out"
     write_results(out, lengths, info["seeds"], summary)
+    save_agent_states(Path(out) / "states", info["model"], info["final"], info["seeds"])
     med = summary["median_solve_episode"]
     print(f"{summary['agents_solved']}/{args.agents} agents solved; median solve episode "
-          f"{'-' if med is None else f'{med:g}'}; {info['wall_s']:.0f} s; results in {out}")
+          f"{'-' if med is None else f'{med:g}'}; {info['wall_s']:.0f} s; results in {out} "
+          f"(final agent states in {Path(out) / 'states'})")
     return 0
 
 
