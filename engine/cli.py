@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     r.set_defaults(fn=cmd_run)
 
-    t = sub.add_parser("train", help="train N agents in parallel (cartpole)")
+    t = sub.add_parser("train", help="train N agents in parallel (cartpole, gym_env)")
     try:
         from engine import train as _train
         _train.add_arguments(t)
