@@ -18,16 +18,19 @@ OUT = Path(__file__).resolve().parents[1] / "resources" / "examples" / "acrobot.
 
 # Acrobot-v1's observation: cos t1, sin t1, cos t2, sin t2, t1_dot, t2_dot (rad, rad/s)
 DEFAULTS = {
-    "edges": "; ; ; ; -1, 0, 1; 0",
-    "per": 20,               # network steps (dt 1 ms) per environment step
-    "feedback_mode": "success",
+    # theta1_dot cut at 0, +-1.5, +-3 rad/s (6 bins) x theta2_dot at 0 (2 bins): 12 boxes
+    "edges": "; ; ; ; -3, -1.5, 0, 1.5, 3; 0",
+    "per": 10,               # network steps (dt 1 ms) per environment step
+    "feedback_mode": "reward",
+    "signal_gain": 0.01,     # the modulator's gain: reward -0.01 per environment step
     "rate": 500.0,
     "pool": 8,
     "bias": 16.0,
     "inhibit": 5.0,
-    "weight": 0.5, "spread": 1.0, "w_bound": 100.0,
-    "tau_e": 125.0, "lr": 1.6, "competition_norm": 0.5,
-    "gamma": 0.98, "lam": 0.8, "critic_lr": 0.3,
+    "weight": 0.5, "spread": 0.0, "w_bound": 100.0,
+    "tau_e": 400.0, "lr": 1.6, "competition_norm": 0.5,
+    "gamma": 0.99, "lam": 0.8, "critic_lr": 0.3,
+    "noise_rate": 0.0, "noise_weight": 0.0,    # Poisson noise into each pool (tried: harmful)
 }
 
 
@@ -44,7 +47,8 @@ def build(**over) -> Graph:
                     (0.0, 0.0)))
     g.add_node(Node("boxes", "box_encoder", {"mode": "regular", "rate": c["rate"],
                                              "edges": c["edges"]}, (300.0, 0.0)))
-    actor = {"connectivity": "all_to_all", "weight": c["weight"], "weight_init": "uniform",
+    actor = {"connectivity": "all_to_all", "weight": c["weight"],
+             "weight_init": "uniform" if c["spread"] > 0 else "constant",
              "weight_spread": c["spread"], "delay_steps": 1, "w_min": -c["w_bound"],
              "w_max": c["w_bound"], "a_plus": 1.0, "a_minus": 0.0, "tau_plus": 5.0,
              "tau_minus": 20.0, "tau_e": c["tau_e"], "lr": c["lr"], "rival_gain": 1.0,
@@ -57,13 +61,22 @@ def build(**over) -> Graph:
         g.add_node(Node(f"w_{name}", "three_factor_projection", dict(actor), (600.0, y)))
         g.add_node(Node(name, "lif", dict(pool), (900.0, y)))
         g.add_node(Node(f"inhibit_{name}", "projection", dict(inhibit), (1100.0, y * 0.3)))
+    if c["noise_weight"] > 0:
+        for name, y in (("minus", -300.0), ("plus", 300.0)):
+            g.add_node(Node(f"noise_{name}", "poisson_source",
+                            {"size": c["pool"], "rate": c["noise_rate"]}, (600.0, y * 1.4)))
+            g.add_node(Node(f"to_{name}", "projection",
+                            {"connectivity": "one_to_one", "weight": c["noise_weight"],
+                             "delay_steps": 1}, (750.0, y * 1.4)))
+            g.connect(f"noise_{name}.spikes", f"to_{name}.pre")
+            g.connect(f"to_{name}.events", f"{name}.syn")
     g.add_node(Node("bias", "current_source", {"size": c["pool"], "amplitude": c["bias"],
                                                "heterogeneity": 1.0}, (700.0, 0.0)))
     g.add_node(Node("merge", "spike_merge", {"size_a": c["pool"], "size_b": c["pool"]},
                     (1300.0, 0.0)))
     g.add_node(Node("count", "spike_count", {"groups": 2, "window": wnd}, (1500.0, 0.0)))
     g.add_node(Node("act", "argmax_action", {"tie_break": "random"}, (1700.0, 0.0)))
-    g.add_node(Node("signal", "modulator", {"tau": 1.0, "gain": 1.0}, (300.0, 300.0)))
+    g.add_node(Node("signal", "modulator", {"tau": 1.0, "gain": c["signal_gain"]}, (300.0, 300.0)))
     g.add_node(Node("critic", "td_critic", {"window": wnd, "gamma": c["gamma"], "lam": c["lam"],
                                             "lr": c["critic_lr"], "normalize": True},
                     (600.0, 400.0)))
