@@ -9,26 +9,43 @@ vector parameters; ``step`` outputs them during the next chunk. So it has the sa
 the same outputs as the in-graph ``cartpole`` node:
 
     observation    the current observation (float32 from Gymnasium, in the model dtype)
-    feedback       -1 during the one network step after an environment step that TERMINATED an
-                   episode (failure), 0 otherwise (truncation is a success: 0)
+    feedback       the sparse signal chosen by ``feedback_mode``, during the one network step
+                   after an environment step, 0 at every other step:
+                     failure  -1 after a step that TERMINATED an episode, else 0 (CartPole:
+                              termination is a failure, truncation a success: 0); the default
+                     success  +1 after a step that terminated an episode, else 0 (Acrobot,
+                              MountainCar: termination means the goal was reached)
+                     reward   Gymnasium's own reward of that step (e.g. -1 per step for Acrobot)
     done           1 during the one network step after an episode ended, else 0
     truncated      1 with done when the episode was truncated (Gymnasium's ``truncated``: a time
                    limit, not a terminal state), else 0
     episode_length length of the last finished episode;  episode: finished episodes;
     steps          environment steps of the current episode
 
-Gymnasium's own reward is not passed on (only the sparse failure signal is).
+Only ``feedback_mode`` = reward passes Gymnasium's own reward on; the other modes give the network
+one number per episode at most.
+
+Actions: the ``action`` input is an index i (e.g. of the winning action pool). With ``actions``
+empty it is the environment's action i; otherwise ``actions`` lists the environment's action for
+each index, e.g. "0, 2" lets two pools drive Acrobot's torque -1 (action 0) and +1 (action 2) and
+never choose 0 torque (action 1). An index outside the list (or, without a list, outside the
+environment's actions) stops the run with an error naming the node.
 """
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 
 from .base import ACTION, Component, Param, Port
 from .cartpole import env_out_ports
 
-_OBS_SIZE_CACHE: dict[str, int] = {}
+_SPACES_CACHE: dict[str, tuple[int, int]] = {}
+FEEDBACK_MODES = ("failure", "success", "reward")
+FEEDBACK_HELP = ("for one network step after each environment step: -1 when the episode failed "
+                 "(feedback_mode failure), +1 when it terminated (success), or the step's "
+                 "reward (reward); else 0")
 
 # Modules the user allowed Gymnasium to import for an environment ("module:Env-v0"): see
 # ``allow_import``. A graph file is data: its env_id alone never makes Spark import anything.
@@ -84,20 +101,44 @@ def make_env(env_id: str, render: bool = False):
     return env
 
 
-def observation_size(env_id: str) -> int:
-    """Size of the (flattened) Box observation of ``env_id`` (made once and cached)."""
+def spaces(env_id: str) -> tuple[int, int]:
+    """(size of the flattened Box observation, number of Discrete actions) of ``env_id`` (the
+    environment is made once and the answer cached)."""
     check_env_id(env_id)  # every time: the cache must not outlive a consent
-    if env_id not in _OBS_SIZE_CACHE:
+    if env_id not in _SPACES_CACHE:
         import gymnasium as gym
         env = make_env(env_id)
         try:
             if not isinstance(env.observation_space, gym.spaces.Box) or \
                     not isinstance(env.action_space, gym.spaces.Discrete):
                 raise ValueError(f"{env_id}: needs a Box observation and a Discrete action")
-            _OBS_SIZE_CACHE[env_id] = int(np.prod(env.observation_space.shape))
+            _SPACES_CACHE[env_id] = (int(np.prod(env.observation_space.shape)),
+                                     int(env.action_space.n))
         finally:
             env.close()
-    return _OBS_SIZE_CACHE[env_id]
+    return _SPACES_CACHE[env_id]
+
+
+def observation_size(env_id: str) -> int:
+    """Size of the (flattened) Box observation of ``env_id``."""
+    return spaces(env_id)[0]
+
+
+def parse_actions(text: str) -> list[int]:
+    """The action list of the ``actions`` parameter ("0, 2" -> [0, 2]; "" -> []); raises
+    ValueError with the reason."""
+    out = []
+    for item in str(text).split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            out.append(int(item))
+        except ValueError:
+            raise ValueError(f"{item!r} is not a whole number") from None
+    if not out and str(text).strip():
+        raise ValueError("no actions listed")
+    return out
 
 
 _PLAIN = (bool, int, float, str, type(None))
@@ -164,9 +205,17 @@ class GymEnv(Component):
         Param("env_id", "str", "CartPole-v1", help="Gymnasium id, e.g. CartPole-v1"),
         Param("steps_per_env_step", "int", 20, min=1, max=100_000,
               help="network steps per environment step"),
+        Param("feedback_mode", "choice", "failure", choices=FEEDBACK_MODES,
+              help="what the feedback output carries: failure = -1 when an episode terminates "
+                   "(CartPole), success = +1 when it terminates (Acrobot, MountainCar: the "
+                   "goal), reward = Gymnasium's reward of every environment step"),
+        Param("actions", "str", "",
+              help="the environment's action for each action index, e.g. '0, 2' (index 0 -> "
+                   "action 0, index 1 -> action 2); empty: index i is action i"),
         # live vectors written by host_exchange (the values below are only the initial fill)
         Param("observation", "float", 0.0, host_written=True, help="current observation"),
-        Param("feedback", "float", 0.0, host_written=True, help="failure signal"),
+        Param("feedback", "float", 0.0, host_written=True,
+              help="the signal chosen by feedback_mode"),
         Param("done", "float", 0.0, host_written=True, help="1 after an episode ended"),
         Param("truncated", "float", 0.0, host_written=True,
               help="1 after an episode was truncated (time limit)"),
@@ -178,9 +227,18 @@ class GymEnv(Component):
     @classmethod
     def check(cls, p):
         try:
-            observation_size(p["env_id"])
+            n_actions = spaces(p["env_id"])[1]
         except Exception as exc:  # unknown id, wrong spaces, gymnasium missing
             return [("env_id", f"cannot use {p['env_id']!r}: {exc}")]
+        try:
+            acts = parse_actions(p["actions"])
+        except ValueError as exc:
+            return [("actions", f"{exc} (write the environment's actions separated by commas, "
+                                "e.g. '0, 2')")]
+        bad = [a for a in acts if not 0 <= a < n_actions]
+        if bad:
+            return [("actions", f"{p['env_id']} has actions 0 .. {n_actions - 1}; "
+                                f"{', '.join(map(str, bad))} is not one of them")]
         return []
 
     @classmethod
@@ -189,7 +247,9 @@ class GymEnv(Component):
             n = observation_size(p["env_id"])
         except Exception:
             n = 1
-        return [Port("action", ACTION, 1, help="the action index")], env_out_ports(n)
+        outs = [replace(o, help=FEEDBACK_HELP) if o.name == "feedback" else o
+                for o in env_out_ports(n)]
+        return [Port("action", ACTION, 1, help="the action index (see actions)")], outs
 
     def live_params(self):
         n = self.size(observation_size(self.config["env_id"]))
@@ -217,19 +277,47 @@ class GymEnv(Component):
         self.episode = 0
         self.steps = 0
         self.last_len = 0
+        # Gymnasium's return of the current and the last finished episode, and whether that one
+        # terminated (host-side only: read by engine/train.py, not outputs of the node)
+        self.episode_return = self.last_return = 0.0
+        self.last_terminated = False
         obs, _ = self.env.reset(seed=self.seed)
         self._publish(sim, node_id, obs, 0.0, 0.0, 0.0)
 
+    def env_action(self, node_id: str, index: int) -> int:
+        """The environment's action for action index ``index`` (see ``actions``)."""
+        if getattr(self, "_actions", None) is None:
+            self._actions = parse_actions(self.config["actions"])
+        acts = self._actions
+        n = len(acts) if acts else spaces(self.config["env_id"])[1]
+        if not 0 <= index < n:
+            raise ValueError(f"node {node_id!r}: action index {index} is out of range: "
+                             f"{'actions lists' if acts else self.config['env_id'] + ' has'} "
+                             f"{n} actions (0 .. {n - 1})")
+        return acts[index] if acts else index
+
+    def feedback_value(self, reward: float, terminated: bool) -> float:
+        """The ``feedback`` output for an environment step (see ``feedback_mode``)."""
+        mode = self.config["feedback_mode"]
+        if mode == "reward":
+            return float(reward)
+        if not terminated:
+            return 0.0
+        return -1.0 if mode == "failure" else 1.0
+
     def host_exchange(self, sim, node_id: str) -> None:
-        action = int(np.asarray(sim.input_value(node_id, "action")).reshape(-1)[0])
-        obs, _reward, terminated, truncated, _info = self.env.step(action)
+        index = int(np.asarray(sim.input_value(node_id, "action")).reshape(-1)[0])
+        obs, reward, terminated, truncated, _info = self.env.step(self.env_action(node_id, index))
         self.steps += 1
-        fb = done = trunc = 0.0
+        self.episode_return += float(reward)
+        fb = self.feedback_value(reward, terminated)
+        done = trunc = 0.0
         if terminated or truncated:
             self.episode += 1
             self.last_len = self.steps
+            self.last_return, self.last_terminated = self.episode_return, bool(terminated)
             self.steps = 0
-            fb = -1.0 if terminated else 0.0
+            self.episode_return = 0.0
             done = 1.0
             trunc = 0.0 if terminated else 1.0
             obs, _ = self.env.reset(seed=self.seed * 100_003 + self.episode)

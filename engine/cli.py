@@ -348,7 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(repeatable: the first to become true stops the run)")
     r.set_defaults(fn=cmd_run)
 
-    t = sub.add_parser("train", help="train N agents in parallel (cartpole)", parents=[common])
+    t = sub.add_parser("train", help="train N agents in parallel (cartpole, gym_env)",
+                       parents=[common])
     try:
         from engine import train as _train
         _train.add_arguments(t)

@@ -3,8 +3,16 @@
 Every agent is the graph built with its own seed (S, S+1, ..., S+N-1: its own connectivity,
 initial weights, noise and environment). The N agents run as ONE compiled program: the model's
 chunk of K steps (``lax.scan``) is ``jax.vmap``-ed over the stacked (params, consts, state) of the
-agents and jitted once. The graph must contain an in-graph environment (a ``cartpole`` node): its
-``done`` and ``episode_length`` outputs are recorded to collect each agent's episode lengths.
+agents and jitted once. The graph must contain one environment node:
+
+* an in-graph ``cartpole``: chunks of ``--chunk`` environment steps run without stopping; its
+  ``done`` and ``episode_length`` outputs are recorded to collect each agent's episode lengths;
+* a host-side ``gym_env`` (any Gymnasium environment): every agent has its own Gymnasium
+  environment in this process; the vmapped chunk runs one environment step
+  (``steps_per_env_step`` network steps) of all agents, then each agent's environment is stepped
+  on the host with that agent's action, exactly as ``Simulation`` does for one agent (same
+  seeds, same resets: agent a of the run is the graph run alone with seed S+a).
+
 Learning happens inside the graph (plasticity), not here: the trainer only runs and measures.
 
 Outputs in ``--out DIR``: ``episodes.csv`` (agent, seed, episode, length), ``summary.json``
@@ -13,12 +21,15 @@ agent in grey, the mean in blue) and ``states/agent<i>_seed<s>.npz``: every agen
 (engine/state.py), to continue from with ``spark run FILE --load-state`` or the app's
 File > Open State.
 
-Solved: 10 consecutive episodes with a mean length >= 475; an agent solved at the first episode of
-the first such window (episodes are numbered from 1).
+Solved: 10 consecutive episodes whose mean return reaches the environment's reward threshold
+(Gymnasium's ``spec.reward_threshold``); an agent solved at the first episode of the first such
+window (episodes are numbered from 1). For CartPole-v1 (in-graph or Gymnasium's) the return is
+the episode length and the threshold 475. Environments without a threshold report no solves.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import json
 import struct
@@ -33,9 +44,9 @@ import numpy as np
 from .compiler import compile_graph
 from .fileio import load
 
-ENV_TYPES = ("cartpole",)
+ENV_TYPES = ("cartpole", "gym_env")
 SOLVE_WINDOW = 10
-SOLVE_MEAN = 475.0
+SOLVE_MEAN = 475.0          # CartPole-v1's reward threshold (its return is its length)
 
 
 def solved_episode(lengths, window: int = SOLVE_WINDOW, threshold: float = SOLVE_MEAN):
@@ -51,9 +62,18 @@ def solved_episode(lengths, window: int = SOLVE_WINDOW, threshold: float = SOLVE
 def find_env(graph) -> str:
     envs = [n.id for n in graph.nodes.values() if n.type in ENV_TYPES]
     if len(envs) != 1:
-        raise ValueError(f"training needs exactly one in-graph environment node "
+        raise ValueError(f"training needs exactly one environment node "
                          f"({', '.join(ENV_TYPES)}); found {len(envs)}")
     return envs[0]
+
+
+def reward_threshold(comp) -> float | None:
+    """The return at which the environment of ``comp`` counts as solved (None: unknown)."""
+    if not getattr(comp, "host_side", False):
+        return SOLVE_MEAN
+    import gymnasium as gym
+    spec = gym.spec(comp.config["env_id"])
+    return None if spec.reward_threshold is None else float(spec.reward_threshold)
 
 
 def stack_agents(model, seeds):
@@ -98,6 +118,8 @@ def train(graph, agents: int, episodes: int, seed: int = 0, chunk_env_steps: int
     """
     model = compile_graph(graph)
     env = find_env(model.graph)  # (flattened: the environment may sit inside a component)
+    if getattr(model.rnodes[env].comp, "host_side", False):
+        return train_host(model, env, agents, episodes, seed, progress, max_env_steps)
     per = int(model.rnodes[env].comp.config["steps_per_env_step"])
     max_len = int(model.rnodes[env].comp.config["max_episode_steps"])
     k = per * int(chunk_env_steps)
@@ -125,6 +147,7 @@ def train(graph, agents: int, episodes: int, seed: int = 0, chunk_env_steps: int
     wall = time.perf_counter() - t0
     lengths = [x[:episodes] for x in lengths]
     return lengths, {"seeds": seeds, "wall_s": wall, "network_steps": env_steps * per,
+                     "returns": None, "threshold": SOLVE_MEAN, "max_len": max_len,
                      "model": model, "final": (params, consts, state)}
 
 
@@ -152,24 +175,110 @@ def save_agent_states(folder, model, final, seeds) -> list[str]:
     return paths
 
 
-def summarize(lengths, seeds, episodes: int, wall_s: float | None = None) -> dict:
-    solved = [solved_episode(x) for x in lengths]
+class AgentHost:
+    """What a host-side node's ``host_reset``/``host_exchange`` ask of a Simulation, for agent
+    ``a`` of a vmapped run: the values fed into the node at the last step (``last``: the watched
+    outputs of all agents, set after each chunk) and its live parameters (rows of the stacked,
+    writable ``params``)."""
+
+    def __init__(self, model, params, a: int):
+        self.model, self.params, self.a = model, params, a
+        self.last = {}
+
+    def input_value(self, node: str, port: str) -> np.ndarray:
+        srcs = self.model.rnodes[node].sources.get(port, [])
+        if not srcs:
+            return self.model.zeros_host(f"{node}.{port}")
+        return sum(np.asarray(self.last[s][self.a]) for s in srcs)
+
+    def set_param(self, node: str, name: str, value) -> None:
+        self.params[node][name][self.a] = np.asarray(value, self.params[node][name].dtype)
+
+
+def train_host(model, env: str, agents: int, episodes: int, seed: int = 0,
+               progress: bool = True, max_env_steps: int | None = None):
+    """``train`` for a host-side environment node ``env`` (see the module docstring)."""
+    host = [n for n, r in model.rnodes.items() if getattr(r.comp, "host_side", False)]
+    if host != [env]:
+        raise ValueError(f"training needs the environment to be the only host-side node; "
+                         f"found {', '.join(host)}")
+    proto = model.rnodes[env].comp
+    per = int(proto.host_period())
+    srcs = tuple(model.rnodes[env].sources.get("action", []))
+    fn = model.jit(jax.vmap(model.chunk_function(per, (), srcs)))
+    seeds = [seed + i for i in range(agents)]
+    params, consts, state = stack_agents(model, seeds)
+    params = jax.tree_util.tree_map(np.array, params)   # writable host copies
+    views = [AgentHost(model, params, a) for a in range(agents)]
+    comps = []
+    for a in range(agents):   # every agent its own node instance, holding its own environment
+        c = copy.copy(proto)
+        c.env = c._actions = None
+        c.host_reset(views[a], env, seeds[a])
+        comps.append(c)
+    lengths = [[] for _ in range(agents)]
+    returns = [[] for _ in range(agents)]
+    spec = comps[0].env.spec
+    max_len = int(spec.max_episode_steps) if spec and spec.max_episode_steps else 500
+    limit = max_env_steps if max_env_steps is not None else episodes * max_len + max_len
+    bar = Progress(episodes, progress)
+    t0 = time.perf_counter()
+    env_steps = 0
+    try:
+        while min(len(x) for x in lengths) < episodes and env_steps < limit:
+            state, _recs, last, finite = fn(params, consts, state)
+            if not bool(np.all(np.asarray(finite))):
+                raise FloatingPointError("a state became NaN or infinite during training")
+            last = {k: np.asarray(v) for k, v in last.items()}
+            for a, (c, view) in enumerate(zip(comps, views)):
+                view.last = last
+                before = c.episode
+                c.host_exchange(view, env)
+                if c.episode > before:
+                    lengths[a].append(int(c.last_len))
+                    returns[a].append(float(c.last_return))
+            env_steps += 1
+            if env_steps % 200 == 0 or min(len(x) for x in lengths) >= episodes:
+                mean_recent = np.mean([np.mean(x[-10:]) if x else 0.0 for x in lengths])
+                bar.show(min(len(x) for x in lengths), f"mean of last 10: {mean_recent:5.1f}")
+    finally:
+        for c in comps:
+            c.env.close()
+    bar.close()
+    wall = time.perf_counter() - t0
+    return [x[:episodes] for x in lengths], {
+        "seeds": seeds, "wall_s": wall, "network_steps": env_steps * per,
+        "returns": [x[:episodes] for x in returns], "threshold": reward_threshold(proto),
+        "max_len": max_len, "model": model, "final": (params, consts, state)}
+
+
+def summarize(lengths, seeds, episodes: int, wall_s: float | None = None,
+              returns=None, threshold: float | None = SOLVE_MEAN) -> dict:
+    """Solves and last-10 means. ``returns`` (default: the lengths, CartPole's return) are
+    compared with ``threshold`` (None: the environment has none, nothing counts as solved)."""
+    what = "length" if returns is None else "return"
+    returns = lengths if returns is None else returns
+    solved = [None if threshold is None else solved_episode(x, threshold=threshold)
+              for x in returns]
     eps = [s for s in solved if s is not None]
     out = {
         "agents": len(lengths), "episodes": episodes, "seeds": list(seeds),
-        "criterion": f"mean length of {SOLVE_WINDOW} consecutive episodes >= {SOLVE_MEAN:g}; "
-                     "solved at the first episode of the first such window (1-based)",
+        "criterion": (f"mean {what} of {SOLVE_WINDOW} consecutive episodes >= {threshold:g}; "
+                      "solved at the first episode of the first such window (1-based)")
+        if threshold is not None else "the environment has no reward threshold: none solved",
         "agents_solved": len(eps),
         "solved_episode": {str(s): e for s, e in zip(seeds, solved)},
         "median_solve_episode": float(np.median(eps)) if eps else None,
         "mean_length_last_10": [float(np.mean(x[-10:])) if x else 0.0 for x in lengths],
     }
+    if what == "return":
+        out["mean_return_last_10"] = [float(np.mean(x[-10:])) if x else 0.0 for x in returns]
     if wall_s is not None:
         out["wall_s"] = round(float(wall_s), 1)
     return out
 
 
-def write_results(out_dir, lengths, seeds, summary) -> None:
+def write_results(out_dir, lengths, seeds, summary, max_len: float = 500.0) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "episodes.csv", "w", newline="") as fh:
@@ -179,7 +288,7 @@ def write_results(out_dir, lengths, seeds, summary) -> None:
             for e, n in enumerate(xs, 1):
                 w.writerow([a, s, e, n])
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    write_curve_png(out / "learning_curve.png", lengths)
+    write_curve_png(out / "learning_curve.png", lengths, max_len)
 
 
 # --- learning-curve picture -------------------------------------------------------------------
@@ -258,13 +367,14 @@ def write_png(path, rgb: np.ndarray) -> None:
 # --- command line -------------------------------------------------------------------------------
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", help="graph file with an in-graph environment (cartpole)")
+    parser.add_argument("file", help="graph file with one environment (cartpole or gym_env)")
     parser.add_argument("--agents", type=int, default=25, help="number of agents (default 25)")
     parser.add_argument("--episodes", type=int, default=100, help="episodes per agent (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first agent (default 0)")
     parser.add_argument("--out", default=None, help="output folder (default: train_out)")
     parser.add_argument("--chunk", type=int, default=500,
-                        help="environment steps per compiled chunk (default 500)")
+                        help="environment steps per compiled chunk (default 500; a gym_env is "
+                             "exchanged after every environment step)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -276,9 +386,10 @@ def run(args) -> int:
     graph = load(args.file)
     lengths, info = train(graph, args.agents, args.episodes, args.seed,
                           chunk_env_steps=args.chunk, progress=not args.quiet)
-    summary = summarize(lengths, info["seeds"], args.episodes, info["wall_s"])
+    summary = summarize(lengths, info["seeds"], args.episodes, info["wall_s"],
+                        info["returns"], info["threshold"])
     out = args.out or "train_out"
-    write_results(out, lengths, info["seeds"], summary)
+    write_results(out, lengths, info["seeds"], summary, info["max_len"])
     save_agent_states(Path(out) / "states", info["model"], info["final"], info["seeds"])
     med = summary["median_solve_episode"]
     print(f"{summary['agents_solved']}/{args.agents} agents solved; median solve episode "

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_app_run import WAIT, make, pool_graph, two_pool_graph, wait_state  # noqa: F401
-from test_simulation_api import PICTURE_ENV
+from test_simulation_api import NO_RENDERER_ENV, PICTURE_ENV
 
 from app.run.graph_info import MONITORS, GraphInfo, offered_monitors
 from app.run.monitors import RasterMonitor, TraceMonitor
@@ -94,17 +94,36 @@ def gym_graph(env_id):
 
 
 def test_environment_that_is_not_cartpole_draws_its_observation(qtbot, make):  # noqa: F811
-    """Acrobot has 6 observation values and (without pygame) no picture: bars, no error, and
-    the other monitors go on."""
-    win, ctl = make(gym_graph("Acrobot-v1"))
+    """An environment with 6 observation values and no picture (its renderer is missing):
+    bars, no error, and the other monitors go on."""
+    win, ctl = make(gym_graph(NO_RENDERER_ENV))
     env = ctl.monitor_environment("env")
     sig = ctl.monitor_signal("env", port="env.observation", elements=(0, 5))
     assert env.mode == "values"
     ctl.run_for(200)
     qtbot.waitUntil(lambda: getattr(sig, "last_t1", 0) == 200, timeout=WAIT)
     qtbot.waitUntil(lambda: env.observation is not None, timeout=WAIT)
-    assert env.error is None and env.observation.shape == (6,)
+    assert env.error is None and env.observation.shape == (6,) and env.mode == "values"
     assert env.observation[[0, 5]].tolist() == pytest.approx(sig.v[-1].tolist())
+
+
+@pytest.mark.parametrize("env_id", ["Acrobot-v1", "MountainCar-v0"])
+def test_classic_control_environment_is_drawn_from_its_render(qtbot, make, env_id):  # noqa: F811
+    """With pygame installed (gymnasium[classic-control]) Acrobot and MountainCar are drawn
+    from their own rgb_array pictures, which change as the run goes on."""
+    win, ctl = make(gym_graph(env_id))
+    env = ctl.monitor_environment("env")
+    assert env.wants_image and "env" in ctl.request().images
+    ctl.run_for(40)
+    qtbot.waitUntil(lambda: ctl.state == "paused" and env.frame_image is not None, timeout=WAIT)
+    first = np.array(env.frame_image)
+    assert env.mode == "image" and first.dtype == np.uint8 and first.ndim == 3
+    assert first.shape[2] == 3 and min(first.shape[:2]) >= 400    # Gymnasium's 500x500, 400x600
+    assert np.array_equal(env.image.image, first)
+    ctl.run_for(2000)       # 200 environment steps later the picture is another
+    qtbot.waitUntil(lambda: ctl.state == "paused" and ctl.t == 2040, timeout=WAIT)
+    qtbot.waitUntil(lambda: not np.array_equal(env.frame_image, first), timeout=WAIT)
+    assert np.count_nonzero(np.any(env.image.image != first, axis=2)) > 100
 
 
 def test_environment_with_an_rgb_render_shows_its_picture(qtbot, make):  # noqa: F811
@@ -264,10 +283,11 @@ def test_gymnasium_node_hides_its_host_written_outputs(qtbot, tmp_path, monkeypa
     win.files.maybe_discard = lambda *a: True
     try:
         nid = win.edits.add_node("gym_env")
-        assert set(win.graph.nodes[nid].params) == {"env_id", "steps_per_env_step"}
+        settings = {"env_id", "steps_per_env_step", "feedback_mode", "actions"}
+        assert set(win.graph.nodes[nid].params) == settings
         win.canvas.select([nid])
         win._on_selection()
-        assert set(win.inspector.rows) == {"env_id", "steps_per_env_step"}
+        assert set(win.inspector.rows) == settings
     finally:
         win.run_controller.shutdown()
 

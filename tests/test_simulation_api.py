@@ -120,27 +120,54 @@ def test_render_of_a_gymnasium_environment():
     assert sim.render("act") is None        # not a host-side node
 
 
+class _NoRendererEnv(_PictureEnv):
+    """Lists rgb_array but its renderer is missing (as CartPole's is without pygame); counts
+    the attempts."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
+    attempts = 0
+
+    def __init__(self, render_mode=None):
+        super().__init__(render_mode)
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (6,), np.float32)
+
+    def step(self, action):
+        obs, *rest = super().step(action)
+        return np.full(6, obs[0], np.float32), *rest
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(6, np.float32), {}
+
+    def render(self):
+        type(self).attempts += 1
+        raise gym.error.DependencyNotInstalled("pygame is not installed (test)")
+
+
+NO_RENDERER_ENV = "SparkNoRendererTest-v0"
+if NO_RENDERER_ENV not in gym.registry:
+    gym.register(id=NO_RENDERER_ENV, entry_point=_NoRendererEnv)
+
+
 def test_render_is_none_without_a_renderer():
-    """CartPole's rgb_array needs pygame: without it the node simply cannot draw itself."""
-    pytest.importorskip("gymnasium.envs.classic_control")
-    try:
-        import pygame  # noqa: F401
-        pytest.skip("pygame is installed: CartPole can draw itself")
-    except ImportError:
-        pass
-    g = graph_of(("env", "gym_env", {"env_id": "CartPole-v1"}),
+    """An environment whose renderer is not installed simply cannot draw itself: None, and it
+    is not asked again."""
+    g = graph_of(("env", "gym_env", {"env_id": NO_RENDERER_ENV}),
                  ("prefs", "host_input", {"size": 2, "kind": "value"}),
                  ("act", "argmax_action", {}),
                  edges=[("prefs.out", "act.value"), ("act.action", "env.action")], dt=1.0)
     sim = Simulation(g)
+    before = _NoRendererEnv.attempts
     assert sim.render("env") is None and sim.render("env") is None
+    assert _NoRendererEnv.attempts == before + 1
 
 
 def test_host_written_parameters_are_not_settings():
     host = {p.name for p in GymEnv.params if p.host_written}
     assert host == {"observation", "feedback", "done", "truncated", "episode_length", "episode",
                     "steps"}
-    assert {p.name for p in GymEnv.editable_params()} == {"env_id", "steps_per_env_step"}
+    assert {p.name for p in GymEnv.editable_params()} == {"env_id", "steps_per_env_step",
+                                                           "feedback_mode", "actions"}
     assert all(not p.host_written for p in Component.params)
     # a file written before the flag, giving them values, still opens, validates and runs
     text = ('{"format": "spark-graph", "version": 1, "settings": {"dt": 1.0}, "nodes": ['
