@@ -135,8 +135,11 @@ class MakeComponentDialog(QtWidgets.QDialog):
         form.addRow("Node id", self.instance_edit)
         lay.addLayout(form)
 
-        lay.addWidget(self._heading("Ports (from the edges that cross the selection; "
-                                    "double-click a name to change it)"))
+        lay.addWidget(self._heading(
+            "Ports (from the edges that cross the selection; double-click a name to change it)"
+            if self.inputs or self.outputs else
+            "Ports: no edge crosses the selection, so the component has none (add them later "
+            "with Ports and Parameters… in its definition's tab)"))
         self.ports = QtWidgets.QTableWidget(0, 4)
         self.ports.setHorizontalHeaderLabels(["", "Name", "Connects to (inside)", "Signal"])
         self._fill_ports()
