@@ -75,8 +75,6 @@ class NIRActions(QtCore.QObject):
             path = dialogs.open_file_name(self.w, "Import NIR", FILTER)
             if not path:
                 return False
-        if not self.w.files.maybe_discard("import a NIR file"):
-            return False
         try:
             nir_graph = read_nir(path)
             try:
@@ -90,6 +88,8 @@ class NIRActions(QtCore.QObject):
         except NIRError as exc:
             self._tell("Cannot import", f"{exc}\n\nThe graph that was open is unchanged.",
                        QtWidgets.QMessageBox.Critical)
+            return False
+        if not self.w.files.maybe_discard("import a NIR file"):
             return False
         self.w.doc.replace(graph, None, dirty=True)
         self.last_messages = list(notes)

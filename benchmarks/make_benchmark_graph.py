@@ -99,6 +99,9 @@ def build() -> Graph:
                             (X_MATRIX + j * COL, i * ROW)))
             g.connect(f"{pool_id(i)}.spikes", f"{pid}.pre")
             g.connect(f"{pid}.events", f"{pool_id(j)}.syn")
+    # the app opens it with a raster of every pool (app/run/layouts.py)
+    g.meta["monitors"] = {"version": 1, "panels": [
+        {"kind": "raster", "nodes": [pool_id(i) for i in range(N_POOLS)], "area": "bottom"}]}
     return g
 
 

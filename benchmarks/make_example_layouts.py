@@ -4,9 +4,10 @@ see app/run/layouts.py), so that an example is ready to watch as soon as it is o
 * cartpole.json: the cart and pole, the episodes, the weights of w_left (right column); the
   spike raster of the state code and both action pools, and the critic's TD error, the
   modulator of the plastic projections (bottom row);
-* benchmark_7pools.json, two_pools.json, minimal.json: a raster of every pool.
+* two_pools.json, minimal.json: a raster of every pool (benchmark_7pools.json gets the same
+  from its own generator, benchmarks/make_benchmark_graph.py).
 
-    python benchmarks/make_example_layouts.py      # rewrites those four examples in place
+    python benchmarks/make_example_layouts.py      # rewrites those three examples in place
 
 Only ``meta["monitors"]`` changes; the rest of each file is saved back as it was.
 """
@@ -43,7 +44,7 @@ CARTPOLE = {"version": 1, "panels": [
 
 def main() -> int:
     for name, layout in (("cartpole.json", lambda g: CARTPOLE),
-                         ("benchmark_7pools.json", raster), ("two_pools.json", raster),
+                         ("two_pools.json", raster),
                          ("minimal.json", raster)):
         path = EXAMPLES / name
         g = load(path)

@@ -16,29 +16,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import EVENTS, SPIKES, Component, Param, Port
+from .base import Param
+from .projection import Projection
 
 
-class MatrixProjection(Component):
+class MatrixProjection(Projection):
+    """``projection``'s ports, sizes and delay line, with weights from the file (dense)."""
+
     type_name = "matrix_projection"
     title = "Matrix projection"
-    category = "Projections"
     description = "Synapses with weights given as a matrix (and a bias), e.g. imported from NIR"
-    latched = True
     params = (
         Param("weights", "floats", [1.0], "mV",
               help="n_post x n_pre weights, row by row (row j: the weights onto post neuron j)"),
         Param("bias", "floats", [], "mV",
               help="added to every post neuron's arrivals each step (empty, or one per post "
                    "neuron)"),
-        Param("delay_steps", "int", 1, min=1, max=10_000,
-              help="transmission delay in time steps (a spike at t arrives at t + delay)"),
+        Projection.param("delay_steps"),
     )
-
-    @classmethod
-    def ports(cls, p):
-        return ([Port("pre", SPIKES, "n_pre", required=True, help="pre-synaptic spikes")],
-                [Port("events", EVENTS, "n_post", help="weighted spike arrivals for post")])
 
     @classmethod
     def check_sizes(cls, p, sizes):
@@ -54,17 +49,19 @@ class MatrixProjection(Component):
         return out
 
     @property
-    def n_pre(self):
-        return self.sizes["n_pre"]
-
-    @property
-    def n_post(self):
-        return self.sizes["n_post"]
+    def dense(self) -> bool:
+        return True
 
     def matrix(self) -> np.ndarray:
         """The weights as an (n_pre, n_post) matrix (the engine's orientation: spikes @ W)."""
         w = np.asarray(self.config["weights"], np.float64).reshape(self.n_post, self.n_pre)
         return w.T.astype(self.dtype)
+
+    def synapses(self, rng):
+        """(pre, post, w) of the non-zero weights (nothing is drawn)."""
+        W = self.matrix()
+        pre, post = np.nonzero(W)
+        return pre, post, W[pre, post]
 
     def init(self, key, rng):
         bias = self.config["bias"] or [0.0] * self.n_post
@@ -72,9 +69,4 @@ class MatrixProjection(Component):
         return const, {"buf": np.zeros((self.config["delay_steps"], self.n_pre), self.dtype)}
 
     def read(self, p, state, ctx):
-        d = self.config["delay_steps"]
-        return {"events": state["buf"][ctx.t % d] @ ctx.const["W"] + ctx.const["bias"]}
-
-    def update(self, p, state, inputs, ctx):
-        d = self.config["delay_steps"]
-        return {"buf": state["buf"].at[ctx.t % d].set(inputs["pre"])}
+        return {"events": super().read(p, state, ctx)["events"] + ctx.const["bias"]}

@@ -263,10 +263,7 @@ def cmd_export_nir(args) -> int:
         graph = engine.load(args.file)
         nir_graph, warnings = to_nir(graph, source=args.file)
         write_nir(args.out, nir_graph)
-    except engine.GraphError as exc:
-        _err(str(exc))
-        return EXIT_PROBLEMS
-    except NIRError as exc:
+    except (engine.GraphError, NIRError) as exc:
         _err(str(exc))
         return EXIT_PROBLEMS
     except OSError as exc:

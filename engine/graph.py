@@ -24,6 +24,16 @@ SETTINGS_SPEC = {
 }
 
 
+def free_name(base: str, taken) -> str:
+    """``base``, or ``base_2``, ``base_3``, ... : the first that is not in ``taken``."""
+    if base not in taken:
+        return base
+    i = 2
+    while f"{base}_{i}" in taken:
+        i += 1
+    return f"{base}_{i}"
+
+
 @dataclass
 class Node:
     """One node: ``type`` is a registry key or a composite definition, ``params`` the values given
@@ -125,12 +135,7 @@ class Graph:
 
     def unique_id(self, base: str) -> str:
         base = "".join(c if c.isalnum() or c in "_-" else "_" for c in base) or "node"
-        if base not in self.nodes:
-            return base
-        i = 2
-        while f"{base}_{i}" in self.nodes:
-            i += 1
-        return f"{base}_{i}"
+        return free_name(base, self.nodes)
 
     def edges_into(self, node_id: str) -> list[Edge]:
         return [e for e in self.edges if e.dst_node == node_id]

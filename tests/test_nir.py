@@ -6,6 +6,7 @@ constants in seconds, w_in, r, (out, in) weights) import and fire when the equat
 must. Bad files are refused with a message naming the node.
 """
 import math
+from pathlib import Path
 
 import h5py
 import nir
@@ -19,6 +20,7 @@ from engine.nir_io import NIRError, detect_time_unit, from_nir, read_nir, to_nir
 from tests.conftest import graph_of
 
 DRIVE = np.linspace(16.0, 30.0, 12)
+EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 
 
 def feedforward():
@@ -194,6 +196,23 @@ def test_norse_style_cuba_lif_fires_at_the_analytic_time(unit):
         t_star = cuba_spike_time(W[i, 0], 5.0, 10.0, 1.0)
         # each step's pulse is delivered at once at the start of the next step
         assert abs(got[i] * 0.05 - t_star) <= 0.1, (i, got[i] * 0.05, t_star)
+
+
+def test_shipped_example_imports_with_snntorchs_scaling():
+    """resources/examples/snntorch_style.nir (benchmarks/make_nir_example.py): Synaptic layers
+    with r = tau_mem/dt, w_in = tau_syn/dt at snnTorch's dt of 0.1 ms. A weight W then adds
+    r w_in W dt / tau_syn = 20 W to Spark's I_syn (mV) per spike."""
+    path = EXAMPLES / "snntorch_style.nir"
+    src = read_nir(path)
+    g, _ = from_nir(src, dt=0.1)
+    assert not engine.validate(g)
+    assert g.nodes["lif1"].params["tau_m"] == 2.0 and g.nodes["lif1"].params["tau_syn"] == 1.0
+    np.testing.assert_allclose(g.nodes["fc1"].params["weights"],
+                               20.0 * src.nodes["fc1"].weight.ravel(), rtol=1e-6)
+    np.testing.assert_allclose(g.nodes["fc1"].params["bias"], 20.0 * src.nodes["fc1"].bias,
+                               rtol=1e-6)
+    assert g.meta["monitors"]["panels"][0]["nodes"] == ["lif1", "lif2"]
+    assert g.meta["nir"]["outputs"] == ["lif2"]
 
 
 def test_ambiguous_time_units_must_be_given():

@@ -17,6 +17,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # NodeGra
 @pytest.fixture
 def win(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("SPARK_SETTINGS_DIR", str(tmp_path / "settings"))
+    # a modal question would hang the test: none is expected here
+    monkeypatch.setattr(QtWidgets.QMessageBox, "question",
+                        lambda *a, **k: pytest.fail(f"unexpected question: {a[1:3]}"))
     from app.main_window import MainWindow
     w = MainWindow(str(EXAMPLES / "minimal.json"), check_recovery=False, with_run=False)
     w.nir.popups = False
@@ -56,7 +59,7 @@ def test_import_asks_the_time_unit_and_keeps_the_graph_on_errors(win, tmp_path):
     assert win.current_path is None and win.doc.dirty
     assert "Imported amb.nir: 3 nodes" in win.statusBar().currentMessage()
 
-    before = win.graph.to_dict()
+    before = win.graph.to_dict()   # unsaved: a bad file is refused before asking to discard
     (tmp_path / "bad.nir").write_text("not hdf5")
     assert not win.nir.import_nir(str(tmp_path / "bad.nir"))
     assert win.graph.to_dict() == before

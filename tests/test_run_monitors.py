@@ -22,6 +22,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 
 def test_stop_and_reset_empty_every_monitor(qtbot, make):  # noqa: F811
     graph = load(EXAMPLES / "cartpole.json")
+    graph.meta.pop("monitors", None)   # only the monitors opened here (not the saved layout)
     win, ctl = make(graph)
     raster = ctl.monitor_spikes("left")
     rates = ctl.monitor_rate("left")

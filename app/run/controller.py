@@ -325,16 +325,8 @@ class RunController(QObject):
             self.window.status("The file's monitor layout was not fully restored: "
                                + "; ".join(problems))
         if self.panels.monitors and not self.window.isVisible():
-            self._redock(40)
-
-    def _redock(self, tries: int) -> None:
-        if self._closed:
-            return
-        if not self.window.isVisible():
-            if tries > 0:
-                QTimer.singleShot(250, lambda: self._redock(tries - 1))
-            return
-        layouts.redock(self.panels.monitors, self.window, self.window.graph)
+            layouts.redock_when_shown(self.window, lambda: layouts.redock(
+                self.panels.monitors, self.window, self.window.graph))
 
     def _ask_rebuild(self, why: str):
         if self.state in ("running", "paused"):

@@ -17,7 +17,7 @@ and reported (the file opens regardless); nothing in it is ever run.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 
 LAYOUT_VERSION = 1
 KEY = "monitors"
@@ -118,6 +118,28 @@ def _place(window, mon, spec) -> None:
         else:
             window.resizeDocks([mon], [size[0]], Qt.Orientation.Horizontal)
             window.resizeDocks([mon], [size[1]], Qt.Orientation.Vertical)
+
+
+class _OnShow(QObject):
+    """Calls ``fn`` once, just after ``window`` is first shown."""
+
+    def __init__(self, window, fn):
+        super().__init__(window)
+        self.fn = fn
+        window.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.Type.Show:
+            obj.removeEventFilter(self)
+            QTimer.singleShot(0, self.fn)
+            self.deleteLater()
+        return False
+
+
+def redock_when_shown(window, fn) -> None:
+    """Run ``fn`` once ``window`` is shown (monitors opened while it was hidden are docked
+    again then: a hidden window cannot share out its space)."""
+    _OnShow(window, fn)
 
 
 def redock(monitors, window, graph) -> None:

@@ -15,7 +15,7 @@ Behaviour is kept exactly by ``make_component`` and ``unpack``:
 """
 from __future__ import annotations
 
-from ..graph import Edge, Graph, Node
+from ..graph import Edge, Graph, Node, free_name
 from ..problems import GraphError
 from .check import check_definition, definitions_closure, find_cycles, used_definitions
 from .flatten import centroid, flatten_level
@@ -37,14 +37,6 @@ def _selection(graph: Graph, node_ids) -> list[str]:
         raise CompositeError("select at least one node to make a component")
     return [n for n in graph.nodes if n in chosen]
 
-
-def _unique(name: str, taken: set) -> str:
-    if name not in taken:
-        return name
-    i = 2
-    while f"{name}_{i}" in taken:
-        i += 1
-    return f"{name}_{i}"
 
 
 def infer_boundary(graph: Graph, node_ids) -> tuple[list[BoundaryPort], list[BoundaryPort]]:
@@ -81,7 +73,7 @@ def _named(target_lists: list[list[str]]) -> list[BoundaryPort]:
         if name is None or simple.count(name) > 1:
             node, port = split_ref(targets[0])
             name = f"{node}_{port}"
-        name = _unique(name, taken)
+        name = free_name(name, taken)
         taken.add(name)
         out.append(BoundaryPort(name, list(targets)))
     return out
@@ -189,7 +181,7 @@ def make_component(graph: Graph, node_ids, type_name: str, category: str = COMPO
                       [e for e in graph.edges if e.src_node in chosen and e.dst_node in chosen],
                       inputs, outputs, params)
     rest = [n for n in graph.nodes if n not in chosen]
-    iid = instance_id or _unique(type_name, set(rest))
+    iid = instance_id or free_name(type_name, set(rest))
     if iid in rest or check_name(iid, "node id"):
         raise CompositeError(f"cannot use '{iid}' as the instance's id: "
                              + ("it is taken" if iid in rest else check_name(iid, "node id")))
@@ -254,7 +246,7 @@ def unpack(graph: Graph, instance_id: str) -> Graph:
     taken = set(graph.nodes) - {instance_id}
     ids = {}
     for x in inner:
-        ids[x] = x if x not in taken else _unique(f"{instance_id}_{x}", taken)
+        ids[x] = x if x not in taken else free_name(f"{instance_id}_{x}", taken)
         taken.add(ids[x])
     scope = join_seed("", instance_id if node.seed_id is None else node.seed_id)
     cx, cy = centroid(inner.values())

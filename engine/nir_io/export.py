@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..graph import free_name
 from ..problems import GraphError, Problem
 from . import require_nir
 from .units import from_ms
@@ -54,12 +55,7 @@ class Level:
     outputs: dict = field(default_factory=dict)   # boundary port -> Output node name
 
     def name(self, base: str) -> str:
-        if base not in self.nodes:
-            return base
-        i = 2
-        while f"{base}_{i}" in self.nodes:
-            i += 1
-        return f"{base}_{i}"
+        return free_name(base, self.nodes)
 
     def edge(self, a: str, b: str) -> None:
         if (a, b) not in self.edges:

@@ -452,6 +452,10 @@ def from_nir(graph, dt: float | None = None, time_unit: str | None = None,
     if imp.groups:
         g = _composites(g, imp, info["local"])
     g.meta["nir"] = {"outputs": [o for o in info["outputs"] if o in g.nodes]}
+    pools = [n for n, node in g.nodes.items() if node.type == "lif"]
+    if pools:   # the app opens it with a raster of its pools (app/run/layouts.py)
+        g.meta["monitors"] = {"version": 1, "panels": [{"kind": "raster", "nodes": pools,
+                                                        "area": "bottom"}]}
     problems = engine.analyze(g).errors
     if problems:   # pragma: no cover - the checks above should have caught it
         raise NIRError(imp.where + "the imported graph is not valid: "
