@@ -166,6 +166,6 @@ def test_acrobot_example_is_generated_and_runs_headless(capsys):
         sys.path.remove(str(root / "benchmarks"))
     path = root / "resources" / "examples" / "acrobot.json"
     assert engine.dumps(gen.build()) == path.read_text(encoding="utf-8")
-    assert main(["run", str(path), "--steps", "300", "--chunk", "100", "--json"]) == 0
+    assert main(["run", str(path), "--steps", "100", "--chunk", "10", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["spikes"]["minus"] > 0 and summary["spikes"]["plus"] > 0
