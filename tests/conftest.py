@@ -70,3 +70,24 @@ def _no_clipboard_left_behind():
         from PySide6 import QtWidgets
         if QtWidgets.QApplication.instance() is not None:
             QtWidgets.QApplication.clipboard().clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_unexpected_modal_question(monkeypatch):
+    """A modal message box that no test answers would wait forever offscreen (CI would hang
+    until its limit): an unexpected one fails the test at once, naming it. Tests that expect a
+    question patch these methods themselves (their patch replaces this one)."""
+    import sys
+    if "PySide6.QtWidgets" not in sys.modules:
+        yield
+        return
+    from PySide6 import QtWidgets
+
+    def unexpected(kind):
+        def fail(*args, **kwargs):
+            texts = [a for a in args if isinstance(a, str)][:2]
+            pytest.fail(f"unexpected modal QMessageBox.{kind}: {texts}")
+        return fail
+    for kind in ("question", "warning", "critical", "information"):
+        monkeypatch.setattr(QtWidgets.QMessageBox, kind, staticmethod(unexpected(kind)))
+    yield
