@@ -245,7 +245,7 @@ def env_module(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delenv(gym_env.ALLOW_IMPORT_ENV, raising=False)
     monkeypatch.setattr(gym_env, "_allowed", set())
-    monkeypatch.setattr(gym_env, "_OBS_SIZE_CACHE", {})
+    monkeypatch.setattr(gym_env, "_SPACES_CACHE", {})
     monkeypatch.delitem(sys.modules, name, raising=False)
     yield name, mark
     sys.modules.pop(name, None)
