@@ -154,7 +154,8 @@ def test_paste_and_undo_ask_naming_what_changed(qtbot, editor):
 @pytest.mark.parametrize("how", ["new", "open"])
 def test_new_or_open_ends_the_old_run(qtbot, editor, how):
     win, ctl = editor(two_source_graph())
-    ctl.monitor_spikes("pool_a")
+    old = ctl.monitor_spikes("pool_a")
+    assert old is not None and old in ctl.monitors
     running(qtbot, ctl)
     if how == "new":
         assert win.files.new_file()
@@ -162,7 +163,11 @@ def test_new_or_open_ends_the_old_run(qtbot, editor, how):
         assert win.files.open_file(str(EXAMPLES / "minimal.json"), ask=False)
     wait_state(qtbot, ctl, "idle")
     assert not ctl.asked                       # no "'' changed structurally" question
-    assert not ctl.monitors and ctl.worker.sim is None and not ctl.badges
+    assert ctl.worker.sim is None and not ctl.badges
+    if how == "new":
+        assert not ctl.monitors
+    else:   # the old run's panels are gone; those shown come from the opened file's layout
+        assert old not in ctl.monitors
     t = ctl.t
     qtbot.wait(200)
     assert ctl.t == t == 0

@@ -107,7 +107,7 @@ class FrameBuilder:
         self.counted = {p: int(sim.totals[p].sum()) for p in sim.count}
 
     def build(self, sim, req: DisplayRequest, names: Names, gen: int, recs: dict,
-              t0: int, t1: int) -> dict:
+              t0: int, t1: int, final: bool = False) -> dict:
         dt = sim.dt
         n = t1 - t0
         frame = {"gen": gen, "t0": t0, "t1": t1, "dt": dt, "window": req.window,
@@ -132,7 +132,7 @@ class FrameBuilder:
         for port in req.episodes:
             if m(port) in recs:
                 self._episodes(frame, port, recs, m, req.counters.get(port), n)
-        self._weights_and_images(frame, sim, req, names)
+        self._weights_and_images(frame, sim, req, names, final)
         return frame
 
     def _counts(self, frame, sim, req, m, recs, n, t1):
@@ -162,12 +162,17 @@ class FrameBuilder:
         if ends.size:
             frame["episodes"][port] = [float(v) for v in vals[ends]]
 
-    def _weights_and_images(self, frame, sim, req, names):
-        """Weights (twice a second while plastic, once otherwise) and environment pictures;
-        a node whose data cannot be read gets an error of its own, the rest go on."""
+    def _weights_and_images(self, frame, sim, req, names, final=False):
+        """Weights (twice a second while plastic, once otherwise) and environment pictures
+        (10 a second); a node whose data cannot be read gets an error of its own, the rest go
+        on. The ``final`` frame before a pause has the pictures of the step it stops at."""
         now = time.perf_counter()
+
+        def due(when):      # never again (inf) stays never
+            return now >= when or (final and when != float("inf"))
+
         for node in req.weights:
-            if now < self.weights_due.get(node, 0.0):
+            if not due(self.weights_due.get(node, 0.0)):
                 continue
             try:
                 W = sim.weights(names.node(node))
@@ -181,7 +186,7 @@ class FrameBuilder:
             self.weights_due[node] = (now + WEIGHTS_PERIOD_S) if self.plastic[node] \
                 else float("inf")
         for node in req.images:
-            if now < self.image_due.get(node, 0.0):
+            if not due(self.image_due.get(node, 0.0)):
                 continue
             try:
                 img = sim.render(names.node(node))

@@ -371,9 +371,12 @@ class SimWorker(QObject):
             self._reanchor()
         self._record_chunk(recs)
         if self.display:
-            frame = self.frames.build(sim, self.request, self.names, self.gen, recs, t0, t1)
-            # the last frame before a pause: the painter shows its rates at once
-            frame["final"] = not self.running or (self.limit is not None and t1 >= self.limit)
+            # the last frame before a pause: the painter shows its rates at once, and the
+            # pictures (weights, environments) are those of the step it stops at
+            final = not self.running or (self.limit is not None and t1 >= self.limit)
+            frame = self.frames.build(sim, self.request, self.names, self.gen, recs, t0, t1,
+                                      final=final)
+            frame["final"] = final
             if self.mailbox.put(frame):
                 self.frame_ready.emit()
         now = time.perf_counter()
