@@ -40,6 +40,7 @@ from jax import lax
 from .base import EVENTS, SPIKES, STATE_VALUES, Component, Param, Port
 
 DENSE_AUTO_LIMIT = 65_536
+DRAW_BLOCK = 2**21          # uniform numbers drawn at once for fixed_probability (16 MiB)
 
 
 def draw_connectivity(cfg, n_pre: int, n_post: int, rng: np.random.Generator):
@@ -50,12 +51,15 @@ def draw_connectivity(cfg, n_pre: int, n_post: int, rng: np.random.Generator):
     elif kind == "one_to_one":
         pre = post = np.arange(n_pre, dtype=np.int64)
     elif kind == "fixed_probability":
+        # one uniform number per (pre, post) pair, drawn row after row (the same stream as one
+        # row per call), in blocks of rows that keep memory bounded for large pools
         pres, posts = [], []
-        # row by row keeps memory at O(synapses) for large pools
-        for i in range(n_pre):
-            js = np.flatnonzero(rng.random(n_post) < cfg["p"])
-            pres.append(np.full(js.size, i, np.int64))
-            posts.append(js)
+        rows = max(1, DRAW_BLOCK // max(n_post, 1))
+        for i0 in range(0, n_pre, rows):
+            r = min(rows, n_pre - i0)
+            ii, js = np.nonzero(rng.random((r, n_post)) < cfg["p"])
+            pres.append(ii.astype(np.int64) + i0)
+            posts.append(js.astype(np.int64))
         pre = np.concatenate(pres) if pres else np.zeros(0, np.int64)
         post = np.concatenate(posts) if posts else np.zeros(0, np.int64)
     elif kind == "fixed_fan_in":
@@ -67,7 +71,7 @@ def draw_connectivity(cfg, n_pre: int, n_post: int, rng: np.random.Generator):
             pres.append(np.sort(rng.choice(pool, size=k, replace=False)))
             posts.append(np.full(k, j, np.int64))
         pre, post = np.concatenate(pres), np.concatenate(posts)
-        order = np.lexsort((post, pre))
+        order = order_by_pre_post(pre, post, n_post)
         pre, post = pre[order], post[order]
     else:  # pragma: no cover - validated
         raise ValueError(kind)
@@ -115,6 +119,14 @@ def draw_weights(cfg, pre: np.ndarray, n_pre: int, rng: np.random.Generator):
         inh = pre >= n_exc
         w = np.where(inh, -cfg["inhibitory_ratio"] * w, w)
     return w
+
+
+def order_by_pre_post(pre, post, n_post: int):
+    """The permutation sorting synapses by pre, then post, stable (as ``np.lexsort((post,
+    pre))``): one stable sort of a combined integer key, which is fast on the already sorted
+    runs that concatenated projections give."""
+    key = pre.astype(np.int64) * np.int64(n_post + 1) + post.astype(np.int64)
+    return np.argsort(key, kind="stable")
 
 
 def padded_tables(pre, post, w, n_pre: int, sentinel: int, dtype):

@@ -430,3 +430,31 @@ def test_per_synapse_delays_in_a_graph_are_not_fused_and_are_validated():
                 edges=[("src.spikes", "p.pre"), ("p.events", "a.syn")])
     probs = validate(bad)
     assert any(pr.node == "p" and pr.param == "max_delay_steps" for pr in probs)
+
+
+@pytest.mark.parametrize("n_pre,n_post,autapses", [(300, 5000, True), (5000, 300, False),
+                                                     (64, 64, False), (1, 1, True), (7, 0, True)])
+def test_fixed_probability_is_one_uniform_per_pair_row_after_row(n_pre, n_post, autapses,
+                                                                 monkeypatch):
+    """The rule (set before the draw was vectorised, so saved networks keep their synapses): a
+    uniform number per (pre, post) pair, pre-major, a synapse where it is below p; drawn in
+    blocks of rows (a small block here, to cross block edges)."""
+    from components import projection as P
+    monkeypatch.setattr(P, "DRAW_BLOCK", 1000)
+    cfg = {"connectivity": "fixed_probability", "p": 0.2, "autapses": autapses}
+    rng = np.random.default_rng(11)
+    u = np.array([rng.random(n_post) for _ in range(n_pre)]).reshape(n_pre, n_post)
+    want = [(i, j) for i in range(n_pre) for j in range(n_post)
+            if u[i, j] < 0.2 and (autapses or n_pre != n_post or i != j)]
+    pre, post = P.draw_connectivity(cfg, n_pre, n_post, np.random.default_rng(11))
+    assert list(zip(pre.tolist(), post.tolist())) == want
+
+
+def test_synapse_order_is_pre_then_post_and_stable():
+    from components.projection import order_by_pre_post
+    rng = np.random.default_rng(3)
+    pre = rng.integers(0, 50, 4000)
+    post = rng.integers(0, 70, 4000)          # many repeated (pre, post) pairs: stability shows
+    order = order_by_pre_post(pre, post, 70)
+    want = sorted(range(4000), key=lambda k: (pre[k], post[k]))   # Python's sort is stable
+    assert order.tolist() == want
