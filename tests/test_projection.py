@@ -458,3 +458,46 @@ def test_synapse_order_is_pre_then_post_and_stable():
     order = order_by_pre_post(pre, post, 70)
     want = sorted(range(4000), key=lambda k: (pre[k], post[k]))   # Python's sort is stable
     assert order.tolist() == want
+
+
+@pytest.mark.parametrize("n,spikes", [(7168, 40), (40_000, 300), (100_000, 7), (70_000, 0),
+                                      (33_000, 33_000)])
+def test_event_propagation_adds_rows_in_ascending_neuron_order_at_any_size(n, spikes):
+    """Every size (flat search up to 32,768 neurons, summary levels above) gives the sums of
+    the spiking neurons' rows added one after the other in ascending order, bit for bit (NumPy
+    float32 ``add.at``, the reference), including all neurons spiking and none."""
+    import jax
+    from components.projection import event_propagate_words, spike_words
+    rng = np.random.default_rng(n + spikes)
+    fan = 6
+    pre = np.repeat(np.arange(n), fan)
+    post = rng.integers(0, 500, n * fan)            # few targets: many additions each
+    w = rng.standard_normal(n * fan).astype(np.float32)
+    t, wt = padded_tables(pre, post, w, n, 500, np.float32)
+    s = np.zeros(n, np.float32)
+    s[rng.choice(n, spikes, replace=False)] = 1.0
+    tj, wj = jnp.asarray(t), jnp.asarray(wt)
+    got = jax.jit(lambda x: event_propagate_words(spike_words(x), tj, wj, 500))(s)
+    want = np.zeros(501, np.float32)
+    for i in np.flatnonzero(s):
+        np.add.at(want, t[i], wt[i])
+    assert np.array_equal(np.asarray(got), want[:500])
+
+
+@pytest.mark.parametrize("n_pre,n_post,k,autapses", [(30, 40, 7, True), (30, 30, 29, False),
+                                                     (500, 500, 50, False), (2000, 20, 100, True)])
+def test_fixed_fan_in_is_k_of_the_allowed_pre_neurons_per_post_neuron(n_pre, n_post, k, autapses):
+    """The rule: for each post neuron j in turn, ``rng.choice`` of k distinct entries of the
+    list of allowed pre neurons (all, or all but j without autapses), sorted; synapses ordered
+    by pre, then post."""
+    from components.projection import draw_connectivity
+    rng = np.random.default_rng(4)
+    want = []
+    for j in range(n_post):
+        allowed = [i for i in range(n_pre) if autapses or n_pre != n_post or i != j]
+        want += [(int(i), j) for i in np.sort(rng.choice(np.array(allowed), size=k,
+                                                         replace=False))]
+    want.sort()
+    cfg = {"connectivity": "fixed_fan_in", "fan_in": k, "autapses": autapses}
+    pre, post = draw_connectivity(cfg, n_pre, n_post, np.random.default_rng(4))
+    assert list(zip(pre.tolist(), post.tolist())) == want
