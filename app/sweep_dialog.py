@@ -370,6 +370,7 @@ class SweepDialog(QtWidgets.QDialog):
         p1 = r.params[0]
         self.plot.setLabel("bottom", p1.label)
         self.plot.setTitle(name)
+        self.plot.showGrid(x=len(r.params) == 1, y=len(r.params) == 1, alpha=0.25)
         if len(r.params) == 1:
             self.plot.setLabel("left", name)
             self.plot.plot(p1.values, r.measures[name], pen=pg.mkPen((80, 170, 255), width=2),
