@@ -221,3 +221,25 @@ def test_breakpoints_are_saved_with_the_graph_and_follow_renames(qtbot, window, 
     assert [(b.text, b.enabled) for b in bps.items] == [("cells.rate > 40", True),
                                                        ("t >= 2 s", False)]
 
+
+
+def test_a_breakpoint_on_a_fused_node_waits_for_the_next_build(qtbot, window):
+    """Set while running on a projection the engine fused into a shared kernel, the condition
+    is said to wait for the next build; after Stop and Run it stops the run at the first step
+    a headless recording of that output shows it true."""
+    from conftest import ei_graph
+    g = ei_graph(propagation="event")
+    ref = Simulation(g, record=["ee.events"])
+    events = ref.advance(2000, 500)["ee.events"]
+    expected = int(np.flatnonzero((events > 1.0).any(axis=1))[0]) + 1
+    w, ctl, bps = window(g)
+    ctl.run_for(10)
+    qtbot.waitUntil(lambda: ctl.state == "paused" and ctl.t == 10, timeout=WAIT)
+    assert bps.add("ee.events > 1")
+    qtbot.waitUntil(lambda: "next build" in bps.last_refusal, timeout=WAIT)
+    assert bps.conditions() == ("ee.events > 1",)
+    ctl.stop()
+    qtbot.waitUntil(lambda: ctl.state == "idle", timeout=WAIT)
+    run_until_hit(qtbot, ctl, bps, 2000)
+    assert bps.last_hit["t"] == expected and bps.last_hit["node"] == "ee"
+    assert bps.halo.node == "ee"

@@ -223,8 +223,13 @@ class Breakpoints(QtCore.QObject):
 
     def _on_refused(self, payload) -> None:
         text, reason = payload
+        if "next build" in reason:   # kept (and ticked): the next build watches it
+            self.last_refusal = reason
+            self.window.status(f"Breakpoint waits for the next build: {reason}")
+            self.dock.say(reason)
+            return
         for b in self.items:   # not watched: shown unticked so the list says what is watched
-            if b.text == text and "next build" not in reason:
+            if b.text == text:
                 b.enabled = False
         self.changed.emit()
         self._refuse(reason)
