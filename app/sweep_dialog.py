@@ -29,6 +29,20 @@ from .run.thread import lower_this_thread_priority, stop_thread
 
 MAX_POINTS = 10_000   # combinations (a mistyped n would otherwise ask for millions)
 POLL_MS = 100
+_THREADS: list = []   # every sweep thread not known to be finished (kept referenced: a QThread
+                      # destroyed while running aborts the process)
+
+
+_QUIT_HOOKED: list = []
+
+
+def cancel_all(owner=None) -> None:
+    """Cancel every sweep in progress (of the window ``owner`` (its id) only, if given): the
+    app quits or the window goes away. Their threads end after their current chunk."""
+    for th in _THREADS:
+        if owner is None or th.owner == owner:
+            th.cancel()
+            stop_thread(th, 0)
 
 
 class SweepThread(QtCore.QThread):
@@ -42,6 +56,7 @@ class SweepThread(QtCore.QThread):
         self.result = None
         self.error = ""
         self.cancelled = False
+        self.owner = None        # id() of the window that started it
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
@@ -305,6 +320,8 @@ class SweepDialog(QtWidgets.QDialog):
         self.save_button.setEnabled(False)
         self.thread = SweepThread(self.window.graph.copy(), params, self.steps.value(),
                                   min(1000, self.steps.value()), self.measures())
+        self.thread.owner = id(self.window)
+        _THREADS[:] = [th for th in _THREADS if not th.isFinished()] + [self.thread]
         self.thread.start(QtCore.QThread.Priority.LowPriority)
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
@@ -446,4 +463,10 @@ def install(window) -> None:
         dlg.raise_()
         dlg.activateWindow()
     window.sweep_dialog = None
+    app = QtWidgets.QApplication.instance()
+    if app is not None and not _QUIT_HOOKED:
+        app.aboutToQuit.connect(cancel_all)
+        _QUIT_HOOKED.append(True)
+    owner = id(window)
+    window.destroyed.connect(lambda *_: cancel_all(owner))
     window.sweep_action = run_menu(window).addAction("Parameter &Sweep…", open_dialog)

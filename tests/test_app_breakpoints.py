@@ -243,3 +243,37 @@ def test_a_breakpoint_on_a_fused_node_waits_for_the_next_build(qtbot, window):
     run_until_hit(qtbot, ctl, bps, 2000)
     assert bps.last_hit["t"] == expected and bps.last_hit["node"] == "ee"
     assert bps.halo.node == "ee"
+
+
+def test_a_node_renamed_during_the_run_keeps_its_breakpoint(qtbot, window):
+    """Renamed while the model is built, the node keeps its id in the model: the worker
+    translates the condition, and the hit names the node as the editor shows it. The step is
+    that of the headless engine run under the old name."""
+    g = drive_graph()
+    threshold = 40.25
+    headless = Simulation(g, breakpoints=[f"pool.rate > {threshold}"])
+    headless.advance(3000, 500)
+    assert headless.hit is not None
+    w, ctl, bps = window(g)
+    ctl.run_for(0)                                     # build, run nothing
+    qtbot.waitUntil(lambda: ctl.state == "paused", timeout=WAIT)
+    w.edits.rename_node("pool", "cells")
+    set_from_menu(w, bps, "cells", "Rate above… (Hz)", str(threshold))
+    run_until_hit(qtbot, ctl, bps, 3000)
+    assert bps.last_hit["t"] == headless.hit.t
+    assert bps.last_hit["conditions"] == [f"cells.rate > {threshold}"]
+    assert bps.last_hit["node"] == "cells" and bps.halo.node == "cells"
+
+
+def test_the_worker_leaves_out_what_the_model_cannot_take():
+    """breakpoint_worker.make_simulation: a condition the built model refuses is left out with
+    the engine's reason; the others are watched."""
+    from app.run.breakpoint_worker import make_simulation
+    said = []
+    sim = make_simulation(Simulation, drive_graph(), 100, ["t >= 5 ms", "pool.nope > 1"],
+                          lambda kind, payload: said.append((kind, payload)))
+    assert sim.breakpoints == ("t >= 5 ms",)
+    assert said == [("breakpoint_refused", ("pool.nope > 1", said[0][1][1]))]
+    assert "has no output 'nope'" in said[0][1][1]
+    sim.advance(1000)
+    assert sim.t == 50

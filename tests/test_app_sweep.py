@@ -176,3 +176,29 @@ def test_what_the_engine_refuses_is_shown(qtbot, window, node, name, lo, hi, why
     finish(qtbot, dlg)
     assert dlg.result is None and dlg.message.startswith("Sweep refused:")
     assert why in dlg.message and f"parameter '{name}'" in dlg.message
+
+
+def test_closing_the_dialog_or_the_window_cancels_the_sweep(qtbot, window):
+    """A sweep in progress is cancelled (not left running for its whole length) when its
+    dialog closes, and when its window goes away."""
+    from app import sweep_dialog
+    w = window(ei_graph())
+    dlg = open_dialog(w)
+    dlg.p1.choose("exc", "tau_m", 10, 30, 2)
+    dlg.steps.setValue(50_000_000)
+    assert dlg.start()
+    th = dlg.thread
+    qtbot.waitUntil(lambda: th.done > 0, timeout=WAIT)
+    dlg.close()
+    qtbot.waitUntil(th.isFinished, timeout=WAIT)
+    assert th.cancelled and th.done < th.total
+    w.sweep_action.trigger()                       # a fresh dialog, a new sweep
+    dlg = w.sweep_dialog
+    dlg.p1.choose("exc", "tau_m", 10, 30, 2)
+    dlg.steps.setValue(50_000_000)
+    assert dlg.start()
+    th = dlg.thread
+    qtbot.waitUntil(lambda: th.done > 0, timeout=WAIT)
+    sweep_dialog.cancel_all(id(w))                 # what the window's destroyed signal does
+    qtbot.waitUntil(th.isFinished, timeout=WAIT)
+    assert th.cancelled

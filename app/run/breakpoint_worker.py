@@ -9,7 +9,6 @@ the message the GUI gets. No Qt here.
 """
 from __future__ import annotations
 
-from engine import Simulation
 from engine.breakpoints import ConditionError, parse
 
 
@@ -21,27 +20,30 @@ def to_model(text: str, names) -> str:
     return names.node(c.node) + c.text[len(c.node):]
 
 
-def make_simulation(graph, chunk: int, conditions, post) -> Simulation:
-    """A Simulation watching ``conditions`` (the nodes they read stay out of fused kernels).
+def make_simulation(simulation, graph, chunk: int, conditions, post):
+    """A ``simulation`` (engine.Simulation, the class) watching ``conditions`` (the nodes
+    they read stay out of fused kernels).
     A condition the model cannot take is left out and ``post("breakpoint_refused", (text,
     reason))`` says why; the run itself is built anyway."""
     conditions = tuple(conditions)
     if conditions:
         try:
-            return Simulation(graph, chunk=chunk, breakpoints=conditions)
+            return simulation(graph, chunk=chunk, breakpoints=conditions)
         except ConditionError:
             pass   # find the culprits one by one below
     usable = []
     for text in conditions:
         try:
-            Simulation(graph, chunk=chunk, breakpoints=(text,))
+            simulation(graph, chunk=chunk, breakpoints=(text,))
             usable.append(text)
         except ConditionError as exc:
             post("breakpoint_refused", (text, str(exc)))
-    return Simulation(graph, chunk=chunk, breakpoints=tuple(usable))
+    if usable:
+        return simulation(graph, chunk=chunk, breakpoints=tuple(usable))
+    return simulation(graph, chunk=chunk)
 
 
-def apply(sim: Simulation, conditions, names, post) -> None:
+def apply(sim, conditions, names, post) -> None:
     """Watch ``conditions`` (shown ids) from the next chunk on; each one the model cannot take
     is refused with the reason (the others still watch)."""
     usable: list[str] = []
@@ -60,7 +62,7 @@ def apply(sim: Simulation, conditions, names, post) -> None:
     sim.breakpoints = usable
 
 
-def hit_payload(sim: Simulation, names) -> dict:
+def hit_payload(sim, names) -> dict:
     """What the GUI needs to show a hit: the step, the time, the conditions (as shown) and the
     node to highlight (its shown id, or None)."""
     hit = sim.hit

@@ -290,8 +290,8 @@ class SimWorker(QObject):
         self._end_recording("the model was rebuilt")
         self._set_state("compiling", force=True)
         self.sim = None
-        self.sim = breakpoint_worker.make_simulation(self.graph, self.chunk, self.conditions,
-                                                     self._post)
+        self.sim = breakpoint_worker.make_simulation(Simulation, self.graph, self.chunk,
+                                                     self.conditions, self._post)
         self.compiles += 1
         self._compiled = set()
         self.names = Names()
