@@ -178,7 +178,7 @@ class Breakpoints(QtCore.QObject):
         one; False when cancelled or refused."""
         if "{x}" not in template:
             return self.add(template)
-        what = template.replace("{x}", "…")
+        what = template.replace("{x}", "…") + (" Hz" if ".rate " in template else "")
         value = self.ask_value(f"Breakpoint on {node}", f"Pause the run when {what}\n\nValue:")
         if value is None:
             return False
