@@ -119,6 +119,7 @@ class ParamRow:
         self.n = QtWidgets.QSpinBox()
         self.n.setRange(1, 1000)
         self.n.setValue(5)
+        self.n.setMinimumWidth(70)
         for w, tip in ((self.lo, "first value"), (self.hi, "last value")):
             w.setToolTip(tip)
             w.setFixedWidth(80)
