@@ -277,3 +277,37 @@ def test_the_worker_leaves_out_what_the_model_cannot_take():
     assert "has no output 'nope'" in said[0][1][1]
     sim.advance(1000)
     assert sim.t == 50
+
+
+def test_a_pool_inside_a_composite_component(qtbot, window):
+    """The context menu of a composite instance offers the rates of the pools inside it; the
+    hit is at the step the recorded spikes give, and the instance on the canvas is ringed."""
+    from pathlib import Path
+
+    from engine import load
+    g = load(Path(__file__).resolve().parents[1] / "resources" / "examples" / "columns.json")
+    n = 3000
+    spikes = Simulation(g, record=["c3.exc.spikes"]).advance(n, 500)["c3.exc.spikes"]
+    windowed = np.convolve(spikes.sum(axis=1), np.ones(100), "valid")
+    threshold = (int(0.9 * windowed.max()) + 0.5) / (80 * 0.01)
+    expected = first_rate_step(spikes, 100, threshold, 0.1)
+    assert 100 <= expected < n
+    w, ctl, bps = window(g)
+    set_from_menu(w, bps, "c3", "exc: Rate above… (Hz)", repr(threshold))
+    run_until_hit(qtbot, ctl, bps, n)
+    assert bps.last_hit["t"] == expected and bps.last_hit["node"] == "c3.exc"
+    assert bps.halo.node == "c3" and w.canvas.selected_ids() == ["c3"]
+
+
+def test_condition_ids_follow_renames_into_the_running_model():
+    """A node (or a composite instance) renamed during a run keeps its old id in the model:
+    the worker rewrites the condition's node id, and nothing else in it."""
+    from app.run.breakpoint_worker import to_model
+    from app.run.frames import Names
+    names = Names()
+    names.rename("c3", "col3")
+    names.rename("pool", "cells")
+    assert to_model("col3.exc.rate(25 ms) > 5", names) == "c3.exc.rate(25 ms) > 5"
+    assert to_model("cells.v[2] crosses -50", names) == "pool.v[2] crosses -50"
+    assert to_model("cellsx.v > 1", names) == "cellsx.v > 1"
+    assert to_model("t >= 5 ms", names) == "t >= 5 ms"

@@ -12,12 +12,21 @@ from __future__ import annotations
 from engine.breakpoints import ConditionError, parse
 
 
+def _mapped(node: str, table: dict) -> str:
+    """``node`` through a rename table; an id inside a composite ("col.exc") follows the
+    rename of its instance ("col")."""
+    if node in table:
+        return table[node]
+    head, dot, rest = node.partition(".")
+    return f"{table[head]}.{rest}" if dot and head in table else node
+
+
 def to_model(text: str, names) -> str:
     """``text`` with its node id as the running model knows it (``names``: frames.Names)."""
     c = parse(text)
     if not c.node:
         return c.text
-    return names.node(c.node) + c.text[len(c.node):]
+    return _mapped(c.node, names.to_model) + c.text[len(c.node):]
 
 
 def make_simulation(simulation, graph, chunk: int, conditions, post):
@@ -69,6 +78,6 @@ def hit_payload(sim, names) -> dict:
     texts = []
     for c in hit.conditions:
         node = c.node
-        texts.append(names.to_view.get(node, node) + c.text[len(node):] if node else c.text)
-    node = names.to_view.get(hit.node, hit.node) if hit.node else None
+        texts.append(_mapped(node, names.to_view) + c.text[len(node):] if node else c.text)
+    node = _mapped(hit.node, names.to_view) if hit.node else None
     return {"t": int(hit.t), "time_ms": float(hit.time_ms), "conditions": texts, "node": node}

@@ -70,7 +70,8 @@ def check(text: str, info: GraphInfo) -> str:
 
 def offers(info: GraphInfo, node: str) -> list[tuple[str, str]]:
     """The breakpoints the context menu offers for ``node``: (menu text, condition template
-    with ``{x}`` where the value goes, or a whole condition)."""
+    with ``{x}`` where the value goes, or a whole condition). A composite instance offers
+    the rates of the pools inside it, named (Other Condition… takes any inner output)."""
     out = []
     if info.spike_port(node) is not None:
         out += [("Rate above… (Hz)", f"{node}.rate > {{x}}"),
@@ -79,10 +80,26 @@ def offers(info: GraphInfo, node: str) -> list[tuple[str, str]]:
         if p.kind != SPIKES:
             out += [(f"'{p.port}' crosses…", f"{node}.{p.port} crosses {{x}}"),
                     (f"'{p.port}' above…", f"{node}.{p.port} > {{x}}")]
-    if info.categories.get(node) == "Environments" and f"{node}.done" in info.ports:
+    if node not in info.node_ports:
+        for member in info.node_ports:
+            if member.startswith(node + ".") and info.categories.get(member) == "Neurons" \
+                    and info.spike_port(member):
+                name = member[len(node) + 1:]
+                out += [(f"{name}: Rate above… (Hz)", f"{member}.rate > {{x}}"),
+                        (f"{name}: Rate below… (Hz)", f"{member}.rate < {{x}}")]
+    envs = [n for n in info.node_ports if n == node or n.startswith(node + ".")]
+    if any(info.categories.get(n) == "Environments" and f"{n}.done" in info.ports
+           for n in envs):
         out.append(("An episode ends", "episode"))
     out += [("Any value becomes NaN", "nan"), ("Time reaches… (ms)", "t >= {x} ms")]
     return out
+
+
+def shown_node(graph, node: str | None) -> str | None:
+    """The canvas node for ``node``: itself, or the composite instance it is inside."""
+    while node and node not in graph.nodes and "." in node:
+        node = node.rpartition(".")[0]
+    return node if node in graph.nodes else None
 
 
 class Breakpoints(QtCore.QObject):
@@ -213,9 +230,10 @@ class Breakpoints(QtCore.QObject):
     def _on_hit(self, hit: dict) -> None:
         self.last_hit = hit
         node = hit.get("node")
-        if node and node in self.window.graph.nodes:
-            self.window.select_node(node)
-            self.halo.show(node)
+        ring = shown_node(self.window.graph, node)
+        if ring:
+            self.window.select_node(ring)
+            self.halo.show(ring)
         text = (f"Breakpoint hit at t = {hit['time_ms']:g} ms (step {hit['t']:,}): "
                 + "; ".join(hit["conditions"]) + (f" (node '{node}')" if node else ""))
         self.window.status(text)
