@@ -311,3 +311,22 @@ def test_condition_ids_follow_renames_into_the_running_model():
     assert to_model("cells.v[2] crosses -50", names) == "pool.v[2] crosses -50"
     assert to_model("cellsx.v > 1", names) == "cellsx.v > 1"
     assert to_model("t >= 5 ms", names) == "t >= 5 ms"
+
+
+def test_an_episode_end_stops_the_run_every_time(qtbot, window):
+    """'An episode ends' on the cartpole environment: the run pauses at each step whose
+    recorded 'done' output is set (an event: every episode, not only the first)."""
+    from pathlib import Path
+
+    from engine import load
+    g = load(Path(__file__).resolve().parents[1] / "resources" / "examples" / "cartpole.json")
+    done = Simulation(g, record=["cart.done"]).advance(3000, 500)["cart.done"]
+    ends = np.flatnonzero(done[:, 0] > 0) + 1           # after that many steps
+    assert len(ends) >= 2
+    w, ctl, bps = window(g)
+    set_from_menu(w, bps, "cart", "An episode ends", None)
+    assert bps.conditions() == ("episode",)
+    for end in ends[:2]:
+        run_until_hit(qtbot, ctl, bps, 3000)
+        assert bps.last_hit["t"] == end and bps.last_hit["node"] == "cart"
+        assert bps.halo.node == "cart"
