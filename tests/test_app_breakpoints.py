@@ -330,3 +330,24 @@ def test_an_episode_end_stops_the_run_every_time(qtbot, window):
         run_until_hit(qtbot, ctl, bps, 3000)
         assert bps.last_hit["t"] == end and bps.last_hit["node"] == "cart"
         assert bps.halo.node == "cart"
+
+
+def test_a_nan_breakpoint_pauses_before_the_failure(qtbot, window):
+    """'Any value becomes NaN': the run pauses (not fails) at the step whose state first went
+    non-finite, the one a run without breakpoints fails at (its step-by-step replay finds it);
+    the node is ringed. Running on then fails as before, naming the node."""
+    from conftest import overflow_graph
+
+    from engine import SimulationError
+    g = overflow_graph()
+    with pytest.raises(SimulationError) as err:
+        Simulation(g).advance(300, 100)
+    w, ctl, bps = window(g)
+    set_from_menu(w, bps, "b", "Any value becomes NaN", None)
+    run_until_hit(qtbot, ctl, bps, 300)
+    assert ctl.state == "paused" and ctl.last_error is None
+    assert bps.last_hit["t"] == err.value.step + 1 and bps.last_hit["node"] == "b"
+    assert bps.halo.node == "b"
+    ctl.run_for(10)
+    qtbot.waitUntil(lambda: ctl.state == "error", timeout=WAIT)
+    assert ctl.last_error[1] == "b"
