@@ -349,5 +349,6 @@ def test_a_nan_breakpoint_pauses_before_the_failure(qtbot, window):
     assert bps.last_hit["t"] == err.value.step + 1 and bps.last_hit["node"] == "b"
     assert bps.halo.node == "b"
     ctl.run_for(10)
-    qtbot.waitUntil(lambda: ctl.state == "error", timeout=WAIT)
+    # (the worker says "error" a moment before it sends the failure itself)
+    qtbot.waitUntil(lambda: ctl.state == "error" and ctl.last_error is not None, timeout=WAIT)
     assert ctl.last_error[1] == "b"

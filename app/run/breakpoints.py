@@ -117,7 +117,8 @@ class Breakpoints(QtCore.QObject):
         self.last_refusal = ""
         self.halo = NodeHalo(getattr(window, "canvas", None))
         self.dock = BreakpointDock(self)
-        self._seen = window.graph.copy()
+        self._seen = None       # the graph at the last edit, while there are breakpoints
+        self._info = None       # GraphInfo of the graph as it is (None: to compute)
         menus = getattr(window, "menus", None)
         if menus is not None and hasattr(menus, "context_extras"):
             menus.context_extras.append(self._fill_context_menu)
@@ -145,13 +146,15 @@ class Breakpoints(QtCore.QObject):
     def add(self, text: str) -> bool:
         """Add a breakpoint (enabled); a bad one is refused with the reason (False)."""
         try:
-            text = check(text, GraphInfo(self.window.graph))
+            text = check(text, self.info())
         except ConditionError as exc:
             self._refuse(str(exc))
             return False
         if any(b.text == text for b in self.items):
             self.window.status(f"Breakpoint '{text}' is already set")
             return False
+        if self._seen is None:
+            self._seen = self.window.graph.copy()
         self.items.append(Breakpoint(text))
         self._send()
         self.window.status(f"Breakpoint set: the run pauses when {text}")
@@ -172,6 +175,12 @@ class Breakpoints(QtCore.QObject):
         self.items.clear()
         self._send()
 
+    def info(self) -> GraphInfo:
+        """What the graph offers (ports, sizes), computed once per edit."""
+        if self._info is None:
+            self._info = GraphInfo(self.window.graph)
+        return self._info
+
     def _send(self) -> None:
         self.ctl.worker.send("breakpoints", self.conditions())
         self.changed.emit()
@@ -180,17 +189,16 @@ class Breakpoints(QtCore.QObject):
     def _fill_context_menu(self, menu, node_id, context) -> None:
         if not node_id or context is not self.window or node_id not in self.window.graph.nodes:
             return
-        info = GraphInfo(self.window.graph)
         sub = menu.addMenu("Break When")
-        for text, template in offers(info, node_id):
+        for text, template in offers(self.info(), node_id):
             sub.addAction(text).triggered.connect(
-                lambda _c=False, n=node_id, t=template, label=text: self.add_offer(n, t, label))
+                lambda _c=False, n=node_id, t=template: self.add_offer(n, t))
         sub.addSeparator()
         sub.addAction("Other Condition…").triggered.connect(
             lambda _c=False, n=node_id: self.ask_condition(n))
         sub.addAction("Show Breakpoints").triggered.connect(self.show_dock)
 
-    def add_offer(self, node: str, template: str, label: str = "") -> bool:
+    def add_offer(self, node: str, template: str) -> bool:
         """Add the context menu's ``template`` for ``node``, asking for its value when it has
         one; False when cancelled or refused."""
         if "{x}" not in template:
@@ -258,8 +266,12 @@ class Breakpoints(QtCore.QObject):
 
     # --- graph changes, saving -----------------------------------------------------------------
     def _on_graph_edited(self, *_):
+        self._info = None
         graph = self.window.graph
-        renames = diff_graphs(self._seen, graph).renames if self.items else []
+        if not self.items:   # nothing to follow: no copy of the graph kept
+            self._seen = None
+            return
+        renames = diff_graphs(self._seen, graph).renames if self._seen is not None else []
         self._seen = graph.copy()
         if not renames:
             return
@@ -282,7 +294,7 @@ class Breakpoints(QtCore.QObject):
         """Take the breakpoints the open graph's meta lists (a bad entry is skipped, said)."""
         self.halo.clear()
         self.last_hit = None
-        self._seen = self.window.graph.copy()
+        self._info = None
         self.items = []
         raw = self.window.graph.meta.get(META_KEY, [])
         skipped = []
@@ -297,6 +309,7 @@ class Breakpoints(QtCore.QObject):
                 skipped.append(f"{entry!r:.60}: {exc}")
         if skipped:
             self.window.status("Breakpoints in the file skipped: " + "; ".join(skipped))
+        self._seen = self.window.graph.copy() if self.items else None
         self._send()
         if self.items:
             self.dock.dock.show()
