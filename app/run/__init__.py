@@ -27,6 +27,10 @@ def install(window, autorun: bool = False):
 
     controller = RunController(window, autorun=autorun)
     window.run_controller = controller
+    from app import sweep_dialog
+    from .breakpoints import Breakpoints
+    controller.breakpoints = Breakpoints(window, controller)
+    sweep_dialog.install(window)
     return controller
 
 

@@ -58,6 +58,7 @@ class RunController(QObject):
         self._built_info: GraphInfo | None = None
         self._record_folder = ""
         self._closed = False
+        self.listeners: dict[str, list] = {}   # worker message kind -> more handlers (payload)
 
         self.panels = MonitorSet(window, self._send_request)
         self.painter = FramePainter(self, self.worker.mailbox, lambda: self.panels.monitors,
@@ -361,6 +362,8 @@ class RunController(QObject):
             handler = getattr(self, f"_on_{kind}", None)
             if handler is not None:
                 handler(payload)
+            for listener in self.listeners.get(kind, ()):
+                listener(payload)
 
     def _on_status(self, st: dict):
         self.t, self.time_ms, self.sps = st["t"], st["time_ms"], st["sps"]

@@ -8,7 +8,9 @@ engine's public API (``Simulation``: advance, set_param, record/count, totals, w
 
 Commands (tuples): build(graph, run, gen) / run / pause / step / run_for(n) / stop(gen) /
 reset(gen) / set_param(node, name, value) / rename(old, new) / speed(factor or None) /
-display(bool) / request(DisplayRequest) / chunk(k) / record(RecordingPlan or None) / quit.
+display(bool) / request(DisplayRequest) / chunk(k) / record(RecordingPlan or None) /
+breakpoints(conditions) / quit. A breakpoint that hits pauses the run at that step and posts
+"hit" (breakpoint_worker.py).
 ``gen`` numbers the runs (the controller's): every frame carries the one it belongs to, so a
 frame of a run that was reset or stopped is never drawn.
 
@@ -26,6 +28,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from engine import GraphError, Simulation, SimulationError, StructuralEdit
 
+from . import breakpoint_worker
 from .frames import DisplayRequest, FrameBuilder, Mailbox, Names
 from .recording import DiskRecorder, RecordingPlan
 
@@ -69,6 +72,7 @@ class SimWorker(QObject):
         self.request = DisplayRequest()
         self.plan: RecordingPlan | None = None
         self.recorder: DiskRecorder | None = None
+        self.conditions: tuple[str, ...] = ()   # breakpoints, node ids as shown
         self.names = Names()
         self.frames = FrameBuilder()
         self.gen = 0
@@ -237,6 +241,11 @@ class SimWorker(QObject):
     def _cmd_chunk(self, k):
         self.chunk = max(1, int(k))
 
+    def _cmd_breakpoints(self, conditions):
+        self.conditions = tuple(conditions)
+        if self.sim is not None:
+            breakpoint_worker.apply(self.sim, self.conditions, self.names, self._post)
+
     def _cmd_record(self, plan):
         self._end_recording("a new recording replaced it")
         self.plan = plan
@@ -281,7 +290,8 @@ class SimWorker(QObject):
         self._end_recording("the model was rebuilt")
         self._set_state("compiling", force=True)
         self.sim = None
-        self.sim = Simulation(self.graph, chunk=self.chunk)
+        self.sim = breakpoint_worker.make_simulation(Simulation, self.graph, self.chunk,
+                                                     self.conditions, self._post)
         self.compiles += 1
         self._compiled = set()
         self.names = Names()
@@ -366,6 +376,9 @@ class SimWorker(QObject):
         self.frames.before_chunk(sim)
         recs = sim.advance(k, k)
         t1 = sim.t
+        if sim.hit is not None:   # a breakpoint: pause at exactly that step
+            self.running = False
+            self.limit = None
         if self.state == "compiling":
             self._set_state("running" if self.running else "paused", force=True)
             self._reanchor()
@@ -389,6 +402,9 @@ class SimWorker(QObject):
             self._set_state("paused", force=True)
         self._pace(now)
         self._emit_status()
+        if sim.hit is not None:
+            self._set_state("paused", force=True)
+            self._post("hit", breakpoint_worker.hit_payload(sim, self.names))
 
     def _record_chunk(self, recs: dict) -> None:
         if self.recorder is None:
