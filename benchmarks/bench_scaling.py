@@ -178,7 +178,7 @@ def main() -> int:
             sp, b2_runs, b2 = [], [], None
             folder = tempfile.mkdtemp(prefix=f"b2_{n}_", dir=tmp)
             if args.brian2_python:      # built once; its runs alternate with Spark's
-                b2 = brian2_build(args.brian2_python, n, steps, folder)
+                b2 = brian2_build(os.path.abspath(args.brian2_python), n, steps, folder)
             for _ in range(args.repeats):
                 sp.append(spark_once(n, steps, tmp))
                 if b2:
