@@ -58,6 +58,7 @@ class RunController(QObject):
         self._built_info: GraphInfo | None = None
         self._record_folder = ""
         self._closed = False
+        self.handlers: dict = {}     # worker message kind -> handler (saved_states.py)
 
         self.panels = MonitorSet(window, self._send_request)
         self.painter = FramePainter(self, self.worker.mailbox, lambda: self.panels.monitors,
@@ -358,7 +359,7 @@ class RunController(QObject):
                 kind, payload = self.worker.outbox.get_nowait()
             except queue.Empty:
                 return
-            handler = getattr(self, f"_on_{kind}", None)
+            handler = getattr(self, f"_on_{kind}", None) or self.handlers.get(kind)
             if handler is not None:
                 handler(payload)
 

@@ -80,6 +80,9 @@ class SimWorker(QObject):
         self._last_status = 0.0
         self._compiled: set = set()
         self._rec_src: dict[str, str] = {}   # recorded port -> its name in the model
+        # objects with hooks new_run(w) / stopped(w) / before_chunk(w) and commands
+        # cmd_NAME(w, ...) (rewind.py: snapshots and saved states)
+        self.extensions: list = []
 
     # --- called from any thread ----------------------------------------------------------------
     def send(self, *cmd) -> None:
@@ -145,6 +148,16 @@ class SimWorker(QObject):
         handler = getattr(self, f"_cmd_{name}", None)
         if handler is not None:
             handler(*args)
+        for ext in self.extensions:
+            fn = getattr(ext, f"cmd_{name}", None)
+            if fn is not None:
+                fn(self, *args)
+
+    def _extend(self, hook: str) -> None:
+        for ext in self.extensions:
+            fn = getattr(ext, hook, None)
+            if fn is not None:
+                fn(self)
 
     def _cmd_quit(self):
         self._quit = True
@@ -189,6 +202,7 @@ class SimWorker(QObject):
         self.gen = gen
         self.mailbox.clear()
         self._set_state("idle", force=True)
+        self._extend("stopped")
 
     def _cmd_reset(self, gen):
         if self.sim is None:
@@ -296,6 +310,7 @@ class SimWorker(QObject):
             self._start_recorder()
         self._apply_record()
         self._first_frame()
+        self._extend("new_run")
 
     def _first_frame(self) -> None:
         """A frame of no steps: the monitors of this run clear, and show at once what can be
@@ -362,6 +377,7 @@ class SimWorker(QObject):
         if key not in self._compiled:  # first chunk of this shape: JAX compiles it now
             self._compiled.add(key)
             self._set_state("compiling", force=True)
+        self._extend("before_chunk")
         t0 = sim.t
         self.frames.before_chunk(sim)
         recs = sim.advance(k, k)
