@@ -139,7 +139,7 @@ def test_snapshots_stay_within_the_budget_oldest_dropped(qtbot, make):
     # the dock shows them, with the memory used
     dock = ctl.timeline_dock
     assert dock.tree.topLevelItem(0).childCount() == 3
-    assert "3 snapshots" in dock.usage_bar.format() and "7 dropped" in dock.usage_bar.format()
+    assert "3 snapshots" in dock.usage_bar.format() and "7 oldest dropped" in dock.usage_bar.format()
     # a smaller budget drops more at once
     ctl.rewinder.set_settings(10.0, 1.5 * size / (1 << 20))
     qtbot.waitUntil(lambda: [m.t for m in marks(ctl)] == [900], timeout=WAIT)

@@ -152,10 +152,7 @@ def install(window, ctl):
     files = StateFiles(ctl)
     dock = TimelineDock(window)
     window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-    problems = getattr(window, "problems_dock", None)
-    if problems is not None:
-        window.tabifyDockWidget(problems, dock)
-        problems.raise_()
+    dock.hide()     # View > Timeline (Ctrl+Alt+T) shows it; the window remembers its place
     rewinder = Rewinder(ctl, dock, session.settings())
     for kind, fn in (("timeline", rewinder.on_timeline), ("jumped", rewinder.on_jumped),
                      ("state_saved", files.on_state_saved),

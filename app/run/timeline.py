@@ -13,6 +13,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QDoubleSpinBox, QHBoxLayout,
+                               QHeaderView,
                                QLabel, QProgressBar, QPushButton, QSpinBox, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -130,6 +131,9 @@ class TimelineView(QWidget):
                 path = QPainterPath(QPointF(self._x(fork_ms), self._y(parent)))
                 path.cubicTo(QPointF(self._x(fork_ms), y), QPointF(self._x(fork_ms), y),
                              QPointF(self._x(fork_ms) + 6, y))
+                p.setPen(QPen(pal.base().color(), 7))   # it passes over the lanes between
+                p.drawPath(path)
+                p.setPen(pen)
                 p.drawPath(path)
             p.drawLine(QPointF(self._x(start), y), QPointF(self._x(end), y))
             p.setPen(dim if b != tl.branch else text)
@@ -139,11 +143,16 @@ class TimelineView(QWidget):
             p.setFont(f)
             p.drawText(QRectF(0, y - 9, self.PAD_X - 4, 18),
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{b}")
+        # dots as large as their spacing allows (4.5 px at most, 2 at least)
+        gap = min([self._x(b.time_ms) - self._x(a.time_ms)
+                   for a, b in zip(tl.marks, tl.marks[1:]) if b.branch == a.branch
+                   and b.time_ms > a.time_ms] or [20.0])
+        r = max(2.0, min(4.5, gap / 2.6))
         for m in tl.marks:
             x, y, col = self._x(m.time_ms), self._y(m.branch), lane_colour(m.branch)
-            p.setPen(QPen(pal.base().color(), 1.5))
+            p.setPen(QPen(pal.base().color(), 1.0 if r < 3.5 else 1.5))
             p.setBrush(col)
-            p.drawEllipse(QPointF(x, y), 4.5, 4.5)
+            p.drawEllipse(QPointF(x, y), r, r)
             if m.id == self.selection:
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.setPen(QPen(text, 2))
@@ -168,7 +177,8 @@ class TimelineView(QWidget):
             if t >= lo - 1e-9:
                 x = self._x(t)
                 p.drawLine(QPointF(x, self.TOP - 6), QPointF(x, self.height() - 4))
-                p.drawText(QRectF(x - 50, 2, 100, 14), Qt.AlignmentFlag.AlignCenter, show_time(t))
+                label = f"{t / 1000:g} s" if step >= 1000 else f"{t:g} ms"
+                p.drawText(QRectF(x - 50, 2, 100, 14), Qt.AlignmentFlag.AlignCenter, label)
             k += 1
 
 
@@ -198,8 +208,11 @@ class TimelineDock(QDockWidget):
         self.tree.setHeaderLabels(["Snapshot", "step", "size"])
         self.tree.setRootIsDecorated(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.tree.setColumnWidth(0, 230)
-        self.tree.setColumnWidth(1, 90)
+        head = self.tree.header()
+        head.setStretchLastSection(False)
+        head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in (1, 2):
+            head.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         lay.addWidget(self.tree, 3)
         row = QHBoxLayout()
         self.jump_button = QPushButton("Jump back")
@@ -215,7 +228,7 @@ class TimelineDock(QDockWidget):
         row.addStretch(1)
         lay.addLayout(row)
         row = QHBoxLayout()
-        row.addWidget(QLabel("every"))
+        row.addWidget(QLabel("Snapshot every"))
         self.interval_box = QDoubleSpinBox()
         self.interval_box.setRange(0.001, 3600.0)
         self.interval_box.setDecimals(3)
@@ -231,12 +244,12 @@ class TimelineDock(QDockWidget):
         self.budget_box.setToolTip("Memory for the snapshots: the oldest are dropped to stay "
                                    "within it")
         row.addWidget(self.budget_box)
+        row.addStretch(1)
+        lay.addLayout(row)
         self.usage_bar = QProgressBar()
         self.usage_bar.setRange(0, 1000)
         self.usage_bar.setTextVisible(True)
-        self.usage_bar.setMinimumWidth(150)
-        row.addWidget(self.usage_bar, 1)
-        lay.addLayout(row)
+        lay.addWidget(self.usage_bar)
         self.setWidget(body)
         self.timeline = Timeline()
         self._filling = False
@@ -276,13 +289,24 @@ class TimelineDock(QDockWidget):
                     item.setSelected(True)
             top.setExpanded(True)
         self._filling = False
+        self._show_settings(tl)
         used, budget = tl.used, max(tl.budget, 1)
         self.usage_bar.setValue(int(1000 * min(used / budget, 1.0)))
-        self.usage_bar.setFormat(f"{show_bytes(used)} of {show_bytes(tl.budget)} · "
-                                 f"{len(tl.marks)} snapshot{'s' if len(tl.marks) != 1 else ''}"
-                                 + (f" · {tl.dropped} dropped" if tl.dropped else ""))
+        self.usage_bar.setFormat(f"{len(tl.marks)} snapshot{'s' if len(tl.marks) != 1 else ''}"
+                                 f": {show_bytes(used)} of {show_bytes(tl.budget)}"
+                                 + (f" ({tl.dropped} oldest dropped)" if tl.dropped else ""))
         self.usage_bar.setToolTip(tl.note or "Memory the snapshots use, of the budget")
         self._enable()
+
+    def _show_settings(self, tl: Timeline) -> None:
+        """The boxes follow settings made elsewhere (a script); whole MiB only."""
+        for box, value in ((self.interval_box, tl.interval_ms / 1000.0),
+                           (self.budget_box, tl.budget / (1 << 20))):
+            if abs(box.value() - value) > 1e-9 and (box is self.interval_box
+                                                    or float(value).is_integer()):
+                box.blockSignals(True)
+                box.setValue(value if box is self.interval_box else int(value))
+                box.blockSignals(False)
 
     def selected_id(self) -> int | None:
         items = self.tree.selectedItems()
