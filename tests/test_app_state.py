@@ -116,6 +116,47 @@ def test_state_of_a_structurally_different_graph_is_refused(qtbot, make, tmp_pat
     assert same_state(app_state(qtbot, ctl, tmp_path / "after.npz"), here)
 
 
+def test_file_and_view_menus_of_the_editor(qtbot):
+    from app.main_window import MainWindow
+    win = MainWindow(None, check_recovery=False)
+    try:
+        texts = [a.text() for a in win.menus.file_menu.actions()]
+        assert "Save S&tate…" in texts and "Open St&ate…" in texts
+        assert texts.index("Open St&ate…") < texts.index("&Import NIR…")
+        dock = win.run_controller.timeline_dock
+        assert dock.toggleViewAction() in win.menus.view_menu.actions()
+        assert dock.isHidden()
+        dock.toggleViewAction().trigger()
+        assert not dock.isHidden()
+    finally:
+        win.run_controller.shutdown()
+        win.doc.undo.setClean()
+        win.close()
+
+
+def test_differing_live_parameters_keep_the_graphs_values(qtbot, make, tmp_path):
+    """A state saved with src.amplitude 30 opened onto the same graph with 36: it opens (a
+    live parameter is not structure), says so, and runs on with the graph's 36, exactly as
+    the engine's load_state(params="graph") does."""
+    sim = Simulation(two_pool_graph())
+    sim.advance(300)
+    sim.save_state(tmp_path / "s.npz")
+    graph = two_pool_graph()
+    graph.nodes["src"].params["amplitude"] = 36.0
+    ref = Simulation(graph.copy())
+    ref.load_state(tmp_path / "s.npz", params="graph")
+    ref.advance(200)
+    ref.save_state(tmp_path / "ref.npz")
+    win, ctl = make(graph)
+    ctl.states.open_state(str(tmp_path / "s.npz"))
+    qtbot.waitUntil(lambda: ctl.states.last_report is not None, timeout=WAIT)
+    diffs = ctl.states.last_report.param_differences
+    assert len(diffs) == 1 and "'src'" in diffs[0] and "'amplitude'" in diffs[0]
+    assert any("amplitude" in m for m in win.messages)
+    run_to(qtbot, ctl, 500)
+    assert same_state(app_state(qtbot, ctl, tmp_path / "app.npz"), read_state(tmp_path / "ref.npz"))
+
+
 def test_save_state_before_running_says_so(qtbot, make, tmp_path):
     win, ctl = make(pool_graph())
     assert not ctl.states.save_state(str(tmp_path / "x.npz"))

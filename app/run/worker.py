@@ -11,6 +11,8 @@ reset(gen) / set_param(node, name, value) / rename(old, new) / speed(factor or N
 display(bool) / request(DisplayRequest) / chunk(k) / record(RecordingPlan or None) / quit.
 ``gen`` numbers the runs (the controller's): every frame carries the one it belongs to, so a
 frame of a run that was reset or stopped is never drawn.
+``extensions`` add hooks and commands without growing this class: rewind.py (snapshots, jump
+back, branches, saved states) is one.
 
 Whatever fails in here (a component that raises, NaN, running out of memory while compiling,
 even SystemExit) stops the run with a "failed" message; the thread itself goes on, and a
