@@ -35,6 +35,7 @@ class StateFiles:
         self.last_saved: tuple | None = None    # (path, t, time ms)
         self.last_report = None                 # engine LoadReport of the last Open State
         self.last_error: tuple | None = None    # (doing, message, reasons)
+        self._opening = ""                      # the state file being opened
 
     @property
     def window(self):
@@ -87,6 +88,7 @@ class StateFiles:
         if ctl._stale() and not ctl._build(run=False):
             return False   # the graph does not validate: its problems are listed
         self.last_error = None
+        self._opening = str(path)
         # the run number the loaded state's frames will carry; the monitors are emptied only
         # once it is loaded (a refused state changes nothing)
         ctl.worker.send("load_state", str(path), ctl.gen + 1)
@@ -129,7 +131,8 @@ class StateFiles:
         if not self.ctl.popups:
             return
         if reasons:
-            text = ("This state belongs to a graph with a different structure, so it cannot "
+            name = Path(self._opening).name or "This state"
+            text = (f"{name} belongs to a graph with a different structure, so it cannot "
                     "be put onto the open graph. The graph and the run are unchanged.\n\n"
                     "What differs:\n• " + "\n• ".join(reasons[:12])
                     + (f"\n• … and {len(reasons) - 12} more" if len(reasons) > 12 else ""))
