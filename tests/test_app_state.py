@@ -6,6 +6,7 @@ State, so the comparison goes through the same canonical file layout.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from PySide6.QtWidgets import QApplication, QMessageBox
 from test_app_run import WAIT, make, pool_graph, two_pool_graph, wait_state  # noqa: F401
 
+from app.run.rewind import Rewind
 from engine import Simulation, load
 from engine.state import read_state, same_arrays
 
@@ -167,9 +169,16 @@ def test_save_state_before_running_says_so(qtbot, make, tmp_path):
 
 # --- snapshots, jumping back, branches -----------------------------------------------------------
 
-def test_snapshots_stay_within_the_budget_oldest_dropped(qtbot, make):
+def test_snapshots_stay_within_the_budget_oldest_dropped(qtbot, make, monkeypatch):
     graph = pool_graph()
     size = Simulation(graph.copy()).snapshot().nbytes
+    takers = set()
+    real = Rewind.take
+
+    def take(self, w):
+        takers.add(threading.get_ident())
+        return real(self, w)
+    monkeypatch.setattr(Rewind, "take", take)
     win, ctl = make(graph)
     # a snapshot every chunk (100 steps = 10 ms), room for three and a half
     ctl.rewinder.set_settings(10.0, 3.5 * size / (1 << 20))
@@ -177,6 +186,8 @@ def test_snapshots_stay_within_the_budget_oldest_dropped(qtbot, make):
     qtbot.waitUntil(lambda: [m.t for m in marks(ctl)] == [700, 800, 900], timeout=WAIT)
     tl = ctl.rewinder.timeline
     assert tl.used == 3 * size <= tl.budget
+    # taken in the worker thread, never the GUI's
+    assert takers and threading.get_ident() not in takers
     assert tl.dropped == 7
     # the dock shows them, with the memory used
     dock = ctl.timeline_dock
@@ -185,6 +196,11 @@ def test_snapshots_stay_within_the_budget_oldest_dropped(qtbot, make):
     # a smaller budget drops more at once
     ctl.rewinder.set_settings(10.0, 1.5 * size / (1 << 20))
     qtbot.waitUntil(lambda: [m.t for m in marks(ctl)] == [900], timeout=WAIT)
+    # one too small for any snapshot says so
+    ctl.rewinder.set_settings(10.0, 0.5 * size / (1 << 20))
+    run_to(qtbot, ctl, 1100)
+    qtbot.waitUntil(lambda: ctl.rewinder.timeline.need == size, timeout=WAIT)
+    assert not marks(ctl) and "too small" in dock.usage_bar.format()
 
 
 def test_default_budget_is_bounded_and_shown(make):

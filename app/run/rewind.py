@@ -65,6 +65,7 @@ class Timeline:
     interval_ms: float = DEFAULT_INTERVAL_MS
     dropped: int = 0
     note: str = ""
+    need: int = 0        # the size of a snapshot that did not fit in the budget at all
 
 
 class Rewind:
@@ -79,6 +80,7 @@ class Rewind:
         self.branch = 1
         self.dropped = 0            # snapshots dropped for the budget since the last clear
         self.note = ""              # why snapshots are off (a node that cannot be saved)
+        self.need = 0               # a snapshot larger than the whole budget (0: none)
         self._next_id = 1
         self._next_branch = 2
         self._due = 0               # the step at or after which the next snapshot is taken
@@ -132,6 +134,7 @@ class Rewind:
         self.entries = [e for e in self.entries
                         if not (e.branch == self.branch and e.t == entry.t)] + [entry]
         self._fit()
+        self.need = 0 if entry in self.entries else entry.nbytes
         self._publish(w)
         return entry
 
@@ -155,7 +158,7 @@ class Rewind:
                               for e in self.entries),
                         {b: f for b, f in self.forks.items() if b in live}, self.branch,
                         sim.time_ms if sim is not None else 0.0, self.used, self.budget,
-                        self.interval_ms, self.dropped, self.note)
+                        self.interval_ms, self.dropped, self.note, self.need)
 
     def _publish(self, w) -> None:
         w._post("timeline", self.timeline(w))

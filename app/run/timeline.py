@@ -295,6 +295,11 @@ class TimelineDock(QDockWidget):
         self.usage_bar.setFormat(f"{len(tl.marks)} snapshot{'s' if len(tl.marks) != 1 else ''}"
                                  f": {show_bytes(used)} of {show_bytes(tl.budget)}"
                                  + (f" ({tl.dropped} oldest dropped)" if tl.dropped else ""))
+        if tl.need:
+            self.usage_bar.setFormat(f"The budget is too small: one snapshot needs "
+                                     f"{show_bytes(tl.need)}")
+        if tl.note:
+            self.usage_bar.setFormat(tl.note[:1].upper() + tl.note[1:])
         self.usage_bar.setToolTip(tl.note or "Memory the snapshots use, of the budget")
         self._enable()
 
