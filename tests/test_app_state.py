@@ -61,6 +61,13 @@ def marks(ctl):
     return ctl.rewinder.timeline.marks
 
 
+def dock_shows(qtbot, ctl):
+    """Open the timeline dock and wait until it shows the latest timeline."""
+    ctl.timeline_dock.show()
+    qtbot.waitUntil(lambda: ctl.timeline_dock.timeline is ctl.rewinder.timeline, timeout=WAIT)
+    return ctl.timeline_dock
+
+
 # --- File > Save State / Open State ---------------------------------------------------------------
 
 def test_state_menu_entries_and_shortcuts(make):
@@ -190,7 +197,7 @@ def test_snapshots_stay_within_the_budget_oldest_dropped(qtbot, make, monkeypatc
     assert takers and threading.get_ident() not in takers
     assert tl.dropped == 7
     # the dock shows them, with the memory used
-    dock = ctl.timeline_dock
+    dock = dock_shows(qtbot, ctl)
     assert dock.tree.topLevelItem(0).childCount() == 3
     assert "3 snapshots" in dock.usage_bar.format() and "7 oldest dropped" in dock.usage_bar.format()
     # a smaller budget drops more at once
@@ -200,7 +207,8 @@ def test_snapshots_stay_within_the_budget_oldest_dropped(qtbot, make, monkeypatc
     ctl.rewinder.set_settings(10.0, 0.5 * size / (1 << 20))
     run_to(qtbot, ctl, 1100)
     qtbot.waitUntil(lambda: ctl.rewinder.timeline.need == size, timeout=WAIT)
-    assert not marks(ctl) and "too small" in dock.usage_bar.format()
+    assert not marks(ctl)
+    assert "too small" in dock_shows(qtbot, ctl).usage_bar.format()
 
 
 def test_default_budget_is_bounded_and_shown(make):
@@ -221,7 +229,7 @@ def test_jump_back_restores_t_and_state_exactly(qtbot, make, tmp_path):
     qtbot.waitUntil(lambda: [m.t for m in marks(ctl)] == [0, 200, 400], timeout=WAIT)
     qtbot.waitUntil(lambda: raster.last_t1 == 600, timeout=WAIT)
     sid = next(m.id for m in marks(ctl) if m.t == 200)
-    ctl.timeline_dock.select(sid)
+    dock_shows(qtbot, ctl).select(sid)
     assert ctl.timeline_dock.selected_id() == sid
     ctl.timeline_dock.jump_button.click()
     qtbot.waitUntil(lambda: ctl.rewinder.last_jump is not None, timeout=WAIT)
@@ -267,7 +275,7 @@ def test_branch_with_an_edited_parameter_keeps_the_old_branch(qtbot, make, tmp_p
     run_to(qtbot, ctl, 600)
     qtbot.waitUntil(lambda: len(marks(ctl)) == 3, timeout=WAIT)
     sid = next(m.id for m in marks(ctl) if m.t == 200)
-    ctl.timeline_dock.select(sid)
+    dock_shows(qtbot, ctl).select(sid)
     ctl.timeline_dock.branch_button.click()
     qtbot.waitUntil(lambda: ctl.rewinder.timeline.branch == 2 and ctl.t == 200, timeout=WAIT)
     assert ctl.rewinder.timeline.forks[2] == (1, pytest.approx(20.0))
@@ -278,6 +286,7 @@ def test_branch_with_an_edited_parameter_keeps_the_old_branch(qtbot, make, tmp_p
     got = sorted((m.branch, m.t) for m in marks(ctl))
     assert got == [(1, 0), (1, 200), (1, 400), (2, 400)]
     # the old branch is listed in the dock, and its snapshots still work
+    dock_shows(qtbot, ctl)
     titles = [ctl.timeline_dock.tree.topLevelItem(i).text(0)
               for i in range(ctl.timeline_dock.tree.topLevelItemCount())]
     assert titles[0].startswith("Branch 1") and titles[1].startswith("Branch 2 (from branch 1")

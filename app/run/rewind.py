@@ -13,7 +13,11 @@ editor shows); when the run then goes on, the snapshots of that branch after the
 dropped (they are of the future just left; running again remakes them). ``branch`` jumps too,
 but starts a new branch there and keeps every snapshot of the old one, until ``discard``.
 
-Commands (worker.send): snap_settings(interval_ms, budget_bytes), jump(id, gen),
+Taking a snapshot posts nothing: the GUI asks for the timeline (a "timeline" command) a few
+times a second, so a fast run that takes dozens a second does not flood it; the commands below
+and a new run post it at once.
+
+Commands (worker.send): timeline, snap_settings(interval_ms, budget_bytes), jump(id, gen),
 branch(id, gen), discard(branch), save_state(path, meta), load_state(path, gen).
 Messages posted: "timeline" (Timeline), "jumped" (t, time ms, notes), "state_saved" (path, t),
 "state_loaded" (LoadReport), "state_error" (what was being done, message, reasons).
@@ -21,22 +25,11 @@ Messages posted: "timeline" (Timeline), "jumped" (t, time ms, notes), "state_sav
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 DEFAULT_INTERVAL_MS = 1000.0          # a snapshot every second of simulated time
 DEFAULT_BUDGET_MB = 256                # at most this much memory for them (MiB)
 MAX_BUDGET_MB = 16384
-
-
-@dataclass
-class Entry:
-    """One snapshot kept in memory."""
-
-    id: int
-    branch: int
-    t: int
-    time_ms: float
-    nbytes: int
-    snap: object = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -48,6 +41,20 @@ class Mark:
     t: int
     time_ms: float
     nbytes: int
+
+
+@dataclass(eq=False)
+class Entry:
+    """One snapshot kept in memory, and its mark."""
+
+    mark: Mark
+    snap: object = field(repr=False)
+
+    id = property(lambda self: self.mark.id)
+    branch = property(lambda self: self.mark.branch)
+    t = property(lambda self: self.mark.t)
+    time_ms = property(lambda self: self.mark.time_ms)
+    nbytes = property(lambda self: self.mark.nbytes)
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,9 @@ class Timeline:
     need: int = 0        # the size of a snapshot that did not fit in the budget at all
 
 
+_MARK, _BRANCH = attrgetter("mark"), attrgetter("branch")
+
+
 class Rewind:
     """The worker's snapshot keeper; see the module docstring."""
 
@@ -76,6 +86,7 @@ class Rewind:
         self.interval_ms = float(interval_ms)
         self.budget = int(budget_bytes)
         self.entries: list[Entry] = []
+        self.used = 0               # their bytes
         self.forks: dict[int, tuple[int, float]] = {1: (0, 0.0)}
         self.branch = 1
         self.dropped = 0            # snapshots dropped for the budget since the last clear
@@ -92,7 +103,7 @@ class Rewind:
         """A build, a reset or a loaded state: a fresh timeline from the current step."""
         if self._keep:
             return
-        self.entries.clear()
+        self._keep_only(lambda e: False)
         self.forks = {1: (0, w.sim.time_ms if w.sim is not None else 0.0)}
         self.branch, self._next_branch = 1, 2
         self.dropped, self.note = 0, ""
@@ -101,7 +112,7 @@ class Rewind:
         self._publish(w)
 
     def stopped(self, w) -> None:
-        self.entries.clear()
+        self._keep_only(lambda e: False)
         self.forks = {1: (0, 0.0)}
         self.branch, self._next_branch, self._due = 1, 2, 0
         self._publish(w)
@@ -112,9 +123,7 @@ class Rewind:
             return
         if self._cut_after is not None:     # the run goes on after a jump: a new future
             cut, self._cut_after = self._cut_after, None
-            self.entries = [e for e in self.entries
-                            if not (e.branch == self.branch and e.t > cut)]
-            self._publish(w)
+            self._keep_only(lambda e: not (e.branch == self.branch and e.t > cut))
         if sim.t >= self._due and self.interval_ms > 0 and not self.note:
             self.take(w)
 
@@ -127,35 +136,36 @@ class Rewind:
             self.note = f"snapshots are off: {exc}"
             self._publish(w)
             return None
+        # the next one is due on a grid of ``steps`` (taken at the first chunk boundary at or
+        # after it: on average one every interval, whatever the chunk)
         steps = max(1, int(round(self.interval_ms / sim.dt)))
-        self._due = sim.t + steps
-        entry = Entry(self._next_id, self.branch, sim.t, sim.time_ms, snap.nbytes, snap)
+        self._due += steps * max(1, -(-(sim.t + 1 - self._due) // steps))
+        entry = Entry(Mark(self._next_id, self.branch, sim.t, sim.time_ms, snap.nbytes), snap)
         self._next_id += 1
-        self.entries = [e for e in self.entries
-                        if not (e.branch == self.branch and e.t == entry.t)] + [entry]
+        self.entries.append(entry)
+        self.used += entry.nbytes
         self._fit()
-        self.need = 0 if entry in self.entries else entry.nbytes
-        self._publish(w)
-        return entry
+        self.need = 0 if self.entries and self.entries[-1] is entry else entry.nbytes
+        return entry     # (the GUI asks for the timeline when it wants to show it)
 
     def _fit(self) -> None:
         """Drop the oldest snapshots until the rest fit in the budget."""
         while self.entries and self.used > self.budget:
-            self.entries.pop(0)
+            self.used -= self.entries.pop(0).nbytes
             self.dropped += 1
 
-    @property
-    def used(self) -> int:
-        return sum(e.nbytes for e in self.entries)
+    def _keep_only(self, keep) -> None:
+        self.entries = [e for e in self.entries if keep(e)]
+        self.used = sum(e.nbytes for e in self.entries)
 
     def find(self, sid: int) -> Entry | None:
         return next((e for e in self.entries if e.id == sid), None)
 
     def timeline(self, w) -> Timeline:
         sim = w.sim
-        live = {e.branch for e in self.entries} | {self.branch}
-        return Timeline(tuple(Mark(e.id, e.branch, e.t, e.time_ms, e.nbytes)
-                              for e in self.entries),
+        marks = tuple(map(_MARK, self.entries))
+        live = set(map(_BRANCH, marks)) | {self.branch}
+        return Timeline(marks,
                         {b: f for b, f in self.forks.items() if b in live}, self.branch,
                         sim.time_ms if sim is not None else 0.0, self.used, self.budget,
                         self.interval_ms, self.dropped, self.note, self.need)
@@ -164,6 +174,9 @@ class Rewind:
         w._post("timeline", self.timeline(w))
 
     # --- commands ---------------------------------------------------------------------------
+    def cmd_timeline(self, w):
+        self._publish(w)
+
     def cmd_snap_settings(self, w, interval_ms, budget_bytes):
         self.interval_ms = max(0.0, float(interval_ms))
         self.budget = max(0, int(budget_bytes))
@@ -208,7 +221,7 @@ class Rewind:
     def cmd_discard(self, w, branch):
         if branch == self.branch:
             return   # the branch the simulation is on stays
-        self.entries = [e for e in self.entries if e.branch != branch]
+        self._keep_only(lambda e: e.branch != branch)
         self.forks.pop(branch, None)
         self._publish(w)
 

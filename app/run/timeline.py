@@ -10,7 +10,10 @@ commands and handles the "timeline" and "jumped" messages.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+import time
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QDoubleSpinBox, QHBoxLayout,
                                QHeaderView,
@@ -19,6 +22,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QDoubleSpinBox, Q
 
 from .rewind import DEFAULT_BUDGET_MB, DEFAULT_INTERVAL_MS, MAX_BUDGET_MB, Timeline
 
+SHOW_EVERY_MS = 250
+ASK_EVERY_MS = 200
 LANE_COLOURS = ["#3b82c4", "#d9822b", "#3a9d5d", "#b5489b", "#8c6d3f", "#c0392b", "#5d6d7e"]
 
 
@@ -51,38 +56,47 @@ class TimelineView(QWidget):
         super().__init__(parent)
         self.timeline = Timeline()
         self.selection: int | None = None
+        self._lanes: list[int] = [1]            # branches, top to bottom
+        self._lo, self._hi = 0.0, 1.0           # the time span drawn (ms)
+        self._tms = np.zeros(0)
+        self._br = np.zeros(0, np.int64)
+        self._ids = np.zeros(0, np.int64)
         self.setMinimumHeight(self.TOP + self.LANE_H + 12)
         self.setMouseTracking(False)
 
     def sizeHint(self) -> QSize:
-        return QSize(600, self.TOP + self.LANE_H * max(1, len(self.branches())) + 14)
+        return QSize(600, self.TOP + self.LANE_H * max(1, len(self._lanes)) + 14)
 
     def set_timeline(self, tl: Timeline) -> None:
         self.timeline = tl
         if self.selection is not None and all(m.id != self.selection for m in tl.marks):
             self.selection = None
-        self.setMinimumHeight(self.TOP + self.LANE_H * max(1, len(self.branches())) + 14)
+        # arrays of the marks' times, branches and ids (drawing thousands stays cheap)
+        self._tms = np.fromiter((m.time_ms for m in tl.marks), float, len(tl.marks))
+        self._br = np.fromiter((m.branch for m in tl.marks), np.int64, len(tl.marks))
+        self._ids = np.fromiter((m.id for m in tl.marks), np.int64, len(tl.marks))
+        self._lanes = sorted(set(np.unique(self._br).tolist()) | {tl.branch})
+        times = [tl.time_ms] + [f[1] for f in tl.forks.values()]
+        if tl.marks:
+            times += [float(self._tms.min()), float(self._tms.max())]
+        self._lo, self._hi = min(times), max(times)
+        if self._hi - self._lo < 1e-9:
+            self._hi = self._lo + max(tl.interval_ms, 1.0)
+        self.setMinimumHeight(self.TOP + self.LANE_H * max(1, len(self._lanes)) + 14)
         self.update()
 
     def branches(self) -> list[int]:
-        tl = self.timeline
-        return sorted({m.branch for m in tl.marks} | {tl.branch})
+        return list(self._lanes)
 
     def _span(self) -> tuple[float, float]:
-        tl = self.timeline
-        times = [m.time_ms for m in tl.marks] + [tl.time_ms] + [f[1] for f in tl.forks.values()]
-        lo, hi = min(times), max(times)
-        if hi - lo < 1e-9:
-            hi = lo + max(tl.interval_ms, 1.0)
-        return lo, hi
+        return self._lo, self._hi
 
     def _x(self, ms: float) -> float:
-        lo, hi = self._span()
         width = max(10.0, self.width() - 2 * self.PAD_X)
-        return self.PAD_X + (ms - lo) / (hi - lo) * width
+        return self.PAD_X + (ms - self._lo) / (self._hi - self._lo) * width
 
     def _y(self, branch: int) -> float:
-        return self.TOP + self.LANE_H * (self.branches().index(branch) + 0.5)
+        return self.TOP + self.LANE_H * (self._lanes.index(branch) + 0.5)
 
     def mark_at(self, pos: QPointF, radius: float = 10.0) -> int | None:
         best, best_d = None, radius
@@ -115,19 +129,18 @@ class TimelineView(QWidget):
         dim.setAlpha(110)
         lo, hi = self._span()
         self._axis(p, lo, hi, dim)
-        marks_of: dict[int, list] = {}
-        for m in tl.marks:
-            marks_of.setdefault(m.branch, []).append(m)
-        for b in self.branches():
+        for b in self._lanes:
             y, col = self._y(b), lane_colour(b)
             parent, fork_ms = tl.forks.get(b, (0, lo))
-            start = fork_ms if parent else min([fork_ms] + [m.time_ms for m in marks_of.get(b, [])])
-            end = max([m.time_ms for m in marks_of.get(b, [])] + [start]
-                      + ([tl.time_ms] if b == tl.branch else []))
+            mine = self._tms[self._br == b]
+            first, last = (float(mine.min()), float(mine.max())) if mine.size \
+                else (fork_ms, fork_ms)
+            start = fork_ms if parent else min(fork_ms, first)
+            end = max([last, start] + ([tl.time_ms] if b == tl.branch else []))
             pen = QPen(col, 3 if b == tl.branch else 2)
             pen.setCapStyle(Qt.PenCapStyle.RoundCap)
             p.setPen(pen)
-            if parent and parent in self.branches():       # the fork, from the parent's lane
+            if parent and parent in self._lanes:       # the fork, from the parent's lane
                 path = QPainterPath(QPointF(self._x(fork_ms), self._y(parent)))
                 path.cubicTo(QPointF(self._x(fork_ms), y), QPointF(self._x(fork_ms), y),
                              QPointF(self._x(fork_ms) + 6, y))
@@ -143,21 +156,26 @@ class TimelineView(QWidget):
             p.setFont(f)
             p.drawText(QRectF(0, y - 9, self.PAD_X - 4, 18),
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{b}")
-        # dots as large as their spacing allows (4.5 px at most, 2 at least)
-        gap = min([self._x(b.time_ms) - self._x(a.time_ms)
-                   for a, b in zip(tl.marks, tl.marks[1:]) if b.branch == a.branch
-                   and b.time_ms > a.time_ms] or [20.0])
-        r = max(2.0, min(4.5, gap / 2.6))
-        for m in tl.marks:
-            x, y, col = self._x(m.time_ms), self._y(m.branch), lane_colour(m.branch)
-            p.setPen(QPen(pal.base().color(), 1.0 if r < 3.5 else 1.5))
+        # dots as large as their spacing allows (4.5 px at most, 2 at least); of the dots
+        # that would overlap, one is drawn (thousands of snapshots cost a few hundred dots)
+        xs = self._x(self._tms)
+        steps = np.diff(xs)[(np.diff(self._br) == 0) & (np.diff(xs) > 0)]
+        r = max(2.0, min(4.5, float(steps.min()) / 2.6 if steps.size else 4.5))
+        keys = self._br * 1_000_000 + (xs / (2 * r + 1)).astype(np.int64)
+        shown = set(np.unique(keys, return_index=True)[1].tolist())
+        shown |= set(np.flatnonzero(self._ids == (self.selection or -1)).tolist())
+        lanes = {b: (self._y(b), lane_colour(b)) for b in self._lanes}
+        edge = QPen(pal.base().color(), 1.0 if r < 3.5 else 1.5)
+        for i in sorted(shown):
+            x, (y, col) = float(xs[i]), lanes[int(self._br[i])]
+            p.setPen(edge)
             p.setBrush(col)
             p.drawEllipse(QPointF(x, y), r, r)
-            if m.id == self.selection:
+            if int(self._ids[i]) == self.selection:
                 p.setBrush(Qt.BrushStyle.NoBrush)
                 p.setPen(QPen(text, 2))
                 p.drawEllipse(QPointF(x, y), 8, 8)
-        if tl.branch in self.branches():   # where the simulation is now
+        if tl.branch in self._lanes:   # where the simulation is now
             x, y = self._x(tl.time_ms), self._y(tl.branch)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(text)
@@ -208,11 +226,14 @@ class TimelineDock(QDockWidget):
         self.tree.setHeaderLabels(["Snapshot", "step", "size"])
         self.tree.setRootIsDecorated(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setUniformRowHeights(True)   # thousands of rows stay cheap
         head = self.tree.header()
         head.setStretchLastSection(False)
         head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for c in (1, 2):
-            head.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        metrics = self.tree.fontMetrics()      # fixed widths: measuring every row is slow
+        for c, sample in ((1, "00,000,000,000"), (2, "000.0 KiB")):
+            head.setSectionResizeMode(c, QHeaderView.ResizeMode.Fixed)
+            head.resizeSection(c, metrics.horizontalAdvance(sample) + 16)
         lay.addWidget(self.tree, 3)
         row = QHBoxLayout()
         self.jump_button = QPushButton("Jump back")
@@ -253,6 +274,8 @@ class TimelineDock(QDockWidget):
         self.setWidget(body)
         self.timeline = Timeline()
         self._filling = False
+        self._tops: dict[int, QTreeWidgetItem] = {}     # branch -> its row
+        self._items: dict[int, QTreeWidgetItem] = {}    # snapshot id -> its row
         self.view.selected.connect(self.select)
         self.tree.itemSelectionChanged.connect(self._tree_selected)
         self.show_timeline(Timeline())
@@ -261,34 +284,13 @@ class TimelineDock(QDockWidget):
     def show_timeline(self, tl: Timeline) -> None:
         self.timeline = tl
         self.view.set_timeline(tl)
-        keep = self.selected_id()
         self._filling = True
-        self.tree.clear()
-        by_branch: dict[int, list] = {}
-        for m in tl.marks:
-            by_branch.setdefault(m.branch, []).append(m)
-        for b in sorted(set(by_branch) | {tl.branch}):
-            parent, fork = tl.forks.get(b, (0, 0.0))
-            title = f"Branch {b}" + (f" (from branch {parent} at {show_time(fork)})"
-                                     if parent else "") + ("  ◀ running here"
-                                                           if b == tl.branch else "")
-            top = QTreeWidgetItem([title, "", show_bytes(sum(m.nbytes
-                                                             for m in by_branch.get(b, [])))])
-            top.setData(0, Qt.ItemDataRole.UserRole, ("branch", b))
-            top.setForeground(0, lane_colour(b))
-            f = top.font(0)
-            f.setBold(b == tl.branch)
-            top.setFont(0, f)
-            self.tree.addTopLevelItem(top)
-            for m in sorted(by_branch.get(b, []), key=lambda m: m.t):
-                item = QTreeWidgetItem([f"t = {show_time(m.time_ms)}", f"{m.t:,}",
-                                        show_bytes(m.nbytes)])
-                item.setData(0, Qt.ItemDataRole.UserRole, ("snap", m.id))
-                top.addChild(item)
-                if m.id == keep:
-                    item.setSelected(True)
-            top.setExpanded(True)
-        self._filling = False
+        self.tree.setUpdatesEnabled(False)
+        try:
+            self._fill_tree(tl)
+        finally:
+            self.tree.setUpdatesEnabled(True)
+            self._filling = False
         self._show_settings(tl)
         used, budget = tl.used, max(tl.budget, 1)
         self.usage_bar.setValue(int(1000 * min(used / budget, 1.0)))
@@ -302,6 +304,53 @@ class TimelineDock(QDockWidget):
             self.usage_bar.setFormat(tl.note[:1].upper() + tl.note[1:])
         self.usage_bar.setToolTip(tl.note or "Memory the snapshots use, of the budget")
         self._enable()
+
+    def _fill_tree(self, tl: Timeline) -> None:
+        """Bring the list up to date: only the rows that came or went change (thousands of
+        snapshots are listed without rebuilding the list at every one)."""
+        by_branch: dict[int, list] = {}
+        for m in tl.marks:
+            by_branch.setdefault(m.branch, []).append(m)
+        branches = sorted(set(by_branch) | {tl.branch})
+        ids = {m.id for m in tl.marks}
+        for sid in [i for i in self._items if i not in ids]:
+            item = self._items.pop(sid)
+            item.parent().removeChild(item)
+        for b in [b for b in self._tops if b not in branches]:
+            top = self._tops.pop(b)
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(top))
+        for b in branches:
+            top = self._tops.get(b)
+            if top is None:
+                top = QTreeWidgetItem()
+                top.setData(0, Qt.ItemDataRole.UserRole, ("branch", b))
+                top.setForeground(0, lane_colour(b))
+                self._tops[b] = top
+                self.tree.insertTopLevelItem(sorted(self._tops).index(b), top)
+                top.setExpanded(True)
+            parent, fork = tl.forks.get(b, (0, 0.0))
+            top.setText(0, f"Branch {b}" + (f" (from branch {parent} at {show_time(fork)})"
+                                            if parent else "")
+                        + ("  ◀ running here" if b == tl.branch else ""))
+            top.setText(2, show_bytes(sum(m.nbytes for m in by_branch.get(b, []))))
+            f = top.font(0)
+            f.setBold(b == tl.branch)
+            top.setFont(0, f)
+            for m in by_branch.get(b, []):
+                if m.id in self._items:
+                    continue
+                item = QTreeWidgetItem([f"t = {show_time(m.time_ms)}", f"{m.t:,}",
+                                        show_bytes(m.nbytes)])
+                item.setData(0, Qt.ItemDataRole.UserRole, ("snap", m.id))
+                self._items[m.id] = item
+                at = top.childCount()     # in time order (new ones are nearly always last)
+                while at > 0 and self._step_of(top.child(at - 1)) > m.t:
+                    at -= 1
+                top.insertChild(at, item)
+
+    @staticmethod
+    def _step_of(item) -> int:
+        return int(item.text(1).replace(",", ""))
 
     def _show_settings(self, tl: Timeline) -> None:
         """The boxes follow settings made elsewhere (a script); whole MiB only."""
@@ -329,13 +378,10 @@ class TimelineDock(QDockWidget):
 
     def select(self, sid: int) -> None:
         """Select snapshot ``sid`` in the list and the drawing."""
-        for i in range(self.tree.topLevelItemCount()):
-            top = self.tree.topLevelItem(i)
-            for j in range(top.childCount()):
-                item = top.child(j)
-                if item.data(0, Qt.ItemDataRole.UserRole) == ("snap", sid):
-                    self.tree.setCurrentItem(item)
-                    return
+        item = self._items.get(sid)
+        if item is not None:
+            self.tree.setCurrentItem(item)
+            self.tree.scrollToItem(item)
 
     def _tree_selected(self):
         if self._filling:
@@ -360,6 +406,20 @@ class Rewinder:
         self.ctl, self.dock, self.settings = ctl, dock, settings
         self.timeline = Timeline()
         self.last_jump = None    # (t, time ms, branch, parameter differences), for tests
+        # the dock is redrawn at most every SHOW_EVERY_MS (a fast run takes dozens of
+        # snapshots a second), and only while it is open
+        self._timer = QTimer(dock)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SHOW_EVERY_MS)
+        self._timer.timeout.connect(self.refresh)
+        dock.visibilityChanged.connect(lambda shown: shown and self.refresh())
+        # the worker's timeline is asked for every ASK_EVERY_MS while a model runs or is
+        # paused (one request at a time)
+        self._asked = False
+        self._poll = QTimer(dock)
+        self._poll.setInterval(ASK_EVERY_MS)
+        self._poll.timeout.connect(self.ask)
+        self._poll.start()
         if settings is not None:
             dock.interval_box.setValue(float(settings.value("rewind/interval_ms",
                                                             DEFAULT_INTERVAL_MS)) / 1000.0)
@@ -412,9 +472,25 @@ class Rewinder:
             self.ctl.worker.send("discard", int(branch))
 
     # --- worker messages ----------------------------------------------------------------------
+    def ask(self) -> None:
+        if self.ctl.state != "idle" and not self._asked:
+            self._asked = True
+            self.ctl.worker.send("timeline")
+
     def on_timeline(self, tl: Timeline) -> None:
         self.timeline = tl
-        self.dock.show_timeline(tl)
+        self._asked = False
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def refresh(self) -> None:
+        """Show the latest timeline in the dock (when it is open). The next update waits at
+        least ten times what this one took (the GUI keeps 90 % of its time)."""
+        if not self.dock.isHidden() and self.dock.timeline is not self.timeline:
+            t0 = time.perf_counter()
+            self.dock.show_timeline(self.timeline)
+            spent_ms = (time.perf_counter() - t0) * 1000.0
+            self._timer.setInterval(int(max(SHOW_EVERY_MS, 10 * spent_ms)))
 
     def on_jumped(self, payload) -> None:
         t, ms, branch, diffs = payload
