@@ -421,9 +421,13 @@ class Rewinder:
         self._poll.timeout.connect(self.ask)
         self._poll.start()
         if settings is not None:
-            dock.interval_box.setValue(float(settings.value("rewind/interval_ms",
-                                                            DEFAULT_INTERVAL_MS)) / 1000.0)
-            dock.budget_box.setValue(int(settings.value("rewind/budget_mb", DEFAULT_BUDGET_MB)))
+            try:   # (a value edited by hand that is no number: the defaults)
+                ms = float(settings.value("rewind/interval_ms", DEFAULT_INTERVAL_MS))
+                mb = int(float(settings.value("rewind/budget_mb", DEFAULT_BUDGET_MB)))
+            except (TypeError, ValueError):
+                ms, mb = DEFAULT_INTERVAL_MS, DEFAULT_BUDGET_MB
+            dock.interval_box.setValue(ms / 1000.0)   # (the boxes keep them in range)
+            dock.budget_box.setValue(mb)
         dock.interval_box.valueChanged.connect(lambda _v: self.apply_settings(remember=True))
         dock.budget_box.valueChanged.connect(lambda _v: self.apply_settings(remember=True))
         dock.jump_button.clicked.connect(lambda: self.jump(dock.selected_id()))
