@@ -10,6 +10,9 @@ at import, because both must be in place before JAX initialises its CPU backend:
   interrupt that hand-off costs about 15 % of the interrupted speed (benchmarks/README.md), so
   calls run synchronously in the calling thread (which still releases the GIL) unless the user
   set JAX_CPU_ENABLE_ASYNC_DISPATCH.
+
+Compiled programs are also kept in JAX's persistent compilation cache (engine/jaxcache.py), so a
+graph run before sets up without recompiling.
 """
 import os as _os
 
@@ -20,6 +23,10 @@ import jax as _jax  # noqa: E402
 
 if "JAX_CPU_ENABLE_ASYNC_DISPATCH" not in _os.environ:
     _jax.config.update("jax_cpu_enable_async_dispatch", False)
+
+from .jaxcache import configure as _configure_cache  # noqa: E402
+
+_configure_cache(_jax)
 
 from .compiler import Model, compile_graph  # noqa: E402
 from .fileio import dumps, load, loads, save  # noqa: E402

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from components.base import EVENTS, SPIKES, Component, Port
-from components.projection import event_propagate_words, padded_tables, spike_words
+from components.projection import (event_propagate_words, order_by_pre_post, padded_tables,
+                                   spike_words)
 
 
 class FusedEvents(Component):
@@ -50,8 +51,8 @@ class FusedEvents(Component):
         pre = np.concatenate(pres)
         post = np.concatenate(posts)
         w = np.concatenate(ws)
-        order = np.lexsort((post, pre))
         n_pre, n_post = int(self.src_off[-1]), int(self.dst_off[-1])
+        order = order_by_pre_post(pre, post, n_post)
         t, wt = padded_tables(pre[order], post[order], w[order], n_pre, n_post, self.dtype)
         # the last ``delay`` steps' spikes as bit sets (n_pre / 32 words each, not n_pre floats):
         # a smaller state to carry, pack and check, and the event loop reads the words directly

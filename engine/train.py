@@ -15,6 +15,11 @@ agents and jitted once. The graph must contain one environment node:
 
 Learning happens inside the graph (plasticity), not here: the trainer only runs and measures.
 
+With several local devices (GPUs, or CPU host devices made with
+``XLA_FLAGS=--xla_force_host_platform_device_count=N``) the in-graph environment's agents are
+split over all of them (``agent_layout``): the same numbers as on one device. A host-side
+``gym_env`` runs on one device (its environments step on the host anyway).
+
 Outputs in ``--out DIR``: ``episodes.csv`` (agent, seed, episode, length), ``summary.json``
 (agents solved, the episode at which each solved, the median), ``learning_curve.png`` (every
 agent in grey, the mean in blue) and ``states/agent<i>_seed<s>.npz``: every agent's final state
@@ -82,6 +87,25 @@ def stack_agents(model, seeds):
     return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *inits)
 
 
+def agent_layout(agents: int, devices=None):
+    """(agents actually run, the sharding of the agent axis or None) for ``agents`` agents on
+    ``devices`` (default: every local device). With several devices the agent axis is split
+    over them (JAX's sharding: each device runs its share of the vmapped agents, the compiled
+    program is the same); the count is rounded up to a multiple of the devices, and the extra
+    agents (the following seeds) are run and left out of every result."""
+    devices = jax.local_devices() if devices is None else list(devices)
+    if len(devices) < 2:
+        return agents, None
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec
+    run = -(-agents // len(devices)) * len(devices)
+    return run, NamedSharding(Mesh(np.asarray(devices), ("agents",)), PartitionSpec("agents"))
+
+
+def place(tree, sharding):
+    """``tree`` (leaves with a leading agent axis) on the devices, split along that axis."""
+    return tree if sharding is None else jax.device_put(tree, sharding)
+
+
 class Progress:
     """A one-line progress bar on stderr (plain text when not a terminal)."""
 
@@ -125,30 +149,35 @@ def train(graph, agents: int, episodes: int, seed: int = 0, chunk_env_steps: int
     k = per * int(chunk_env_steps)
     record = (f"{env}.done", f"{env}.episode_length")
     fn = model.jit(jax.vmap(model.chunk_function(k, record, ())))
-    seeds = [seed + i for i in range(agents)]
-    params, consts, state = stack_agents(model, seeds)
-    lengths = [[] for _ in range(agents)]
+    run, sharding = agent_layout(agents)
+    seeds = [seed + i for i in range(run)]
+    params, consts, state = place(stack_agents(model, seeds), sharding)
+    lengths = [[] for _ in range(run)]
     limit = max_env_steps if max_env_steps is not None else episodes * max_len + max_len
     bar = Progress(episodes, progress)
     t0 = time.perf_counter()
     env_steps = 0
-    while min(len(x) for x in lengths) < episodes and env_steps < limit:
+    while env_steps < limit:
         state, recs, _last, finite = fn(params, consts, state)
         done = np.asarray(recs[record[0]])[..., 0] > 0
         ln = np.asarray(recs[record[1]])[..., 0]
-        for a in range(agents):
+        for a in range(run):
             lengths[a].extend(int(v) for v in ln[a][done[a]])
         if not bool(np.all(np.asarray(finite))):
             raise FloatingPointError("a state became NaN or infinite during training")
         env_steps += chunk_env_steps
-        mean_recent = np.mean([np.mean(x[-10:]) if x else 0.0 for x in lengths])
-        bar.show(min(len(x) for x in lengths), f"mean of last 10: {mean_recent:5.1f}")
+        mean_recent = np.mean([np.mean(x[-10:]) if x else 0.0 for x in lengths[:agents]])
+        bar.show(min(len(x) for x in lengths[:agents]), f"mean of last 10: {mean_recent:5.1f}")
+        if min(len(x) for x in lengths[:agents]) >= episodes:
+            break
     bar.close()
     wall = time.perf_counter() - t0
-    lengths = [x[:episodes] for x in lengths]
-    return lengths, {"seeds": seeds, "wall_s": wall, "network_steps": env_steps * per,
+    lengths = [x[:episodes] for x in lengths[:agents]]
+    final = jax.tree_util.tree_map(lambda x: np.asarray(x)[:agents], (params, consts, state))
+    return lengths, {"seeds": seeds[:agents], "wall_s": wall, "network_steps": env_steps * per,
                      "returns": None, "threshold": SOLVE_MEAN, "max_len": max_len,
-                     "model": model, "final": (params, consts, state)}
+                     "model": model, "final": final,
+                     "devices": 1 if sharding is None else len(sharding.mesh.devices)}
 
 
 def save_agent_states(folder, model, final, seeds) -> list[str]:
@@ -388,6 +417,7 @@ def run(args) -> int:
                           chunk_env_steps=args.chunk, progress=not args.quiet)
     summary = summarize(lengths, info["seeds"], args.episodes, info["wall_s"],
                         info["returns"], info["threshold"])
+    summary["devices"] = info.get("devices", 1)
     out = args.out or "train_out"
     write_results(out, lengths, info["seeds"], summary, info["max_len"])
     save_agent_states(Path(out) / "states", info["model"], info["final"], info["seeds"])

@@ -430,3 +430,74 @@ def test_per_synapse_delays_in_a_graph_are_not_fused_and_are_validated():
                 edges=[("src.spikes", "p.pre"), ("p.events", "a.syn")])
     probs = validate(bad)
     assert any(pr.node == "p" and pr.param == "max_delay_steps" for pr in probs)
+
+
+@pytest.mark.parametrize("n_pre,n_post,autapses", [(300, 5000, True), (5000, 300, False),
+                                                     (64, 64, False), (1, 1, True), (7, 0, True)])
+def test_fixed_probability_is_one_uniform_per_pair_row_after_row(n_pre, n_post, autapses,
+                                                                 monkeypatch):
+    """The rule (set before the draw was vectorised, so saved networks keep their synapses): a
+    uniform number per (pre, post) pair, pre-major, a synapse where it is below p; drawn in
+    blocks of rows (a small block here, to cross block edges)."""
+    from components import projection as P
+    monkeypatch.setattr(P, "DRAW_BLOCK", 1000)
+    cfg = {"connectivity": "fixed_probability", "p": 0.2, "autapses": autapses}
+    rng = np.random.default_rng(11)
+    u = np.array([rng.random(n_post) for _ in range(n_pre)]).reshape(n_pre, n_post)
+    want = [(i, j) for i in range(n_pre) for j in range(n_post)
+            if u[i, j] < 0.2 and (autapses or n_pre != n_post or i != j)]
+    pre, post = P.draw_connectivity(cfg, n_pre, n_post, np.random.default_rng(11))
+    assert list(zip(pre.tolist(), post.tolist())) == want
+
+
+def test_synapse_order_is_pre_then_post_and_stable():
+    from components.projection import order_by_pre_post
+    rng = np.random.default_rng(3)
+    pre = rng.integers(0, 50, 4000)
+    post = rng.integers(0, 70, 4000)          # many repeated (pre, post) pairs: stability shows
+    order = order_by_pre_post(pre, post, 70)
+    want = sorted(range(4000), key=lambda k: (pre[k], post[k]))   # Python's sort is stable
+    assert order.tolist() == want
+
+
+@pytest.mark.parametrize("n,spikes", [(7168, 40), (40_000, 300), (100_000, 7), (70_000, 0),
+                                      (33_000, 33_000)])
+def test_event_propagation_adds_rows_in_ascending_neuron_order_at_any_size(n, spikes):
+    """Every size (flat search up to 32,768 neurons, summary levels above) gives the sums of
+    the spiking neurons' rows added one after the other in ascending order, bit for bit (NumPy
+    float32 ``add.at``, the reference), including all neurons spiking and none."""
+    import jax
+    from components.projection import event_propagate_words, spike_words
+    rng = np.random.default_rng(n + spikes)
+    fan = 6
+    pre = np.repeat(np.arange(n), fan)
+    post = rng.integers(0, 500, n * fan)            # few targets: many additions each
+    w = rng.standard_normal(n * fan).astype(np.float32)
+    t, wt = padded_tables(pre, post, w, n, 500, np.float32)
+    s = np.zeros(n, np.float32)
+    s[rng.choice(n, spikes, replace=False)] = 1.0
+    tj, wj = jnp.asarray(t), jnp.asarray(wt)
+    got = jax.jit(lambda x: event_propagate_words(spike_words(x), tj, wj, 500))(s)
+    want = np.zeros(501, np.float32)
+    for i in np.flatnonzero(s):
+        np.add.at(want, t[i], wt[i])
+    assert np.array_equal(np.asarray(got), want[:500])
+
+
+@pytest.mark.parametrize("n_pre,n_post,k,autapses", [(30, 40, 7, True), (30, 30, 29, False),
+                                                     (500, 500, 50, False), (2000, 20, 100, True)])
+def test_fixed_fan_in_is_k_of_the_allowed_pre_neurons_per_post_neuron(n_pre, n_post, k, autapses):
+    """The rule: for each post neuron j in turn, ``rng.choice`` of k distinct entries of the
+    list of allowed pre neurons (all, or all but j without autapses), sorted; synapses ordered
+    by pre, then post."""
+    from components.projection import draw_connectivity
+    rng = np.random.default_rng(4)
+    want = []
+    for j in range(n_post):
+        allowed = [i for i in range(n_pre) if autapses or n_pre != n_post or i != j]
+        want += [(int(i), j) for i in np.sort(rng.choice(np.array(allowed), size=k,
+                                                         replace=False))]
+    want.sort()
+    cfg = {"connectivity": "fixed_fan_in", "fan_in": k, "autapses": autapses}
+    pre, post = draw_connectivity(cfg, n_pre, n_post, np.random.default_rng(4))
+    assert list(zip(pre.tolist(), post.tolist())) == want

@@ -2,6 +2,9 @@
 import argparse
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +12,8 @@ import numpy as np
 import engine
 from engine import train as tr
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "resources" / "examples" / "cartpole.json"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "resources" / "examples" / "cartpole.json"
 
 
 def test_solved_episode():
@@ -78,3 +82,24 @@ def test_example_agents_learn_within_ten_episodes():
     first, last = x[:, :3].mean(), x[:, -3:].mean()
     assert first < 50
     assert last > 100 and last > 3 * first
+
+
+def test_agents_split_over_two_devices_give_the_same_episodes(tmp_path):
+    """Two (host) devices: the agent axis is sharded over both, 3 agents rounded up to 4 (the
+    fourth left out of every result); every agent's episodes are those of the one-device run.
+    (A subprocess: the device count is fixed when JAX starts.)"""
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    code = "import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))"
+    out = tmp_path / "two"
+    subprocess.run([sys.executable, "-c", code, "train", str(EXAMPLE), "--agents", "3",
+                    "--episodes", "3", "--seed", "5", "--chunk", "50", "--quiet", "--out",
+                    str(out)], check=True, env=env, cwd=ROOT, timeout=600, capture_output=True)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["devices"] == 2 and summary["agents"] == 3 and summary["seeds"] == [5, 6, 7]
+    rows = list(csv.reader(open(out / "episodes.csv")))[1:]
+    two = [[int(r[3]) for r in rows if r[0] == str(a)] for a in range(3)]
+    one, info = tr.train(engine.load(EXAMPLE), 3, 3, seed=5, chunk_env_steps=50, progress=False)
+    assert info["devices"] == 1
+    assert two == one
+    assert sorted(p.name for p in (out / "states").iterdir()) == [
+        "agent0_seed5.npz", "agent1_seed6.npz", "agent2_seed7.npz"]
