@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 from test_app_run import WAIT, make, pool_graph, two_pool_graph, wait_state  # noqa: F401
 
@@ -200,6 +201,12 @@ def test_snapshots_stay_within_the_budget_oldest_dropped(qtbot, make, monkeypatc
     dock = dock_shows(qtbot, ctl)
     assert dock.tree.topLevelItem(0).childCount() == 3
     assert "3 snapshots" in dock.usage_bar.format() and "7 oldest dropped" in dock.usage_bar.format()
+    # a click on a dot of the drawing selects that snapshot in the list
+    m800 = next(m for m in marks(ctl) if m.t == 800)
+    at = QPoint(round(dock.view._x(m800.time_ms)), round(dock.view._y(m800.branch)))
+    qtbot.mouseClick(dock.view, Qt.MouseButton.LeftButton, pos=at)
+    assert dock.selected_id() == m800.id and dock.view.selection == m800.id
+    assert dock.jump_button.isEnabled() and not dock.discard_button.isEnabled()
     # a smaller budget drops more at once
     ctl.rewinder.set_settings(10.0, 1.5 * size / (1 << 20))
     qtbot.waitUntil(lambda: [m.t for m in marks(ctl)] == [900], timeout=WAIT)

@@ -99,12 +99,13 @@ class TimelineView(QWidget):
         return self.TOP + self.LANE_H * (self._lanes.index(branch) + 0.5)
 
     def mark_at(self, pos: QPointF, radius: float = 10.0) -> int | None:
-        best, best_d = None, radius
-        for m in self.timeline.marks:
-            d = ((self._x(m.time_ms) - pos.x()) ** 2 + (self._y(m.branch) - pos.y()) ** 2) ** .5
-            if d <= best_d:
-                best, best_d = m.id, d
-        return best
+        """The id of the snapshot drawn nearest ``pos`` (within ``radius`` px), or None."""
+        if not self._ids.size:
+            return None
+        ys = self.TOP + self.LANE_H * (np.searchsorted(self._lanes, self._br) + 0.5)
+        d = np.hypot(self._x(self._tms) - pos.x(), ys - pos.y())
+        i = int(np.argmin(d))
+        return int(self._ids[i]) if d[i] <= radius else None
 
     def mousePressEvent(self, ev):
         sid = self.mark_at(ev.position())
