@@ -123,6 +123,7 @@ class Menus(QtCore.QObject):
         w, files = self.w, self.w.files
         mb = w.menuBar()
         m = mb.addMenu("&File")
+        self.file_menu = m
         m.addActions([self.act_new, self.act_open])
         self.recent_menu = m.addMenu("Open &Recent")
         self.examples_menu = m.addMenu("&Examples")

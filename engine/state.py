@@ -483,7 +483,8 @@ def apply_params(sim, stored: dict, use_saved: bool) -> list[str]:
 
     diffs = []
     for nid, vals in stored.items():
-        if nid not in sim.params:
+        # a fused kernel's parameters (runtime ids, not graph nodes) never change: skipped
+        if nid not in sim.params or nid not in sim.graph.nodes:
             continue
         cls = registry().get(sim.graph.nodes[nid].type)
         for name, v in vals.items():

@@ -24,8 +24,10 @@ from app import qtfix  # noqa: F401  (PySide6 reference-count workaround, applie
 def install(window, autorun: bool = False):
     """Add the run toolbar and monitor actions to ``window``; start running when ``autorun``."""
     from .controller import RunController
+    from .saved_states import install as install_states
 
     controller = RunController(window, autorun=autorun)
+    install_states(window, controller)
     window.run_controller = controller
     from app import sweep_dialog
     from .breakpoints import Breakpoints

@@ -155,7 +155,9 @@ class FrameBuilder:
         # where the port's value changes
         sig = np.asarray(recs[m(trigger)]).reshape(n, -1)[:, 0] \
             if trigger and m(trigger) in recs else vals
-        last = self.episode_last.get(port, 0.0)
+        # the first chunk of a run compares with the value it starts from (a run that starts
+        # from a saved state or a snapshot is in the middle of an episode)
+        last = self.episode_last.get(port, float(sig[0]) if n else 0.0)
         prev = np.concatenate([[last], sig[:-1]])
         ends = np.flatnonzero(sig != prev)
         self.episode_last[port] = float(sig[-1]) if n else last

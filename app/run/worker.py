@@ -13,6 +13,8 @@ breakpoints(conditions) / quit. A breakpoint that hits pauses the run at that st
 "hit" (breakpoint_worker.py).
 ``gen`` numbers the runs (the controller's): every frame carries the one it belongs to, so a
 frame of a run that was reset or stopped is never drawn.
+``extensions`` add hooks and commands without growing this class: rewind.py (snapshots, jump
+back, branches, saved states) is one.
 
 Whatever fails in here (a component that raises, NaN, running out of memory while compiling,
 even SystemExit) stops the run with a "failed" message; the thread itself goes on, and a
@@ -84,6 +86,9 @@ class SimWorker(QObject):
         self._last_status = 0.0
         self._compiled: set = set()
         self._rec_src: dict[str, str] = {}   # recorded port -> its name in the model
+        # objects with hooks new_run(w) / stopped(w) / before_chunk(w) and commands
+        # cmd_NAME(w, ...) (rewind.py: snapshots and saved states)
+        self.extensions: list = []
 
     # --- called from any thread ----------------------------------------------------------------
     def send(self, *cmd) -> None:
@@ -149,6 +154,16 @@ class SimWorker(QObject):
         handler = getattr(self, f"_cmd_{name}", None)
         if handler is not None:
             handler(*args)
+        for ext in self.extensions:
+            fn = getattr(ext, f"cmd_{name}", None)
+            if fn is not None:
+                fn(self, *args)
+
+    def _extend(self, hook: str) -> None:
+        for ext in self.extensions:
+            fn = getattr(ext, hook, None)
+            if fn is not None:
+                fn(self)
 
     def _cmd_quit(self):
         self._quit = True
@@ -193,6 +208,7 @@ class SimWorker(QObject):
         self.gen = gen
         self.mailbox.clear()
         self._set_state("idle", force=True)
+        self._extend("stopped")
 
     def _cmd_reset(self, gen):
         if self.sim is None:
@@ -306,6 +322,7 @@ class SimWorker(QObject):
             self._start_recorder()
         self._apply_record()
         self._first_frame()
+        self._extend("new_run")
 
     def _first_frame(self) -> None:
         """A frame of no steps: the monitors of this run clear, and show at once what can be
@@ -372,6 +389,7 @@ class SimWorker(QObject):
         if key not in self._compiled:  # first chunk of this shape: JAX compiles it now
             self._compiled.add(key)
             self._set_state("compiling", force=True)
+        self._extend("before_chunk")
         t0 = sim.t
         self.frames.before_chunk(sim)
         recs = sim.advance(k, k)
