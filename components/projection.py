@@ -40,7 +40,7 @@ from jax import lax
 from .base import EVENTS, SPIKES, STATE_VALUES, Component, Param, Port
 
 DENSE_AUTO_LIMIT = 65_536
-DRAW_BLOCK = 2**21          # uniform numbers drawn at once for fixed_probability (16 MiB)
+DRAW_BLOCK = 2**18          # uniform numbers drawn at once for fixed_probability (2 MiB)
 
 
 def draw_connectivity(cfg, n_pre: int, n_post: int, rng: np.random.Generator):
