@@ -129,10 +129,10 @@ def draw_weights(cfg, pre: np.ndarray, n_pre: int, rng: np.random.Generator):
 def order_by_pre_post(pre, post, n_post: int):
     """The permutation sorting synapses by pre, then post, stable (as ``np.lexsort((post,
     pre))``): one stable sort of a combined integer key, which is fast on the already sorted
-    runs that concatenated projections give."""
+    runs that concatenated projections give. None when they are in that order already."""
     key = pre.astype(np.int64) * np.int64(n_post + 1) + post.astype(np.int64)
     if key.size < 2 or bool(np.all(key[1:] >= key[:-1])):   # already in order (one projection)
-        return np.arange(key.size)
+        return None
     return np.argsort(key, kind="stable")
 
 

@@ -53,7 +53,9 @@ class FusedEvents(Component):
         w = np.concatenate(ws)
         n_pre, n_post = int(self.src_off[-1]), int(self.dst_off[-1])
         order = order_by_pre_post(pre, post, n_post)
-        t, wt = padded_tables(pre[order], post[order], w[order], n_pre, n_post, self.dtype)
+        if order is not None:
+            pre, post, w = pre[order], post[order], w[order]
+        t, wt = padded_tables(pre, post, w, n_pre, n_post, self.dtype)
         # the last ``delay`` steps' spikes as bit sets (n_pre / 32 words each, not n_pre floats):
         # a smaller state to carry, pack and check, and the event loop reads the words directly
         return ({"targets": t, "weights": wt},

@@ -458,6 +458,7 @@ def test_synapse_order_is_pre_then_post_and_stable():
     order = order_by_pre_post(pre, post, 70)
     want = sorted(range(4000), key=lambda k: (pre[k], post[k]))   # Python's sort is stable
     assert order.tolist() == want
+    assert order_by_pre_post(pre[order], post[order], 70) is None   # in order: nothing to do
 
 
 @pytest.mark.parametrize("n,spikes", [(7168, 40), (40_000, 300), (100_000, 7), (70_000, 0),
