@@ -202,3 +202,17 @@ def test_closing_the_dialog_or_the_window_cancels_the_sweep(qtbot, window):
     sweep_dialog.cancel_all(id(w))                 # what the window's destroyed signal does
     qtbot.waitUntil(th.isFinished, timeout=WAIT)
     assert th.cancelled
+
+
+def test_the_run_menu_holds_the_run_actions_with_their_shortcuts(qtbot, window):
+    w = window(ei_graph())
+    run = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Run")
+    entries = [(a.text(), a.shortcut().toString()) for a in run.actions() if not a.isSeparator()]
+    assert entries[:6] == [("Run", "F5"), ("Pause", "F6"), ("Step", "F10"),
+                           ("Stop", "Shift+F5"), ("Reset", "Ctrl+Shift+F5"), ("Record...", "")]
+    assert [t for t, _ in entries[6:]] == ["&Breakpoints", "Parameter &Sweep…"]
+    ctl = w.run_controller
+    next(a for a in run.actions() if a.text() == "Run").trigger()     # Run > Run starts it
+    qtbot.waitUntil(lambda: ctl.t > 0, timeout=WAIT)
+    next(a for a in run.actions() if a.text() == "Pause").trigger()
+    qtbot.waitUntil(lambda: ctl.state == "paused", timeout=WAIT)

@@ -33,7 +33,20 @@ def install(window, autorun: bool = False):
     from .breakpoints import Breakpoints
     controller.breakpoints = Breakpoints(window, controller)
     sweep_dialog.install(window)
+    _menu_entries(window, controller.bar)
     return controller
+
+
+def _menu_entries(window, bar) -> None:
+    """The toolbar's run actions (with their shortcuts) head the Run menu as well."""
+    from .run_menu import run_menu
+    menu = run_menu(window)
+    first = menu.actions()[0] if menu.actions() else None
+    actions = [bar.run_action, bar.pause_action, bar.step_action, bar.stop_action,
+               bar.reset_action, bar.record_action]
+    menu.insertActions(first, actions)
+    if first is not None:
+        menu.insertSeparator(first)
 
 
 __all__ = ["install"]
