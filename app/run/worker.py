@@ -144,8 +144,9 @@ class SimWorker(QObject):
     def _fail(self, message: str, node: str, step: int) -> None:
         self.running = False
         self.limit = None
-        self._set_state("error", force=True)
+        # the failure first: whoever sees the "error" state can already read what failed
         self._post("failed", (message, node, int(step)))
+        self._set_state("error", force=True)
         self._end_recording("the run failed")   # said after the failure, so it stays in view
 
     # --- commands ------------------------------------------------------------------------------
