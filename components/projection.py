@@ -32,6 +32,7 @@ bit sets (components/spike_history.py) and is never fused with others. ``max_del
 from __future__ import annotations
 
 import math
+import os
 
 import jax.numpy as jnp
 import numpy as np
@@ -186,8 +187,58 @@ def _summary(words):
                            dtype=jnp.uint32)
 
 
+PROPAGATION_ENV = "SPARK_PROPAGATION"
+PARALLEL_BLOCK = 256   # spiking neurons whose rows one iteration of the parallel strategy adds
+
+
+def propagation_strategy() -> str:
+    """How spikes are propagated, decided when a model is traced: "serial" (one loop iteration
+    per spiking neuron: what one CPU core does best) or "parallel" (the spiking neurons listed
+    at once, their rows added PARALLEL_BLOCK at a time: what a GPU does best). The default
+    (``SPARK_PROPAGATION`` unset or "auto") is serial on the CPU and parallel on any other
+    backend."""
+    import jax
+    choice = os.environ.get(PROPAGATION_ENV, "auto").strip().lower()
+    if choice in ("serial", "parallel"):
+        return choice
+    if choice != "auto":
+        raise ValueError(f"{PROPAGATION_ENV}={choice!r}: expected auto, serial or parallel")
+    return "serial" if jax.default_backend() == "cpu" else "parallel"
+
+
 def event_propagate_words(words, targets, weights, n_out: int):
-    """``event_propagate`` for spikes given as a bit set (``spike_words``).
+    """``event_propagate`` for spikes given as a bit set (``spike_words``), by the strategy of
+    ``propagation_strategy()``; both add the rows in ascending neuron order."""
+    if propagation_strategy() == "parallel":
+        return _propagate_parallel(words, targets, weights, n_out)
+    return _propagate_serial(words, targets, weights, n_out)
+
+
+def _propagate_parallel(words, targets, weights, n_out: int):
+    """The spiking neurons' indices in ascending order (one pass over the bits: a prefix sum,
+    parallel on a GPU), then their rows scatter-added PARALLEL_BLOCK neurons per iteration;
+    the iterations stop after the last spiking neuron. A block past the last one reads the
+    no-spike row (index n), whose entries add nothing to real targets."""
+    n = targets.shape[0] - 1
+    b = PARALLEL_BLOCK
+    bits = ((words[:, None] >> jnp.arange(32, dtype=jnp.uint32)) & 1).reshape(-1)[:n] > 0
+    count = jnp.sum(bits, dtype=jnp.int32)
+    idx = jnp.nonzero(bits, size=n + b, fill_value=n)[0].astype(jnp.int32)
+
+    def body(carry):
+        acc, i = carry
+        rows = lax.dynamic_slice(idx, (i,), (b,))
+        acc = acc.at[targets[rows].reshape(-1)].add(weights[rows].reshape(-1),
+                                                     mode="promise_in_bounds")
+        return acc, i + b
+
+    out, _ = lax.while_loop(lambda c: c[1] < count, body,
+                            (jnp.zeros(n_out + 1, weights.dtype), jnp.int32(0)))
+    return out[:n_out]
+
+
+def _propagate_serial(words, targets, weights, n_out: int):
+    """The serial strategy.
 
     Each loop iteration finds the lowest spiking neuron and adds its row, so any number of
     spikes is delivered exactly, in ascending neuron order (the sums are the same, bit for

@@ -461,13 +461,17 @@ def test_synapse_order_is_pre_then_post_and_stable():
     assert order_by_pre_post(pre[order], post[order], 70) is None   # in order: nothing to do
 
 
+@pytest.mark.parametrize("strategy", ["serial", "parallel"])
 @pytest.mark.parametrize("n,spikes", [(7168, 40), (40_000, 300), (100_000, 7), (70_000, 0),
                                       (33_000, 33_000)])
-def test_event_propagation_adds_rows_in_ascending_neuron_order_at_any_size(n, spikes):
+def test_event_propagation_adds_rows_in_ascending_neuron_order_at_any_size(n, spikes, strategy,
+                                                                          monkeypatch):
     """Every size (flat search up to 32,768 neurons, summary levels above) gives the sums of
     the spiking neurons' rows added one after the other in ascending order, bit for bit (NumPy
-    float32 ``add.at``, the reference), including all neurons spiking and none."""
+    float32 ``add.at``, the reference), including all neurons spiking and none; with either
+    strategy (on the CPU the parallel one's scatter adds in order too)."""
     import jax
+    monkeypatch.setenv("SPARK_PROPAGATION", strategy)
     from components.projection import event_propagate_words, spike_words
     rng = np.random.default_rng(n + spikes)
     fan = 6
@@ -502,3 +506,30 @@ def test_fixed_fan_in_is_k_of_the_allowed_pre_neurons_per_post_neuron(n_pre, n_p
     cfg = {"connectivity": "fixed_fan_in", "fan_in": k, "autapses": autapses}
     pre, post = draw_connectivity(cfg, n_pre, n_post, np.random.default_rng(4))
     assert list(zip(pre.tolist(), post.tolist())) == want
+
+
+def test_the_parallel_strategy_gives_the_serial_spikes_on_the_benchmark_network(monkeypatch):
+    """The 7-pool network (fused projections, 1.6 million synapses), 1,000 steps, float32: the
+    strategy a GPU gets changes no spike on the CPU."""
+    from pathlib import Path
+
+    import engine
+    path = Path(__file__).resolve().parents[1] / "resources" / "examples" / "benchmark_7pools.json"
+    runs = {}
+    for strategy in ("serial", "parallel"):
+        monkeypatch.setenv("SPARK_PROPAGATION", strategy)
+        sim = Simulation(engine.load(path), record=[f"pool{i}.spikes" for i in range(7)])
+        runs[strategy] = sim.advance(1000, chunk=500)
+    total = sum(int(v.sum()) for v in runs["serial"].values())
+    assert total > 1000
+    for k, v in runs["serial"].items():
+        assert np.array_equal(v, runs["parallel"][k]), k
+
+
+def test_an_unknown_strategy_is_refused(monkeypatch):
+    from components.projection import propagation_strategy
+    monkeypatch.setenv("SPARK_PROPAGATION", "fastest")
+    with pytest.raises(ValueError, match="expected auto, serial or parallel"):
+        propagation_strategy()
+    monkeypatch.setenv("SPARK_PROPAGATION", "auto")
+    assert propagation_strategy() == "serial"          # the CPU backend
