@@ -46,6 +46,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from . import distributed
 from .compiler import compile_graph
 from .fileio import load
 
@@ -180,10 +181,11 @@ def train(graph, agents: int, episodes: int, seed: int = 0, chunk_env_steps: int
                      "devices": 1 if sharding is None else len(sharding.mesh.devices)}
 
 
-def save_agent_states(folder, model, final, seeds) -> list[str]:
+def save_agent_states(folder, model, final, seeds, first: int = 0) -> list[str]:
     """Write every agent's final state (``final``: the stacked (params, consts, state) of the
     agents) as ``agent<i>_seed<s>.npz`` in ``folder`` (engine/state.py: load one with
-    ``Simulation.load_state`` or ``spark run FILE --load-state``). Returns the paths."""
+    ``Simulation.load_state`` or ``spark run FILE --load-state``); agents are numbered from
+    ``first`` (a process's share of a distributed run). Returns the paths."""
     from .state import canonical_consts, canonical_nodes, write_state
 
     folder = Path(folder)
@@ -196,11 +198,11 @@ def save_agent_states(folder, model, final, seeds) -> list[str]:
         p = {n: v for n, v in jax.tree_util.tree_map(pick, params).items()
              if n in model.graph.nodes}
         paths.append(write_state(
-            folder / f"agent{a}_seed{seed}.npz", model,
+            folder / f"agent{first + a}_seed{seed}.npz", model,
             nodes=canonical_nodes(model, st["nodes"]), t=int(st["t"]), key=st["key"],
             prev=st["prev"], params=p,
             consts=canonical_consts(model, jax.tree_util.tree_map(pick, consts), seed),
-            seed=seed, meta={"agent": a, "trained": True}))
+            seed=seed, meta={"agent": first + a, "trained": True}))
     return paths
 
 
@@ -405,6 +407,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="environment steps per compiled chunk (default 500; a gym_env is "
                              "exchanged after every environment step)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    distributed.add_arguments(parser)
 
 
 def run(args) -> int:
@@ -412,19 +415,36 @@ def run(args) -> int:
     if args.agents < 1 or args.episodes < 1:
         print("error: --agents and --episodes must be at least 1", file=sys.stderr)
         return 2
+    if distributed.wanted(args):
+        problem = distributed.check(args)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+        distributed.initialize(args)
     graph = load(args.file)
-    lengths, info = train(graph, args.agents, args.episodes, args.seed,
+    share = distributed.share(args.agents)
+    lengths, info = train(graph, share.agents, args.episodes, args.seed + share.first,
                           chunk_env_steps=args.chunk, progress=not args.quiet)
-    summary = summarize(lengths, info["seeds"], args.episodes, info["wall_s"],
-                        info["returns"], info["threshold"])
-    summary["devices"] = info.get("devices", 1)
+    lengths, returns = distributed.gather(share, lengths, info["returns"], args.episodes,
+                                          args.agents)
+    seeds = [args.seed + a for a in range(args.agents)]
+    wall = distributed.total(share, info["wall_s"], "max")
+    summary = summarize(lengths, seeds, args.episodes, wall, returns, info["threshold"])
+    summary["devices"] = int(distributed.total(share, info.get("devices", 1)))
+    summary["processes"] = share.count
     out = args.out or "train_out"
-    write_results(out, lengths, info["seeds"], summary, info["max_len"])
-    save_agent_states(Path(out) / "states", info["model"], info["final"], info["seeds"])
-    med = summary["median_solve_episode"]
-    print(f"{summary['agents_solved']}/{args.agents} agents solved; median solve episode "
-          f"{'-' if med is None else f'{med:g}'}; {info['wall_s']:.0f} s; results in {out} "
-          f"(final agent states in {Path(out) / 'states'})")
+    if share.index == 0:
+        write_results(out, lengths, seeds, summary, info["max_len"])
+    save_agent_states(Path(out) / "states", info["model"], info["final"], info["seeds"],
+                      first=share.first)
+    if share.index == 0:
+        med = summary["median_solve_episode"]
+        print(f"{summary['agents_solved']}/{args.agents} agents solved; median solve episode "
+              f"{'-' if med is None else f'{med:g}'}; {wall:.0f} s; results in {out} "
+              f"(final agent states in {Path(out) / 'states'})")
+    else:
+        print(f"process {share.index}: agents {share.first}-{share.first + share.agents - 1} "
+              f"done; their final states in {Path(out) / 'states'}")
     return 0
 
 

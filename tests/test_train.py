@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import engine
 from engine import train as tr
@@ -103,3 +104,50 @@ def test_agents_split_over_two_devices_give_the_same_episodes(tmp_path):
     assert two == one
     assert sorted(p.name for p in (out / "states").iterdir()) == [
         "agent0_seed5.npz", "agent1_seed6.npz", "agent2_seed7.npz"]
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_share_the_agents_and_give_the_single_process_episodes(tmp_path):
+    """Two processes on localhost joined by jax.distributed (gloo on the CPU): 3 agents shared
+    out as 2 + 1, gathered by a collective, written by process 0; every agent's episodes are
+    those of a one-process run, and each process writes its own agents' states."""
+    code = "import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))"
+    addr = f"127.0.0.1:{_free_port()}"
+    out = tmp_path / "dist"
+    procs = [subprocess.Popen(
+        [sys.executable, "-c", code, "train", str(EXAMPLE), "--agents", "3", "--episodes", "3",
+         "--seed", "5", "--chunk", "50", "--quiet", "--out", str(out), "--coordinator", addr,
+         "--num-processes", "2", "--process-id", str(i)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in (0, 1)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [e[-2000:] for _, e in outs]
+    assert "agents solved" in outs[0][0] and "process 1: agents 2-2 done" in outs[1][0]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["processes"] == 2 and summary["agents"] == 3
+    assert summary["seeds"] == [5, 6, 7]
+    rows = list(csv.reader(open(out / "episodes.csv")))[1:]
+    two = [[int(r[3]) for r in rows if r[0] == str(a)] for a in range(3)]
+    one, _ = tr.train(engine.load(EXAMPLE), 3, 3, seed=5, chunk_env_steps=50, progress=False)
+    assert two == one
+    assert sorted(p.name for p in (out / "states").iterdir()) == [
+        "agent0_seed5.npz", "agent1_seed6.npz", "agent2_seed7.npz"]
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--coordinator", "127.0.0.1:1"], "go together"),
+    (["--coordinator", "nohost", "--num-processes", "2", "--process-id", "0"], "HOST:PORT"),
+    (["--coordinator", "h:1", "--num-processes", "2", "--process-id", "2"], "0 .. 1"),
+    (["--coordinator", "h:1", "--num-processes", "4", "--process-id", "0"], "fewer than"),
+])
+def test_bad_distributed_options_are_refused(capsys, extra, message):
+    parser = argparse.ArgumentParser()
+    tr.add_arguments(parser)
+    args = parser.parse_args([str(EXAMPLE), "--agents", "3", "--episodes", "2", *extra])
+    assert tr.run(args) == 2
+    assert message in capsys.readouterr().err
