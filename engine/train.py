@@ -82,6 +82,21 @@ def stack_agents(model, seeds):
     return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *inits)
 
 
+def agent_groups(model, seeds):
+    """The agents split into groups whose (params, consts, state) have the same shapes, in
+    order: [(agent indices, stacked (params, consts, state))]. Seeds draw random connectivity
+    whose tables may differ in size (e.g. the widest row of a fixed_probability projection);
+    each group runs as one vmapped program, and a group of one is the graph run alone."""
+    inits = [model.init(s) for s in seeds]
+    groups: dict = {}
+    for a, init in enumerate(inits):
+        key = tuple(np.shape(x) for x in jax.tree_util.tree_leaves(init))
+        groups.setdefault(key, []).append(a)
+    return [(idx, jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]),
+                                         *[inits[a] for a in idx]))
+            for idx in groups.values()]
+
+
 class Progress:
     """A one-line progress bar on stderr (plain text when not a terminal)."""
 
@@ -126,29 +141,34 @@ def train(graph, agents: int, episodes: int, seed: int = 0, chunk_env_steps: int
     record = (f"{env}.done", f"{env}.episode_length")
     fn = model.jit(jax.vmap(model.chunk_function(k, record, ())))
     seeds = [seed + i for i in range(agents)]
-    params, consts, state = stack_agents(model, seeds)
     lengths = [[] for _ in range(agents)]
     limit = max_env_steps if max_env_steps is not None else episodes * max_len + max_len
     bar = Progress(episodes, progress)
     t0 = time.perf_counter()
-    env_steps = 0
-    while min(len(x) for x in lengths) < episodes and env_steps < limit:
-        state, recs, _last, finite = fn(params, consts, state)
-        done = np.asarray(recs[record[0]])[..., 0] > 0
-        ln = np.asarray(recs[record[1]])[..., 0]
-        for a in range(agents):
-            lengths[a].extend(int(v) for v in ln[a][done[a]])
-        if not bool(np.all(np.asarray(finite))):
-            raise FloatingPointError("a state became NaN or infinite during training")
-        env_steps += chunk_env_steps
-        mean_recent = np.mean([np.mean(x[-10:]) if x else 0.0 for x in lengths])
-        bar.show(min(len(x) for x in lengths), f"mean of last 10: {mean_recent:5.1f}")
+    steps, finals = 0, []
+    for idx, (params, consts, state) in agent_groups(model, seeds):
+        env_steps = 0
+        mine = [lengths[a] for a in idx]
+        while min(len(x) for x in mine) < episodes and env_steps < limit:
+            state, recs, _last, finite = fn(params, consts, state)
+            done = np.asarray(recs[record[0]])[..., 0] > 0
+            ln = np.asarray(recs[record[1]])[..., 0]
+            for g, x in enumerate(mine):
+                x.extend(int(v) for v in ln[g][done[g]])
+            if not bool(np.all(np.asarray(finite))):
+                raise FloatingPointError("a state became NaN or infinite during training")
+            env_steps += chunk_env_steps
+            mean_recent = np.mean([np.mean(x[-10:]) if x else 0.0 for x in lengths])
+            bar.show(min(len(x) for x in lengths), f"mean of last 10: {mean_recent:5.1f}")
+        steps = max(steps, env_steps)
+        finals.append(([seeds[a] for a in idx], (params, consts, state)))
     bar.close()
     wall = time.perf_counter() - t0
     lengths = [x[:episodes] for x in lengths]
-    return lengths, {"seeds": seeds, "wall_s": wall, "network_steps": env_steps * per,
+    return lengths, {"seeds": seeds, "wall_s": wall, "network_steps": steps * per,
                      "returns": None, "threshold": SOLVE_MEAN, "max_len": max_len,
-                     "model": model, "final": (params, consts, state)}
+                     "model": model, "final": finals[0][1] if len(finals) == 1 else None,
+                     "groups": finals}
 
 
 def save_agent_states(folder, model, final, seeds) -> list[str]:
@@ -390,7 +410,8 @@ def run(args) -> int:
                         info["returns"], info["threshold"])
     out = args.out or "train_out"
     write_results(out, lengths, info["seeds"], summary, info["max_len"])
-    save_agent_states(Path(out) / "states", info["model"], info["final"], info["seeds"])
+    for seeds, final in info.get("groups") or [(info["seeds"], info["final"])]:
+        save_agent_states(Path(out) / "states", info["model"], final, seeds)
     med = summary["median_solve_episode"]
     print(f"{summary['agents_solved']}/{args.agents} agents solved; median solve episode "
           f"{'-' if med is None else f'{med:g}'}; {info['wall_s']:.0f} s; results in {out} "
