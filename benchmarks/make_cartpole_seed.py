@@ -38,7 +38,7 @@ EXC = {"size": 256, "tau_m": 10.0, "delta_theta": 50.0, "cooldown": 2.0, "R": 1.
 INH_A = {"size": 64, "tau_m": 20.0, "delta_theta": 20.0, "cooldown": 1.0, "R": 2.0,
          "syn_tau": 10.0, "weight_high": 1.0}
 INH_B = {**INH_A, "R": 1.0}
-DEFAULTS = {"parameter_sets": "by_sign", "plasticity_pass": "batched", "max_delay": 4, "p": 0.15, "prepare": True,
+DEFAULTS = {"parameter_sets": "by_sign", "plasticity_pass": "events", "max_delay": 4, "p": 0.15, "prepare": True,
             "lagged_scale": True}
 
 MONITORS = {"version": 1, "panels": [

@@ -86,7 +86,8 @@ def agent_groups(model, seeds):
     """The agents split into groups whose (params, consts, state) have the same shapes, in
     order: [(agent indices, stacked (params, consts, state))]. Seeds draw random connectivity
     whose tables may differ in size (e.g. the widest row of a fixed_probability projection);
-    each group runs as one vmapped program, and a group of one is the graph run alone."""
+    each group runs as one vmapped program (the groups take turns, a chunk each), and a group
+    of one is the graph run alone."""
     inits = [model.init(s) for s in seeds]
     groups: dict = {}
     for a, init in enumerate(inits):
@@ -125,8 +126,11 @@ class Progress:
 
 
 def train(graph, agents: int, episodes: int, seed: int = 0, chunk_env_steps: int = 500,
-          progress: bool = True, max_env_steps: int | None = None):
-    """Run ``agents`` agents until each finished ``episodes`` episodes.
+          progress: bool = True, max_env_steps: int | None = None,
+          time_limit_s: float | None = None):
+    """Run ``agents`` agents until each finished ``episodes`` episodes (or, with
+    ``time_limit_s``, until that much wall time has passed: agents then have the episodes they
+    finished, possibly none; in-graph environments only).
 
     Returns (lengths, info): lengths[a] is the list of the first ``episodes`` episode lengths of
     agent a; info has the seeds, the wall time and the number of network steps simulated.
@@ -145,23 +149,31 @@ def train(graph, agents: int, episodes: int, seed: int = 0, chunk_env_steps: int
     limit = max_env_steps if max_env_steps is not None else episodes * max_len + max_len
     bar = Progress(episodes, progress)
     t0 = time.perf_counter()
-    steps, finals = 0, []
-    for idx, (params, consts, state) in agent_groups(model, seeds):
-        env_steps = 0
-        mine = [lengths[a] for a in idx]
-        while min(len(x) for x in mine) < episodes and env_steps < limit:
+    # groups take turns, one chunk each, so that all agents progress together (a time limit
+    # then leaves every agent with about the same number of environment steps)
+    groups = [{"idx": idx, "run": list(run), "steps": 0} for idx, run in agent_groups(model, seeds)]
+
+    def active(gr):
+        return min(len(lengths[a]) for a in gr["idx"]) < episodes and gr["steps"] < limit
+
+    while any(active(gr) for gr in groups):
+        if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+            break
+        for gr in filter(active, groups):
+            params, consts, state = gr["run"]
             state, recs, _last, finite = fn(params, consts, state)
+            gr["run"][2] = state
             done = np.asarray(recs[record[0]])[..., 0] > 0
             ln = np.asarray(recs[record[1]])[..., 0]
-            for g, x in enumerate(mine):
-                x.extend(int(v) for v in ln[g][done[g]])
+            for g, a in enumerate(gr["idx"]):
+                lengths[a].extend(int(v) for v in ln[g][done[g]])
             if not bool(np.all(np.asarray(finite))):
                 raise FloatingPointError("a state became NaN or infinite during training")
-            env_steps += chunk_env_steps
-            mean_recent = np.mean([np.mean(x[-10:]) if x else 0.0 for x in lengths])
-            bar.show(min(len(x) for x in lengths), f"mean of last 10: {mean_recent:5.1f}")
-        steps = max(steps, env_steps)
-        finals.append(([seeds[a] for a in idx], (params, consts, state)))
+            gr["steps"] += chunk_env_steps
+        mean_recent = np.mean([np.mean(x[-10:]) if x else 0.0 for x in lengths])
+        bar.show(min(len(x) for x in lengths), f"mean of last 10: {mean_recent:5.1f}")
+    steps = max(gr["steps"] for gr in groups)
+    finals = [([seeds[a] for a in gr["idx"]], tuple(gr["run"])) for gr in groups]
     bar.close()
     wall = time.perf_counter() - t0
     lengths = [x[:episodes] for x in lengths]
@@ -290,6 +302,7 @@ def summarize(lengths, seeds, episodes: int, wall_s: float | None = None,
         "solved_episode": {str(s): e for s, e in zip(seeds, solved)},
         "median_solve_episode": float(np.median(eps)) if eps else None,
         "mean_length_last_10": [float(np.mean(x[-10:])) if x else 0.0 for x in lengths],
+        "episodes_run": [len(x) for x in lengths],
     }
     if what == "return":
         out["mean_return_last_10"] = [float(np.mean(x[-10:])) if x else 0.0 for x in returns]
@@ -396,6 +409,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="environment steps per compiled chunk (default 500; a gym_env is "
                              "exchanged after every environment step)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="stop after this many minutes of wall time; every agent keeps the "
+                             "episodes it finished (in-graph environments such as cartpole)")
 
 
 def run(args) -> int:
@@ -404,8 +420,10 @@ def run(args) -> int:
         print("error: --agents and --episodes must be at least 1", file=sys.stderr)
         return 2
     graph = load(args.file)
+    minutes = getattr(args, "minutes", None)
     lengths, info = train(graph, args.agents, args.episodes, args.seed,
-                          chunk_env_steps=args.chunk, progress=not args.quiet)
+                          chunk_env_steps=args.chunk, progress=not args.quiet,
+                          time_limit_s=None if minutes is None else 60.0 * minutes)
     summary = summarize(lengths, info["seeds"], args.episodes, info["wall_s"],
                         info["returns"], info["threshold"])
     out = args.out or "train_out"
