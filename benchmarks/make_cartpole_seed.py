@@ -84,8 +84,8 @@ def build(**over) -> Graph:
                     {"low": [-s for s in SCALE], "high": list(SCALE), "resolution": 128,
                      "sigma": 1.0 / 32.0, "topology": "line", "spiker": "linear",
                      "max_rate": 128.0, "tau": 20.0, "cooldown": 2.0}, (500.0, 0.0)))
-    pools = {"a_exc": (EXC, "excitatory", -300.0), "a_inh": (INH_A, "inhibitory", -100.0),
-             "b_exc": (EXC, "excitatory", 300.0), "b_inh": (INH_B, "inhibitory", 100.0)}
+    pools = {"a_exc": (EXC, "excitatory", -400.0), "a_inh": (INH_A, "inhibitory", -130.0),
+             "b_exc": (EXC, "excitatory", 400.0), "b_inh": (INH_B, "inhibitory", 130.0)}
     for name, (c, _sign, y) in pools.items():
         g.add_node(Node(name, "threshold_lif", pool_params(c), (1300.0, y)))
         g.add_node(Node(f"syn_{name}", "traced_synapse",
@@ -96,8 +96,10 @@ def build(**over) -> Graph:
     inputs = [("encoder", p) for p in pools] + [
         ("a_exc", "a_exc"), ("a_exc", "a_inh"), ("b_exc", "b_exc"), ("b_exc", "b_inh"),
         ("a_inh", "b_exc"), ("b_inh", "a_exc")]
-    for k, (pre, post) in enumerate(inputs):
+    into = {p: [pre for pre, post in inputs if post == p] for p in pools}
+    for pre, post in inputs:
         c, post_sign, y = pools[post]
+        slot = into[post].index(pre) - (len(into[post]) - 1) / 2.0
         pre_sign = "excitatory" if pre == "encoder" else pools[pre][1]
         name = f"{'enc' if pre == 'encoder' else pre}_{post}"
         exc_post = post_sign == "excitatory"
@@ -108,7 +110,7 @@ def build(**over) -> Graph:
             "max_delay_steps": o["max_delay"] if exc_post else 1,
             "eta": 0.1, "parameter_sets": o["parameter_sets"],
             "plasticity_pass": o["plasticity_pass"]},
-            (800.0 + 40.0 * (k % 2), y - 60.0 + 25.0 * (k % 5))))
+            (820.0, y + 88.0 * slot)))
         g.connect(f"{pre}.spikes", f"{name}.pre")
         g.connect(f"{post}.spikes", f"{name}.post")
         g.connect(f"{name}.events", f"syn_{post}.events")
