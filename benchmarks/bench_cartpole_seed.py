@@ -11,8 +11,11 @@ a fresh process-local Simulation; with several variants the repeats alternate be
 Prints the medians and every run. The goal (issue 14): at most 15 ms per environment step and
 set-up plus compilation under 10 s (the original: 0.14-0.24 s per step, about 2 minutes).
 
-Variants: ``example`` (the file as it is) and ``events`` (every quadruplet projection with
-``plasticity_pass`` = events, the per-spike loops; the example uses ``batched``).
+Variants: ``example`` (the file as it is: ``plasticity_pass`` events, one loop iteration per
+spike) and ``batched`` (every quadruplet projection with ``plasticity_pass`` = batched: up to 64
+spiking neurons per iteration). ``--legacy-runtime`` runs XLA:CPU's older whole-function
+runtime instead of its thunk runtime (XLA_FLAGS --xla_cpu_use_thunk_runtime=false, set before
+JAX starts; compare it in separate processes, alternating).
 """
 from __future__ import annotations
 
@@ -25,6 +28,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+if "--legacy-runtime" in sys.argv:   # before JAX starts
+    os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
+                               "--xla_cpu_use_thunk_runtime=false")
 
 import engine  # noqa: E402
 
@@ -44,10 +51,10 @@ def cpu_name() -> str:
 
 def variant(graph, name: str):
     g = graph.copy()
-    if name == "events":
+    if name == "batched":
         for n in g.nodes.values():
             if n.type == "quadruplet_projection":
-                n.params["plasticity_pass"] = "events"
+                n.params["plasticity_pass"] = "batched"
     elif name != "example":
         raise SystemExit(f"unknown variant {name!r}")
     return g
@@ -76,6 +83,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--env-steps", type=int, default=100)
     ap.add_argument("--variant", nargs="+", default=["example"])
+    ap.add_argument("--legacy-runtime", action="store_true",
+                    help="XLA:CPU without the thunk runtime (see the module docstring)")
     a = ap.parse_args(argv)
     base = engine.load(a.graph)
     runs = {v: [] for v in a.variant}
@@ -86,6 +95,7 @@ def main(argv=None) -> int:
             runs[v].append((setup, ms))
             print(f"  run {r + 1} {v:8s}: set-up + compile {setup:6.2f} s, {ms:7.2f} ms per "
                   f"environment step ({rate:.1f} pool spikes per ms)", flush=True)
+    print(f"XLA_FLAGS {os.environ.get('XLA_FLAGS', '')!r}")
     print(f"machine: {cpu_name()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
           f"load average {load0:.2f} at the start, {os.getloadavg()[0]:.2f} at the end")
     for v, xs in runs.items():
