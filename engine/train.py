@@ -78,8 +78,13 @@ def reward_threshold(comp) -> float | None:
 
 def stack_agents(model, seeds):
     """(params, consts, state) of every seed, stacked on a leading agent axis."""
-    inits = [model.init(s) for s in seeds]
-    return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *inits)
+    groups = agent_groups(model, seeds)
+    if len(groups) > 1:
+        raise ValueError(f"the agents' connectivity tables differ in size from seed to seed "
+                         f"({len(groups)} different shapes among seeds {seeds[0]}-{seeds[-1]}); "
+                         "training a graph with a host-side environment needs them equal "
+                         "(e.g. fixed_fan_in or all_to_all instead of fixed_probability)")
+    return groups[0][1]
 
 
 def agent_groups(model, seeds):

@@ -123,3 +123,12 @@ def test_time_limit_stops_training():
                           progress=False, time_limit_s=0.0)
     assert lengths == [[], []]
     assert tr.summarize(lengths, [0, 1], 5)["episodes_run"] == [0, 0]
+
+
+def test_stacking_unequal_agents_is_refused_with_a_message():
+    """The host-side trainer stacks all agents into one program: seeds whose tables differ in
+    size are refused with a message saying why, not numpy's shape error."""
+    import pytest
+    model = engine.compile_graph(_random_wiring_agent())
+    with pytest.raises(ValueError, match="connectivity tables differ in size"):
+        tr.stack_agents(model, [0, 1, 2, 3])
