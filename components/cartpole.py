@@ -12,7 +12,8 @@ reproduces Gymnasium's observations exactly (tested in tests/test_cartpole.py). 
 models it integrates the same equations in float32.
 
 Timing: the environment advances once every ``steps_per_env_step`` network steps, at the network
-steps t with (t + 1) % steps_per_env_step == 0, using the ``action`` input of that step (so a
+steps t with (t + 1) % steps_per_env_step == 0 (unless the optional ``hold`` input is above 0 at
+that step: then it waits for the next such step), using the ``action`` input of that step (so a
 readout counting spikes over windows of the same length, e.g. spike_count with window =
 steps_per_env_step * dt, decides with the spikes of the whole window). The component is latched:
 its outputs at step t come from its state at the start of step t, so the new observation is seen
@@ -150,7 +151,10 @@ class CartPole(Component):
 
     @classmethod
     def ports(cls, p):
-        return ([Port("action", ACTION, 1, help="0 pushes left, 1 pushes right")],
+        return ([Port("action", ACTION, 1, help="0 pushes left, 1 pushes right"),
+                 Port("hold", VALUE, 1,
+                      help="optional: while above 0 the environment does not step (a pause "
+                           "between episodes, e.g. from cartpole_feedback)")],
                 env_out_ports(4))
 
     def init(self, key, rng):
@@ -166,7 +170,7 @@ class CartPole(Component):
 
     def update(self, p, st, inputs, ctx):
         per = self.config["steps_per_env_step"]
-        tick = (ctx.t + 1) % per == 0
+        tick = ((ctx.t + 1) % per == 0) & (inputs["hold"][0] <= 0)
         new, term = cartpole_step(st["s"], inputs["action"][0], runtime_zero(ctx.t))
         steps = st["steps"] + 1
         trunc = (steps >= self.config["max_episode_steps"]) & ~term

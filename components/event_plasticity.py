@@ -44,11 +44,17 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from . import batched_plasticity as batched
 from .base import EVENTS, SPIKES, Component, Param, Port
 from .projection import Projection, draw_connectivity, draw_weights, padded_tables, spike_words
 from .spike_history import (arrival_words, deliver, draw_delays, empty_ring, for_each_bit,
                             push_words, ring_bit)
 
+PLASTICITY_PASS = Param(
+    "plasticity_pass", "choice", "events", choices=("events", "batched"),
+    help="events: one loop iteration per arriving spike and per post spike; batched: up to 64 "
+         "spiking neurons per iteration, vectorised (faster when many neurons spike each "
+         "step). The same rule; sums may differ in the last bit (order of addition)")
 KINDS = ("EE", "EI", "IE", "II")  # (pre type, post type); index = 2 * pre_inhibitory + post_inh.
 SIGNS = ("excitatory", "inhibitory", "mixed")
 
@@ -217,7 +223,13 @@ class EventPlasticProjection(Component):
         return const, state
 
     # --- running ------------------------------------------------------------------------------------
+    @property
+    def batched_pass(self) -> bool:
+        return self.config.get("plasticity_pass", "events") == "batched"
+
     def read(self, p, st, ctx):
+        if self.batched_pass:
+            return {"events": batched.deliver(self, st, ctx.t, ctx.const)}
         words = arrival_words(st["ring"], ctx.t, self.d_min)
         return {"events": deliver(words, ctx.t, self.depth, ctx.const, st["weights"],
                                   self.n_post, self.spread)}
@@ -239,8 +251,12 @@ class EventPlasticProjection(Component):
         s, r = inputs["pre"], inputs["post"]
         g = self.dt * p["eta"] * self.modulation(p, inputs)
         y = self.post_traces(st, r, const)
-        W = self.row_pass(st, st["weights"], t, y, r, g, const)
-        W = self.column_pass(st, W, t, r, g, const)
+        if self.batched_pass:
+            W = batched.row_pass(self, st, t, y, r, g, const)
+            W = batched.column_pass(self, st, W, t, r, g, const)
+        else:
+            W = self.row_pass(st, st["weights"], t, y, r, g, const)
+            W = self.column_pass(st, W, t, r, g, const)
         return {**st, "weights": W.astype(self.dtype), "y": y, **self.push(st, s, t, const)}
 
     def row_pass(self, st, W, t, y, r, g, c):

@@ -24,7 +24,8 @@ Defaults: the cartpole tutorial's parameters (from the Vogels lab's plasticity c
 from __future__ import annotations
 
 from .base import Param
-from .event_plasticity import KINDS, EventPlasticProjection, learning_ports, structure_params
+from .event_plasticity import (KINDS, PLASTICITY_PASS, EventPlasticProjection, learning_ports,
+                               structure_params)
 
 SETS = {
     "tau_pre": ([10.753, 15.152, 10.417, 76.923], "ms", "time constant of the pre trace x"),
@@ -57,6 +58,7 @@ class QuadrupletProjection(EventPlasticProjection):
         Param("parameter_sets", "choice", "by_sign", choices=("by_sign", "ee_only"),
               help="by_sign: each synapse uses the set of its kind (EE, EI, IE, II); ee_only: "
                    "every synapse uses EE, as the original does by mistake"),
+        PLASTICITY_PASS,
     )
 
     @classmethod

@@ -10,8 +10,10 @@ pool's ``current`` input. Per post neuron, with the events e(t) of the step:
 i.e. each arrival of weight w adds a current (gain w / tau) exp(-(t - t_a)/tau), sampled at the
 steps t = t_a, t_a + dt, ... (the arrival step included); its integral is gain * w (mV ms). The
 original keeps one trace per synapse and sums them; the traces are linear, so one trace per post
-neuron of the summed arrivals is the same current. Its ``scale`` times the pool's resistance R is
-``gain`` here (the current then drives the pool's leaky integration exactly as R * I did there).
+neuron of the summed arrivals is the same current. The original's trace has no 1/tau: x <- (1 -
+dt/tau) x + scale K s and its current is x itself, whose integral is about scale K tau; into a
+soma of resistance R, ``gain`` = R x scale x tau here gives the same integral (the decay per step
+differs slightly: e^(-dt/tau) here, 1 - dt/tau there).
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ def synapse_ports(p):
 
 SIZE = Param("size", "int", 100, min=1, max=10_000_000, help="number of post neurons")
 GAIN = Param("gain", "float", 1.0, min=0.0,
-             help="integral of the current per unit of arriving weight (the original's R x scale)")
+             help="integral of the current per unit of arriving weight (for the original's traced "
+                  "synapse into a soma of resistance R: R x scale x tau)")
 
 
 def tau_param(name, default, text):

@@ -84,8 +84,29 @@ def reward_threshold(comp) -> float | None:
 
 def stack_agents(model, seeds):
     """(params, consts, state) of every seed, stacked on a leading agent axis."""
+    groups = agent_groups(model, seeds)
+    if len(groups) > 1:
+        raise ValueError(f"the agents' connectivity tables differ in size from seed to seed "
+                         f"({len(groups)} different shapes among seeds {seeds[0]}-{seeds[-1]}); "
+                         "training a graph with a host-side environment needs them equal "
+                         "(e.g. fixed_fan_in or all_to_all instead of fixed_probability)")
+    return groups[0][1]
+
+
+def agent_groups(model, seeds):
+    """The agents split into groups whose (params, consts, state) have the same shapes, in
+    order: [(agent indices, stacked (params, consts, state))]. Seeds draw random connectivity
+    whose tables may differ in size (e.g. the widest row of a fixed_probability projection);
+    each group runs as one vmapped program (the groups take turns, a chunk each), and a group
+    of one is the graph run alone."""
     inits = [model.init(s) for s in seeds]
-    return jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *inits)
+    groups: dict = {}
+    for a, init in enumerate(inits):
+        key = tuple(np.shape(x) for x in jax.tree_util.tree_leaves(init))
+        groups.setdefault(key, []).append(a)
+    return [(idx, jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]),
+                                         *[inits[a] for a in idx]))
+            for idx in groups.values()]
 
 
 def agent_layout(agents: int, devices=None):
@@ -93,7 +114,7 @@ def agent_layout(agents: int, devices=None):
     ``devices`` (default: every local device). With several devices the agent axis is split
     over them (JAX's sharding: each device runs its share of the vmapped agents, the compiled
     program is the same); the count is rounded up to a multiple of the devices, and the extra
-    agents (the following seeds) are run and left out of every result."""
+    agents (copies) are run and left out of every result."""
     devices = jax.local_devices() if devices is None else list(devices)
     if len(devices) < 2:
         return agents, None
@@ -135,8 +156,11 @@ class Progress:
 
 
 def train(graph, agents: int, episodes: int, seed: int = 0, chunk_env_steps: int = 500,
-          progress: bool = True, max_env_steps: int | None = None):
-    """Run ``agents`` agents until each finished ``episodes`` episodes.
+          progress: bool = True, max_env_steps: int | None = None,
+          time_limit_s: float | None = None):
+    """Run ``agents`` agents until each finished ``episodes`` episodes (or, with
+    ``time_limit_s``, until that much wall time has passed: agents then have the episodes they
+    finished, possibly none; in-graph environments only).
 
     Returns (lengths, info): lengths[a] is the list of the first ``episodes`` episode lengths of
     agent a; info has the seeds, the wall time and the number of network steps simulated.
@@ -150,47 +174,70 @@ def train(graph, agents: int, episodes: int, seed: int = 0, chunk_env_steps: int
     k = per * int(chunk_env_steps)
     record = (f"{env}.done", f"{env}.episode_length")
     fn = model.jit(jax.vmap(model.chunk_function(k, record, ())))
-    run, sharding = agent_layout(agents)
-    seeds = [seed + i for i in range(run)]
-    params, consts, state = place(stack_agents(model, seeds), sharding)
-    lengths = [[] for _ in range(run)]
+    seeds = [seed + i for i in range(agents)]
+    lengths = [[] for _ in range(agents)]
     limit = max_env_steps if max_env_steps is not None else episodes * max_len + max_len
     bar = Progress(episodes, progress)
     t0 = time.perf_counter()
-    env_steps = 0
-    while env_steps < limit:
-        state, recs, _last, finite = fn(params, consts, state)
-        done = np.asarray(recs[record[0]])[..., 0] > 0
-        ln = np.asarray(recs[record[1]])[..., 0]
-        for a in range(run):
-            lengths[a].extend(int(v) for v in ln[a][done[a]])
-        if not bool(np.all(np.asarray(finite))):
-            raise FloatingPointError("a state became NaN or infinite during training")
-        env_steps += chunk_env_steps
-        mean_recent = np.mean([np.mean(x[-10:]) if x else 0.0 for x in lengths[:agents]])
-        bar.show(min(len(x) for x in lengths[:agents]), f"mean of last 10: {mean_recent:5.1f}")
-        if min(len(x) for x in lengths[:agents]) >= episodes:
+    # agents whose tables have the same shapes run as one vmapped program, split over the local
+    # devices; the groups take turns, one chunk each, so that all agents progress together (a
+    # time limit then leaves every agent with about the same number of environment steps)
+    groups, devices = [], 1
+    for idx, stacked in agent_groups(model, seeds):
+        run, sharding = agent_layout(len(idx))
+        if run > len(idx):      # padded with copies of the group's first agent, ignored
+            stacked = jax.tree_util.tree_map(
+                lambda x, k=run - len(idx): np.concatenate([x, np.repeat(x[:1], k, axis=0)]),
+                stacked)
+        if sharding is not None:
+            devices = len(sharding.mesh.devices)
+        groups.append({"idx": idx, "run": list(place(stacked, sharding)), "steps": 0})
+
+    def active(gr):
+        return min(len(lengths[a]) for a in gr["idx"]) < episodes and gr["steps"] < limit
+
+    while any(active(gr) for gr in groups):
+        if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
             break
+        for gr in filter(active, groups):
+            params, consts, state = gr["run"]
+            state, recs, _last, finite = fn(params, consts, state)
+            gr["run"][2] = state
+            done = np.asarray(recs[record[0]])[..., 0] > 0
+            ln = np.asarray(recs[record[1]])[..., 0]
+            for g, a in enumerate(gr["idx"]):
+                lengths[a].extend(int(v) for v in ln[g][done[g]])
+            if not bool(np.all(np.asarray(finite))):
+                raise FloatingPointError("a state became NaN or infinite during training")
+            gr["steps"] += chunk_env_steps
+        mean_recent = np.mean([np.mean(x[-10:]) if x else 0.0 for x in lengths])
+        bar.show(min(len(x) for x in lengths), f"mean of last 10: {mean_recent:5.1f}")
+    steps = max(gr["steps"] for gr in groups)
+    finals = [(gr["idx"], [seeds[a] for a in gr["idx"]],
+               jax.tree_util.tree_map(lambda x, n=len(gr["idx"]): np.asarray(x)[:n],
+                                      tuple(gr["run"])))
+              for gr in groups]
     bar.close()
     wall = time.perf_counter() - t0
-    lengths = [x[:episodes] for x in lengths[:agents]]
-    final = jax.tree_util.tree_map(lambda x: np.asarray(x)[:agents], (params, consts, state))
-    return lengths, {"seeds": seeds[:agents], "wall_s": wall, "network_steps": env_steps * per,
+    lengths = [x[:episodes] for x in lengths]
+    return lengths, {"seeds": seeds, "wall_s": wall, "network_steps": steps * per,
                      "returns": None, "threshold": SOLVE_MEAN, "max_len": max_len,
-                     "model": model, "final": final,
-                     "devices": 1 if sharding is None else len(sharding.mesh.devices)}
+                     "model": model, "final": finals[0][2] if len(finals) == 1 else None,
+                     "groups": finals, "devices": devices}
 
 
-def save_agent_states(folder, model, final, seeds, first: int = 0) -> list[str]:
+def save_agent_states(folder, model, final, seeds, agents=None) -> list[str]:
     """Write every agent's final state (``final``: the stacked (params, consts, state) of the
     agents) as ``agent<i>_seed<s>.npz`` in ``folder`` (engine/state.py: load one with
-    ``Simulation.load_state`` or ``spark run FILE --load-state``); agents are numbered from
-    ``first`` (a process's share of a distributed run). Returns the paths."""
+    ``Simulation.load_state`` or ``spark run FILE --load-state``); ``agents`` are their numbers
+    (default 0, 1, ...: a group of agents or a process's share numbers them otherwise).
+    Returns the paths."""
     from .state import canonical_consts, canonical_nodes, write_state
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     params, consts, state = (jax.tree_util.tree_map(np.asarray, x) for x in final)
+    numbers = list(range(len(seeds))) if agents is None else list(agents)
     paths = []
     for a, seed in enumerate(seeds):
         pick = (lambda x, a=a: x[a])
@@ -198,11 +245,11 @@ def save_agent_states(folder, model, final, seeds, first: int = 0) -> list[str]:
         p = {n: v for n, v in jax.tree_util.tree_map(pick, params).items()
              if n in model.graph.nodes}
         paths.append(write_state(
-            folder / f"agent{first + a}_seed{seed}.npz", model,
+            folder / f"agent{numbers[a]}_seed{seed}.npz", model,
             nodes=canonical_nodes(model, st["nodes"]), t=int(st["t"]), key=st["key"],
             prev=st["prev"], params=p,
             consts=canonical_consts(model, jax.tree_util.tree_map(pick, consts), seed),
-            seed=seed, meta={"agent": first + a, "trained": True}))
+            seed=seed, meta={"agent": numbers[a], "trained": True}))
     return paths
 
 
@@ -301,6 +348,7 @@ def summarize(lengths, seeds, episodes: int, wall_s: float | None = None,
         "solved_episode": {str(s): e for s, e in zip(seeds, solved)},
         "median_solve_episode": float(np.median(eps)) if eps else None,
         "mean_length_last_10": [float(np.mean(x[-10:])) if x else 0.0 for x in lengths],
+        "episodes_run": [len(x) for x in lengths],
     }
     if what == "return":
         out["mean_return_last_10"] = [float(np.mean(x[-10:])) if x else 0.0 for x in returns]
@@ -407,6 +455,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="environment steps per compiled chunk (default 500; a gym_env is "
                              "exchanged after every environment step)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="stop after this many minutes of wall time; every agent keeps the "
+                             "episodes it finished (in-graph environments such as cartpole)")
     distributed.add_arguments(parser)
 
 
@@ -423,8 +474,10 @@ def run(args) -> int:
         distributed.initialize(args)
     graph = load(args.file)
     share = distributed.share(args.agents)
+    minutes = getattr(args, "minutes", None)
     lengths, info = train(graph, share.agents, args.episodes, args.seed + share.first,
-                          chunk_env_steps=args.chunk, progress=not args.quiet)
+                          chunk_env_steps=args.chunk, progress=not args.quiet,
+                          time_limit_s=None if minutes is None else 60.0 * minutes)
     lengths, returns = distributed.gather(share, lengths, info["returns"], args.episodes,
                                           args.agents)
     seeds = [args.seed + a for a in range(args.agents)]
@@ -435,8 +488,10 @@ def run(args) -> int:
     out = args.out or "train_out"
     if share.index == 0:
         write_results(out, lengths, seeds, summary, info["max_len"])
-    save_agent_states(Path(out) / "states", info["model"], info["final"], info["seeds"],
-                      first=share.first)
+    groups = info.get("groups") or [(list(range(share.agents)), info["seeds"], info["final"])]
+    for idx, group_seeds, final in groups:
+        save_agent_states(Path(out) / "states", info["model"], final, group_seeds,
+                          agents=[share.first + a for a in idx])
     if share.index == 0:
         med = summary["median_solve_episode"]
         print(f"{summary['agents_solved']}/{args.agents} agents solved; median solve episode "

@@ -23,11 +23,13 @@ def _trains(n_pre, n_post, T, seed=1):
             (rng.random((T, n_post)) < 0.06).astype(np.float32), rng)
 
 
-def test_quadruplet_matches_the_dense_original_formulation():
+@pytest.mark.parametrize("passes", ["events", "batched"])
+def test_quadruplet_matches_the_dense_original_formulation(passes):
     """Mixed pre and post types (all four parameter sets), per-synapse delays 1..4, a random
-    modulator: events and final weights equal the dense per-synapse computation."""
+    modulator: events and final weights equal the dense per-synapse computation, with the
+    per-spike loops and with the batched passes (components/batched_plasticity.py)."""
     n_pre, n_post, T = 40, 30, 300
-    comp = make(QuadrupletProjection, {**RANDOM, "post_sign": "mixed",
+    comp = make(QuadrupletProjection, {**RANDOM, "post_sign": "mixed", "plasticity_pass": passes,
                                        "post_excitatory_fraction": 0.5}, n_pre, n_post)
     pre, post, rng = _trains(n_pre, n_post, T)
     mod = rng.normal(0.0, 1.0, T).astype(np.float32)

@@ -151,3 +151,56 @@ def test_bad_distributed_options_are_refused(capsys, extra, message):
     args = parser.parse_args([str(EXAMPLE), "--agents", "3", "--episodes", "2", *extra])
     assert tr.run(args) == 2
     assert message in capsys.readouterr().err
+
+def _random_wiring_agent() -> engine.Graph:
+    """A tiny cartpole agent whose sparse projection's tables differ in width from seed to seed
+    (the widest row of a fixed_probability draw)."""
+    from engine import Graph, Node
+    g = Graph(settings={"dt": 1.0, "seed": 0, "dtype": "float32"})
+    g.add_node(Node("cart", "cartpole", {"steps_per_env_step": 10}, (0.0, 0.0)))
+    g.add_node(Node("enc", "rate_encoder", {"size": 4, "neurons_per_value": 8, "low": -0.2,
+                                            "high": 0.2, "rate_max": 200.0}, (100.0, 0.0)))
+    g.add_node(Node("w", "quadruplet_projection", {"connectivity": "fixed_probability",
+                                                   "p": 0.3, "weight": 8.0}, (200.0, 0.0)))
+    g.add_node(Node("pool", "lif", {"size": 6, "tau_m": 10.0}, (300.0, 0.0)))
+    g.add_node(Node("count", "spike_count", {"groups": 2, "window": 10.0}, (400.0, 0.0)))
+    g.add_node(Node("act", "argmax_action", {}, (500.0, 0.0)))
+    for a, b in [("cart.observation", "enc.value"), ("enc.spikes", "w.pre"),
+                 ("w.events", "pool.syn"), ("pool.spikes", "w.post"),
+                 ("pool.spikes", "count.spikes"),
+                 ("count.counts", "act.value"), ("act.action", "cart.action")]:
+        g.connect(a, b)
+    return g
+
+
+def test_agents_with_different_table_sizes_train_in_groups():
+    """Seeds whose connectivity tables differ in size cannot share one vmapped program: the
+    trainer runs them in groups of equal shapes (before, stacking them failed), and every agent
+    is still the graph run alone with its seed."""
+    g = _random_wiring_agent()
+    model = engine.compile_graph(g)
+    groups = tr.agent_groups(model, [0, 1, 2, 3])
+    assert len(groups) > 1 and sorted(a for idx, _ in groups for a in idx) == [0, 1, 2, 3]
+    lengths, info = tr.train(g, 4, 3, seed=0, chunk_env_steps=50, progress=False)
+    assert [len(x) for x in lengths] == [3, 3, 3, 3] and len(info["groups"]) == len(groups)
+    for a in (0, 3):
+        alone, _ = tr.train(g, 1, 3, seed=a, chunk_env_steps=50, progress=False)
+        assert alone[0] == lengths[a]
+
+
+def test_time_limit_stops_training():
+    """With a time limit of 0 s no chunk runs: every agent has no episode, and the summary
+    says how many each ran."""
+    lengths, _ = tr.train(_random_wiring_agent(), 2, 5, seed=0, chunk_env_steps=50,
+                          progress=False, time_limit_s=0.0)
+    assert lengths == [[], []]
+    assert tr.summarize(lengths, [0, 1], 5)["episodes_run"] == [0, 0]
+
+
+def test_stacking_unequal_agents_is_refused_with_a_message():
+    """The host-side trainer stacks all agents into one program: seeds whose tables differ in
+    size are refused with a message saying why, not numpy's shape error."""
+    import pytest
+    model = engine.compile_graph(_random_wiring_agent())
+    with pytest.raises(ValueError, match="connectivity tables differ in size"):
+        tr.stack_agents(model, [0, 1, 2, 3])
