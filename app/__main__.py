@@ -1,4 +1,4 @@
-"""``python -m app [FILE] [--run]``."""
+"""``python -m spark_snn.app [FILE] [--run]``."""
 import sys
 
 from .main import main

@@ -20,8 +20,8 @@ from NodeGraphQt import BackdropNode, BaseNode, NodeGraph
 from NodeGraphQt.constants import PortTypeEnum
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from components.base import KIND_HELP
-from engine.graph import Edge, Graph
+from spark_snn.components.base import KIND_HELP
+from spark_snn.engine.graph import Edge, Graph
 
 from .badges import Badges
 from .canvas_backdrops import Backdrops

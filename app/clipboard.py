@@ -15,9 +15,10 @@ import json
 
 from PySide6 import QtCore, QtWidgets
 
-from engine import GraphError, fileio, jsontext
-from engine.composite import LIBRARY_TAG, loads_library, merge_definitions, used_definitions
-from engine.graph import FORMAT_TAG, FORMAT_VERSION, Edge, Graph, Node
+from spark_snn.engine import GraphError, fileio, jsontext
+from spark_snn.engine.composite import (LIBRARY_TAG, loads_library, merge_definitions,
+                                        used_definitions)
+from spark_snn.engine.graph import FORMAT_TAG, FORMAT_VERSION, Edge, Graph, Node
 
 from .placement import bounding, free_spot
 

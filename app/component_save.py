@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from PySide6 import QtWidgets
 
-from engine.composite import (CompositeError, check_name, library_file, node_component,
+from spark_snn.engine.composite import (CompositeError, check_name, library_file, node_component,
                               save_to_library)
-from engine.registry import registry
+from spark_snn.engine.registry import registry
 
 # the inner node's id in the definition, by model kind ("instance.pool.v" when recording)
 INNER_ID = {"neuron": "pool", "synapse": "synapses", "plasticity": "rule"}

@@ -13,7 +13,7 @@ from typing import Callable
 
 from PySide6 import QtCore, QtGui
 
-from engine.graph import Graph
+from spark_snn.engine.graph import Graph
 
 
 def _assign(target: Graph, source: Graph) -> None:

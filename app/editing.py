@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from components.base import KIND_HELP, Port
-from engine.composite import instantiate
-from engine.graph import Edge, Graph, Node
-from engine.registry import registry
-from engine.validate import analyze, check_value
+from spark_snn.components.base import KIND_HELP, Port
+from spark_snn.engine.composite import instantiate
+from spark_snn.engine.graph import Edge, Graph, Node
+from spark_snn.engine.registry import registry
+from spark_snn.engine.validate import analyze, check_value
 
 from .components_ui import typeinfo
 from .placement import BODY_OFFSET, free_spot, node_size

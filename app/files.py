@@ -11,9 +11,9 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from engine import fileio
-from engine.graph import Graph
-from engine.problems import GraphError
+from spark_snn.engine import fileio
+from spark_snn.engine.graph import Graph
+from spark_snn.engine.problems import GraphError
 
 from . import dialogs, session
 

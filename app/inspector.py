@@ -20,9 +20,9 @@ import math
 
 from PySide6 import QtCore, QtWidgets
 
-from components.base import Param
-from engine.graph import SETTINGS_SPEC, Graph
-from engine.validate import check_value
+from spark_snn.components.base import Param
+from spark_snn.engine.graph import SETTINGS_SPEC, Graph
+from spark_snn.engine.validate import check_value
 
 from .model_editor import ModelEditor, ModelSlot
 from .components_ui.typeinfo import is_definition_type, type_of

@@ -1,4 +1,4 @@
-"""Entry point of the desktop app: ``main(argv)`` (called by ``spark app`` and ``python -m app``).
+"""Entry point of the desktop app: ``main(argv)`` (called by ``spark app`` and ``python -m spark_snn.app``).
 
 Usage: ``[FILE] [--run] [--allow-import MODULE]...``. Without FILE it opens the flagship example
 (resources/examples/cartpole.json, else two_pools.json, else an empty graph). ``--run`` asks the
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the app; returns the exit status."""
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.allow_import:
-        from components.gym_env import allow_import
+        from spark_snn.components.gym_env import allow_import
         allow_import(*args.allow_import)
     from . import qtfix  # noqa: F401  (before any widget: see app/qtfix.py)
     from PySide6 import QtWidgets

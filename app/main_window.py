@@ -24,8 +24,8 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from engine.graph import Graph
-from engine.validate import analyze
+from spark_snn.engine.graph import Graph
+from spark_snn.engine.validate import analyze
 
 from . import component_save
 from . import qtfix  # noqa: F401  (PySide6 reference-count workaround, applied on import)
@@ -100,7 +100,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         component_save.install(self)
         if with_run:
-            from app import run
+            from spark_snn.app import run
             ctl = run.install(self, autorun=autorun)
             steady_width(ctl.bar.toolbar, ctl.bar.run_action, ("Run", "Pause"))  # Run <-> Pause
         # after the run UI has added its docks and toolbars, so their places are restored too

@@ -273,7 +273,7 @@ def for_node_type(cls, param: str = "model", title: str = "model") -> ModelEdito
     model_of = getattr(cls, "model_of", None) if param == "model" else None
     if model_of is None:
         return ModelEditor(title=title)
-    from engine.equations import vocabulary
+    from spark_snn.engine.equations import vocabulary
     return ModelEditor(lambda text: model_of({"model": text}), vocabulary(), title)
 
 

@@ -43,8 +43,8 @@ class NIRActions(QtCore.QObject):
             self._box.open()
 
     def export_nir(self, path: str | None = None) -> bool:
-        from engine import GraphError
-        from engine.nir_io import NIRError, to_nir, write_nir
+        from spark_snn.engine import GraphError
+        from spark_snn.engine.nir_io import NIRError, to_nir, write_nir
 
         if path is None:
             stem = Path(self.w.current_path).stem if self.w.current_path else "untitled"
@@ -69,7 +69,7 @@ class NIRActions(QtCore.QObject):
         return True
 
     def import_nir(self, path: str | None = None, dt: float | None = None) -> bool:
-        from engine.nir_io import NIRError, TimeUnitUnknown, from_nir, read_nir
+        from spark_snn.engine.nir_io import NIRError, TimeUnitUnknown, from_nir, read_nir
 
         if path is None:
             path = dialogs.open_file_name(self.w, "Import NIR", FILTER)

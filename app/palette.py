@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from engine.composite import types_by_category
+from spark_snn.engine.composite import types_by_category
 
 from .canvas import COMPONENT_MIME
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PySide6 import QtCore
 
-from engine import GraphError, jsontext
+from spark_snn.engine import GraphError, jsontext
 
 ORG = "Spark"
 APP = "Spark"

@@ -20,9 +20,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from components.base import SPIKES
-from engine import GraphError, analyze, registry
-from engine.sweep import SweepCancelled, SweepParam, sweep
+from spark_snn.components.base import SPIKES
+from spark_snn.engine import GraphError, analyze, registry
+from spark_snn.engine.sweep import SweepCancelled, SweepParam, sweep
 
 from .run.run_menu import run_menu
 from .run.thread import lower_this_thread_priority, stop_thread

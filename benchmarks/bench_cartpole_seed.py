@@ -33,7 +33,7 @@ if "--legacy-runtime" in sys.argv:   # before JAX starts
     os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
                                "--xla_cpu_use_thunk_runtime=false")
 
-import engine  # noqa: E402
+from spark_snn import engine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAPH = ROOT / "resources" / "examples" / "cartpole_seed.json"

@@ -25,9 +25,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import engine  # noqa: E402
-from engine.composite import flatten  # noqa: E402
-from engine.simulation import run_steps_per_second  # noqa: E402
+from spark_snn import engine  # noqa: E402
+from spark_snn.engine.composite import flatten  # noqa: E402
+from spark_snn.engine.simulation import run_steps_per_second  # noqa: E402
 from make_composite_examples import build  # noqa: E402
 
 

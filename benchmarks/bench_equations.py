@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import engine  # noqa: E402
-from engine.equations import LIBRARY  # noqa: E402
+from spark_snn import engine  # noqa: E402
+from spark_snn.engine.equations import LIBRARY  # noqa: E402
 
 LIF_PARAMS = ("v_rest", "v_reset", "v_th", "tau_m", "t_ref", "tau_syn")
 EQUATION_LIF_METHOD = "euler"  # the built-in lif's method (forward Euler)

@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from engine import load, validate  # noqa: E402
-from engine import train as tr  # noqa: E402
+from spark_snn.engine import load, validate  # noqa: E402
+from spark_snn.engine import train as tr  # noqa: E402
 
 
 def env_node(graph):
@@ -122,7 +122,7 @@ def main(argv=None) -> int:
     if problems:
         raise SystemExit("\n".join(str(p) for p in problems))
     node = env_node(graph)
-    from components.gym_env import parse_actions, spaces
+    from spark_snn.components.gym_env import parse_actions, spaces
     env_id = node.params["env_id"]
     actions = parse_actions(node.params.get("actions", "")) or list(range(spaces(env_id)[1]))
     seeds = list(range(a.seed, a.seed + a.agents))

@@ -44,16 +44,16 @@ def make_window(path: str, stand_in: bool = False):
     from PySide6.QtCore import Signal
     from PySide6.QtWidgets import QMainWindow
 
-    import app.run as run
-    from engine import load
+    import spark_snn.app.run as run
+    from spark_snn.engine import load
 
     try:
         if stand_in:
             raise ImportError
-        from app.main_window import MainWindow
+        from spark_snn.app.main_window import MainWindow
         win = MainWindow(path, check_recovery=False, with_run=False)
         ctl = run.install(win)
-        return win, ctl, "app.main_window.MainWindow"
+        return win, ctl, "spark_snn.app.main_window.MainWindow"
     except ImportError:
         pass
 
@@ -171,9 +171,9 @@ def measure_phase(app, ctl, probe, seconds: float):
 
 def raster_fps(n_neurons: int = 10_000, frames: int = 60, rate_hz: float = 10.0):
     """Frames per second RasterMonitor sustains for ``n_neurons`` (synthetic 100-step frames)."""
-    from app.run.monitors import RasterMonitor
-    from engine import Graph, Node
-    from app.run.graph_info import GraphInfo
+    from spark_snn.app.run.monitors import RasterMonitor
+    from spark_snn.engine import Graph, Node
+    from spark_snn.app.run.graph_info import GraphInfo
 
     g = Graph()
     g.add_node(Node("big", "lif", {"size": n_neurons}))
@@ -199,7 +199,7 @@ def raster_fps(n_neurons: int = 10_000, frames: int = 60, rate_hz: float = 10.0)
 
 
 def engine_speed(path: str, chunk: int, seconds: float) -> float:
-    from engine import Simulation, load
+    from spark_snn.engine import Simulation, load
 
     sim = Simulation(load(path), chunk=chunk)
     sim.advance(chunk, chunk)
@@ -219,7 +219,7 @@ def open_monitors(ctl, win, kinds=MONITOR_KINDS) -> None:
     plastic projection's 'modulator' input, else the first modulator output outside the
     environments), the environment and its episodes, and the weights of the first plastic
     projection."""
-    from app.run.graph_info import GraphInfo
+    from spark_snn.app.run.graph_info import GraphInfo
 
     info = GraphInfo(win.graph)
     g = win.graph
@@ -307,7 +307,7 @@ def main(argv=None):
 
     app = QApplication.instance() or QApplication(["bench_live"])
     try:
-        from app.theme import apply_theme
+        from spark_snn.app.theme import apply_theme
         apply_theme(app)
     except Exception:
         pass
@@ -321,7 +321,7 @@ def main(argv=None):
     win.resize(1600, 1000)
     win.show()
     pump(app, 0.5)
-    from app.run.graph_info import GraphInfo
+    from spark_snn.app.run.graph_info import GraphInfo
 
     info = GraphInfo(win.graph)
     pools = info.pools()

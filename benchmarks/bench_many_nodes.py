@@ -63,7 +63,7 @@ def peak_rss_mib() -> float:
 def measure(n_nodes: int, size: int, profile: bool) -> dict:
     """In this process: build, load, set up and run the graph; the timings and peak memory."""
     t0 = time.perf_counter()
-    import engine
+    from spark_snn import engine
     t_import = time.perf_counter() - t0
     text = json.dumps(many_nodes_graph(n_nodes, size))
     t1 = time.perf_counter()

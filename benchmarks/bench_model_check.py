@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.equations import LIBRARY, check_model  # noqa: E402
-from engine.equations.check import _check_cached  # noqa: E402  (to time uncached checks)
+from spark_snn.engine.equations import LIBRARY, check_model  # noqa: E402
+from spark_snn.engine.equations.check import _check_cached  # noqa: E402  (to time uncached checks)
 
 KIND = {"stdp": "plasticity", "three_factor": "plasticity", "exp_synapse": "synapse"}
 

@@ -73,7 +73,7 @@ def steps_for(n: int, seconds: float) -> int:
 SPARK_CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-import engine
+from spark_snn import engine
 text, steps = open(sys.argv[2]).read(), int(sys.argv[3])
 t0 = time.perf_counter()
 sim = engine.Simulation(engine.loads(text), count=["pool.spikes"])

@@ -28,7 +28,7 @@ DEFAULT = [ROOT / "resources" / "examples" / "benchmark_7pools.json",
 CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
-import engine
+from spark_snn import engine
 t1 = time.perf_counter()
 g = engine.load(sys.argv[1])
 t2 = time.perf_counter()

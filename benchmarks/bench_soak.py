@@ -54,7 +54,7 @@ def soak_one(path: str, minutes: float, every: float, out_csv: str) -> None:
 
     app = QApplication.instance() or QApplication(["bench_soak"])
     try:
-        from app.theme import apply_theme
+        from spark_snn.app.theme import apply_theme
         apply_theme(app)
     except Exception:
         pass

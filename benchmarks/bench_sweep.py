@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-import engine  # noqa: E402
-from engine.sweep import parse_param, sweep  # noqa: E402
+from spark_snn import engine  # noqa: E402
+from spark_snn.engine.sweep import parse_param, sweep  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

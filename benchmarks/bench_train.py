@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import engine  # noqa: E402
-from engine import train as tr  # noqa: E402
+from spark_snn import engine  # noqa: E402
+from spark_snn.engine import train as tr  # noqa: E402
 
 
 def cpu_name() -> str:

@@ -72,8 +72,8 @@ def network_tables(graph_path=GRAPH):
     """
     import numpy as np
 
-    import engine
-    from engine.compiler import node_rng
+    from spark_snn import engine
+    from spark_snn.engine.compiler import node_rng
 
     g = engine.load(graph_path)
     sim = engine.Simulation(g, dtype="float64", fuse=False)
@@ -112,7 +112,7 @@ def engine_counts():
     """True when this engine's Simulation sums spikes inside the scan (``count=[...]``)."""
     import inspect
 
-    import engine
+    from spark_snn import engine
     return "count" in inspect.signature(engine.Simulation).parameters
 
 
@@ -120,7 +120,7 @@ def spark_sim(dtype, record=(), graph=GRAPH):
     """A Simulation of the benchmark graph reading pool 6's spike counts at every interrupt:
     with the engine's in-scan counter (``count=``) where it has one, else by recording
     ``pool6.spikes`` and summing on the host."""
-    import engine
+    from spark_snn import engine
     kw = {"count": [READOUT]} if engine_counts() else {"record": [READOUT]}
     if record:
         kw["record"] = sorted(set(record) | set(kw.get("record", ())))
@@ -183,7 +183,7 @@ def spark_worker(root: str, a_file: str) -> None:
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything the engine prints goes to stderr
     sys.path.insert(0, root)
-    for mod in [m for m in sys.modules if m.split(".")[0] in ("engine", "components")]:
+    for mod in [m for m in sys.modules if m.split(".")[0] in ("engine", "components", "spark_snn")]:
         del sys.modules[mod]
     graph = Path(root) / "resources" / "examples" / "benchmark_7pools.json"
     a = np.load(a_file)

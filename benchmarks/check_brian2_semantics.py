@@ -69,7 +69,7 @@ def brian2_run(dt, n, pools, syns):
 
 
 def spark_run(dt, n, pools, syns):
-    from engine import Graph, Node, Simulation
+    from spark_snn.engine import Graph, Node, Simulation
     g = Graph(settings={"dt": dt, "seed": 0, "dtype": "float64"})
     for k, p in pools.items():
         g.add_node(Node(f"I_{k}", "current_source", {"size": 1, "amplitude": p["I"]}))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine import Graph, Node, fileio
+from spark_snn.engine import Graph, Node, fileio
 
 OUT = Path(__file__).resolve().parents[1] / "resources" / "examples" / "acrobot.json"
 

@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.fileio import dumps  # noqa: E402
-from engine.graph import Graph, Node  # noqa: E402
+from spark_snn.engine.fileio import dumps  # noqa: E402
+from spark_snn.engine.graph import Graph, Node  # noqa: E402
 
 OUT = ROOT / "resources" / "examples" / "benchmark_7pools.json"
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import Graph, Node, fileio  # noqa: E402
+from spark_snn.engine import Graph, Node, fileio  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "resources" / "examples" / "cartpole_seed.json"
 

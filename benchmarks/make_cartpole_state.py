@@ -37,7 +37,7 @@ def episode_lengths(sim, steps: int) -> list[int]:
 
 
 def check(state: Path | None, steps: int) -> list[int]:
-    from engine import Simulation, load
+    from spark_snn.engine import Simulation, load
     sim = Simulation(load(GRAPH), record=("cart.done", "cart.episode_length"))
     if state is not None:
         sim.load_state(state)
@@ -54,7 +54,7 @@ def main(argv=None) -> int:
                          "environment steps, at least 10 episodes of the 500-step limit)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "engine.cli", "train", str(GRAPH),
+        subprocess.run([sys.executable, "-m", "spark_snn.engine.cli", "train", str(GRAPH),
                         "--agents", str(args.agents), "--episodes", str(args.episodes),
                         "--seed", str(args.seed), "--out", tmp, "--quiet"], check=True, cwd=ROOT)
         summary = json.loads((Path(tmp) / "summary.json").read_text())

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import Graph, Node, load, save  # noqa: E402
-from engine.composite import Promoted, make_component  # noqa: E402
+from spark_snn.engine import Graph, Node, load, save  # noqa: E402
+from spark_snn.engine.composite import Promoted, make_component  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "resources" / "examples"

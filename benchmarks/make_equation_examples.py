@@ -1,6 +1,6 @@
 """Write resources/examples/equation_lif.json and equation_stdp.json (run from the repository root)."""
-from engine import Graph, Node, fileio
-from engine.equations import LIBRARY
+from spark_snn.engine import Graph, Node, fileio
+from spark_snn.engine.equations import LIBRARY
 
 g = Graph(settings={"dt": 0.1, "seed": 0, "dtype": "float64"})
 g.add_node(Node("drive", "current_source", {"size": 100, "amplitude": 18.0, "heterogeneity": 4.0}, (-300.0, 0.0)))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import load, registry, save  # noqa: E402
+from spark_snn.engine import load, registry, save  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.nir_io import require_nir, write_nir  # noqa: E402
+from spark_snn.engine.nir_io import require_nir, write_nir  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "resources" / "examples" / "snntorch_style.nir"
 DT = 1e-4

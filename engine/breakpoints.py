@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 import numpy as np
 
-from components.base import SPIKES
+from spark_snn.components.base import SPIKES
 
 RATE_WINDOW_MS = 10.0
 COMPARE = (">=", "<=", ">", "<")

@@ -29,7 +29,7 @@ def _err(msg: str) -> None:
 
 
 def cmd_validate(args) -> int:
-    import engine
+    from spark_snn import engine
 
     status = EXIT_OK
     for path in args.files:
@@ -78,11 +78,11 @@ class Progress:
 def cmd_run(args) -> int:
     import numpy as np
 
-    import engine
-    from components.base import SPIKES
-    from engine import memory
-    from engine.breakpoints import ConditionError
-    from engine.state import StateError
+    from spark_snn import engine
+    from spark_snn.components.base import SPIKES
+    from spark_snn.engine import memory
+    from spark_snn.engine.breakpoints import ConditionError
+    from spark_snn.engine.state import StateError
 
     try:
         graph = engine.load(args.file)
@@ -177,8 +177,8 @@ def cmd_run(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    import engine
-    from engine.sweep import SweepCancelled, parse_param, sweep
+    from spark_snn import engine
+    from spark_snn.engine.sweep import SweepCancelled, parse_param, sweep
 
     try:
         params = [parse_param(p) for p in args.param]
@@ -233,8 +233,8 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_flatten(args) -> int:
-    import engine
-    from engine.composite import flatten
+    from spark_snn import engine
+    from spark_snn.engine.composite import flatten
 
     try:
         graph = engine.load(args.file)
@@ -256,8 +256,8 @@ def cmd_flatten(args) -> int:
 
 
 def cmd_export_nir(args) -> int:
-    import engine
-    from engine.nir_io import NIRError, to_nir, write_nir
+    from spark_snn import engine
+    from spark_snn.engine.nir_io import NIRError, to_nir, write_nir
 
     try:
         graph = engine.load(args.file)
@@ -279,8 +279,8 @@ def cmd_export_nir(args) -> int:
 
 
 def cmd_import_nir(args) -> int:
-    import engine
-    from engine.nir_io import NIRError, from_nir, read_nir
+    from spark_snn import engine
+    from spark_snn.engine.nir_io import NIRError, from_nir, read_nir
 
     try:
         graph, notes = from_nir(read_nir(args.file), dt=args.dt, time_unit=args.time_unit,
@@ -304,7 +304,7 @@ def cmd_app(args) -> int:
     # headless commands never import Qt.
     import importlib
 
-    app_main = importlib.import_module("app.main")
+    app_main = importlib.import_module("spark_snn.app.main")
     argv = ([args.file] if args.file else []) + (["--run"] if args.run else [])
     for module in args.allow_import:
         argv += ["--allow-import", module]
@@ -348,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train N agents in parallel (cartpole, gym_env)",
                        parents=[common])
     try:
-        from engine import train as _train
+        from spark_snn.engine import train as _train
         _train.add_arguments(t)
         t.set_defaults(fn=_train.run)
     except ImportError:  # pragma: no cover - until the trainer exists
@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         _err(f"--out: folder {Path(args.out).parent} does not exist")
         return EXIT_USAGE
     if getattr(args, "allow_import", None):
-        from components.gym_env import allow_import
+        from spark_snn.components.gym_env import allow_import
         allow_import(*args.allow_import)
     save = getattr(args, "save_state", None)
     if save and not Path(save).parent.exists():

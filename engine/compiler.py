@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from components.base import ACTION, SPIKES, Ctx
+from spark_snn.components.base import ACTION, SPIKES, Ctx
 
 from . import memory
 from .fusion import FusedEvents

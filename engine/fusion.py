@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from components.base import EVENTS, SPIKES, Component, Port
-from components.projection import (event_propagate_words, order_by_pre_post, padded_tables,
-                                   spike_words)
+from spark_snn.components.base import EVENTS, SPIKES, Component, Port
+from spark_snn.components.projection import (event_propagate_words, order_by_pre_post,
+                                             padded_tables, spike_words)
 
 
 class FusedEvents(Component):

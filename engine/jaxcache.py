@@ -1,6 +1,6 @@
 """JAX's persistent compilation cache for Spark: compiled programs are kept on disk, so opening
 a graph that was run before (or that differs only in live parameter values) skips XLA's
-compilation. Set up at ``import engine``, before anything is compiled.
+compilation. Set up at ``from spark_snn import engine``, before anything is compiled.
 
 * Where: ``SPARK_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/spark/jax``, else
   ``~/.cache/spark/jax``. A user who configured JAX's own cache (``JAX_COMPILATION_CACHE_DIR``)

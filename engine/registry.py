@@ -17,13 +17,13 @@ import inspect
 import pkgutil
 from importlib import metadata
 
-import components
-from components.base import Component
+from spark_snn import components
+from spark_snn.components.base import Component
 
 ENTRY_POINT_GROUP = "spark.components"
 # node types that live in the engine because they need it (equation-defined nodes compile a
 # model text with engine/equations)
-ENGINE_COMPONENTS = ("engine.equations.nodes",)
+ENGINE_COMPONENTS = ("spark_snn.engine.equations.nodes",)
 
 _cache: "Registry | None" = None
 
@@ -102,7 +102,7 @@ def _discover() -> Registry:
     for info in sorted(pkgutil.iter_modules(components.__path__), key=lambda m: m.name):
         if info.name.startswith("_") or info.name == "base":
             continue
-        modname = f"components.{info.name}"
+        modname = f"spark_snn.components.{info.name}"
         try:
             reg.add_module(importlib.import_module(modname), modname)
         except Exception as exc:  # a broken component must not take the app down

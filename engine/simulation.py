@@ -14,7 +14,7 @@ from typing import Callable
 import jax
 import numpy as np
 
-from components.base import SPIKES
+from spark_snn.components.base import SPIKES
 
 from . import memory
 from .compiler import Model, StatePacker, compile_graph
@@ -538,7 +538,7 @@ class Simulation:
         state of its own: its synapses are drawn again from the same random stream
         (``node_rng(seed, model.seed_key(node))``), which gives exactly the weights in use, without a rebuild.
         """
-        from components.projection import dense_matrix
+        from spark_snn.components.projection import dense_matrix
 
         r = self.model.rnodes.get(node)
         if r is None:

@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from components.base import SPIKES
+from spark_snn.components.base import SPIKES
 
 from .compiler import StatePacker, compile_graph
 from .graph import Graph

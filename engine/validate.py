@@ -12,7 +12,7 @@ import math
 import sys
 from dataclasses import dataclass, field
 
-from components.base import KIND_HELP, DeclarationError, Param, Port
+from spark_snn.components.base import KIND_HELP, DeclarationError, Param, Port
 
 from . import memory
 from .graph import SETTINGS_SPEC, Graph

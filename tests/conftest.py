@@ -8,8 +8,8 @@ os.environ.setdefault("SPARK_LIBRARY_PATH", tempfile.mkdtemp(prefix="spark-test-
 
 import pytest  # noqa: E402
 
-import engine  # noqa: E402,F401  (sets XLA flags before JAX initialises)
-from engine import Graph, Node  # noqa: E402
+from spark_snn import engine  # noqa: E402,F401  (sets XLA flags before JAX initialises)
+from spark_snn.engine import Graph, Node  # noqa: E402
 
 
 def graph_of(*nodes, edges=(), **settings) -> Graph:

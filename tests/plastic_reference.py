@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from components.base import Ctx
+from spark_snn.components.base import Ctx
 
 
 def make(cls, cfg, n_pre, n_post, dt=1.0):

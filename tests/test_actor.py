@@ -3,8 +3,8 @@
 import jax.numpy as jnp
 import numpy as np
 
-from components.base import Ctx
-from components.three_factor_projection import ThreeFactorProjection
+from spark_snn.components.base import Ctx
+from spark_snn.components.three_factor_projection import ThreeFactorProjection
 
 F = np.float32
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from engine import Graph, Node, Simulation, save
+from spark_snn.engine import Graph, Node, Simulation, save
 
 WAIT = 120_000
 SIZE = 40
@@ -30,7 +30,7 @@ def drive_graph() -> Graph:
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("SPARK_SETTINGS_DIR", str(tmp_path / "settings"))
-    from app.main_window import MainWindow
+    from spark_snn.app.main_window import MainWindow
     made = []
 
     def make(graph):
@@ -268,7 +268,7 @@ def test_a_node_renamed_during_the_run_keeps_its_breakpoint(qtbot, window):
 def test_the_worker_leaves_out_what_the_model_cannot_take():
     """breakpoint_worker.make_simulation: a condition the built model refuses is left out with
     the engine's reason; the others are watched."""
-    from app.run.breakpoint_worker import make_simulation
+    from spark_snn.app.run.breakpoint_worker import make_simulation
     said = []
     sim = make_simulation(Simulation, drive_graph(), 100, ["t >= 5 ms", "pool.nope > 1"],
                           lambda kind, payload: said.append((kind, payload)))
@@ -284,7 +284,7 @@ def test_a_pool_inside_a_composite_component(qtbot, window):
     hit is at the step the recorded spikes give, and the instance on the canvas is ringed."""
     from pathlib import Path
 
-    from engine import load
+    from spark_snn.engine import load
     g = load(Path(__file__).resolve().parents[1] / "resources" / "examples" / "columns.json")
     n = 3000
     spikes = Simulation(g, record=["c3.exc.spikes"]).advance(n, 500)["c3.exc.spikes"]
@@ -302,8 +302,8 @@ def test_a_pool_inside_a_composite_component(qtbot, window):
 def test_condition_ids_follow_renames_into_the_running_model():
     """A node (or a composite instance) renamed during a run keeps its old id in the model:
     the worker rewrites the condition's node id, and nothing else in it."""
-    from app.run.breakpoint_worker import to_model
-    from app.run.frames import Names
+    from spark_snn.app.run.breakpoint_worker import to_model
+    from spark_snn.app.run.frames import Names
     names = Names()
     names.rename("c3", "col3")
     names.rename("pool", "cells")
@@ -318,7 +318,7 @@ def test_an_episode_end_stops_the_run_every_time(qtbot, window):
     recorded 'done' output is set (an event: every episode, not only the first)."""
     from pathlib import Path
 
-    from engine import load
+    from spark_snn.engine import load
     g = load(Path(__file__).resolve().parents[1] / "resources" / "examples" / "cartpole.json")
     done = Simulation(g, record=["cart.done"]).advance(3000, 500)["cart.done"]
     ends = np.flatnonzero(done[:, 0] > 0) + 1           # after that many steps
@@ -338,7 +338,7 @@ def test_a_nan_breakpoint_pauses_before_the_failure(qtbot, window):
     the node is ringed. Running on then fails as before, naming the node."""
     from conftest import overflow_graph
 
-    from engine import SimulationError
+    from spark_snn.engine import SimulationError
     g = overflow_graph()
     with pytest.raises(SimulationError) as err:
         Simulation(g).advance(300, 100)

@@ -10,12 +10,12 @@ import pytest
 pytest.importorskip("pytestqt")
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
-import engine  # noqa: E402
-from engine import Simulation  # noqa: E402
-from engine.composite import (Promoted, library_dumps, make_component,  # noqa: E402
+from spark_snn import engine  # noqa: E402
+from spark_snn.engine import Simulation  # noqa: E402
+from spark_snn.engine.composite import (Promoted, library_dumps, make_component,  # noqa: E402
                               set_library_dirs)
-from engine.registry import registry  # noqa: E402
-from app.components_ui.typeinfo import is_instance  # noqa: E402
+from spark_snn.engine.registry import registry  # noqa: E402
+from spark_snn.app.components_ui.typeinfo import is_instance  # noqa: E402
 from tests.conftest import ei_graph  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ def temp_settings(tmp_path, monkeypatch):
 
 @pytest.fixture
 def make_window(qtbot):
-    from app.main_window import MainWindow
+    from spark_snn.app.main_window import MainWindow
     made = []
 
     def make(graph=None, path=None, **kw):
@@ -154,7 +154,7 @@ def test_make_component_shortcut_menu_and_context_menu(make_window):
 
 
 def test_make_dialog_names_what_is_wrong(make_window, qtbot):
-    from app.components_ui.make_dialog import MakeComponentDialog
+    from spark_snn.app.components_ui.make_dialog import MakeComponentDialog
     g = ei_graph()
     dlg = MakeComponentDialog(g, ["exc", "inh", "ee", "ei", "ie"])
     qtbot.addWidget(dlg)
@@ -542,7 +542,7 @@ def test_ports_and_parameters_dialog_renames_carry_edges_and_values(make_window)
 
 
 def test_ports_dialog_refuses_a_port_to_a_missing_inner_node(make_window, qtbot):
-    from app.components_ui.interface_dialog import InterfaceDialog
+    from spark_snn.app.components_ui.interface_dialog import InterfaceDialog
     w = make_window(path=COLUMNS)
     dlg = InterfaceDialog(w.graph, "column")
     qtbot.addWidget(dlg)
@@ -556,7 +556,7 @@ def test_ports_dialog_refuses_a_port_to_a_missing_inner_node(make_window, qtbot)
 
 
 def test_monitor_inside_an_instance_uses_dotted_ids(make_window):
-    from app.run.monitors import RasterMonitor
+    from spark_snn.app.run.monitors import RasterMonitor
     w, _ctl, _asked = running_window(make_window)
     try:
         w.menus.context_menu(QtCore.QPoint(0, 0), "column")

@@ -8,8 +8,8 @@ import pytest
 pytest.importorskip("pytestqt")
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
-from engine import Graph, Node, load, save  # noqa: E402
-from engine.graph import FORMAT_VERSION  # noqa: E402
+from spark_snn.engine import Graph, Node, load, save  # noqa: E402
+from spark_snn.engine.graph import FORMAT_VERSION  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # NodeGraphQt's own
@@ -27,7 +27,7 @@ def temp_settings(tmp_path, monkeypatch):
 
 @pytest.fixture
 def make_window(qtbot, monkeypatch):
-    from app.main_window import MainWindow
+    from spark_snn.app.main_window import MainWindow
     made = []
 
     def make(path=None, **kw):
@@ -288,7 +288,7 @@ def test_validation_is_debounced_after_edits(win, qtbot):
 def _assert_apart(win, new=None):
     """No drawn node in ``new`` (default: all) overlaps another (ports, captions and markers
     included)."""
-    from app.placement import overlaps
+    from spark_snn.app.placement import overlaps
     rects = win.canvas.node_rects()
     for a in (new if new is not None else rects):
         for b in rects:
@@ -373,7 +373,7 @@ def test_settings_and_layout_use_temp_location(win, temp_settings):
     assert (temp_settings / "spark.ini").exists()
     win.problems_dock.hide()
     win.docks.save()
-    from app.main_window import MainWindow
+    from spark_snn.app.main_window import MainWindow
     w2 = MainWindow(with_run=False)
     try:
         assert w2.problems_dock.isHidden()
@@ -383,7 +383,7 @@ def test_settings_and_layout_use_temp_location(win, temp_settings):
 
 
 def test_palette_lists_registry_and_adds(win):
-    from engine.registry import registry
+    from spark_snn.engine.registry import registry
     names = win.palette.visible_types()
     assert set(names) == set(registry().names())
     win.palette.search.setText("leaky")
@@ -413,7 +413,7 @@ def test_node_actions_and_badges(win):
 
 
 def test_main_parses_args_and_picks_example(monkeypatch):
-    from app import main as app_main
+    from spark_snn.app import main as app_main
     ns = app_main.parse_args(["x.json", "--run"])
     assert ns.file == "x.json" and ns.run
     assert not app_main.parse_args([]).run
@@ -445,7 +445,7 @@ def test_pyside_refcount_workaround(qtbot):
 
     from PySide6.QtCore import QObject, Signal
 
-    from app import qtfix
+    from spark_snn.app import qtfix
 
     class Emitter(QObject):
         fired = Signal(int)
@@ -512,7 +512,7 @@ def test_open_asks_first_and_recent_files(win, tmp_path, monkeypatch):
 
 
 def test_ports_coloured_by_kind_and_pipe_delete(win):
-    from app.canvas import KIND_COLORS
+    from spark_snn.app.canvas import KIND_COLORS
     a, b = small(win)
     node = win.canvas.node_for(b)
     assert tuple(node.inputs()["current"].color[:3]) == KIND_COLORS["current"]
@@ -601,7 +601,7 @@ def test_mouse_drag_connects_refuses_and_moves(win):
 
 def test_save_on_an_example_asks_for_a_new_name(win, tmp_path, monkeypatch):
     """Examples are templates: Save behaves like Save As, the shipped file is never written."""
-    from app.files import is_example
+    from spark_snn.app.files import is_example
     example = ROOT / "resources" / "examples" / "minimal.json"
     shipped = example.read_bytes()
     assert win.files.open_file(str(example), ask=False)
@@ -820,7 +820,7 @@ def test_backdrop_title_follows_undo_and_redo(win, qtbot, tmp_path):
 
 
 def test_free_spot_numbers():
-    from app.placement import free_spot, node_size, overlaps
+    from spark_snn.app.placement import free_spot, node_size, overlaps
     assert free_spot([(0, 0, 100, 100)], (50, 50), (200, 200)) == (200.0, 200.0)  # free: kept
     # hand-computed: clearing the 100x100 block by 30 needs x >= 130 (right: 6 steps of 20,
     # cost 120), x <= -80 (left: 100 x 4 = 400), y <= -80 (up: 400) or y >= 130 (down: 480)
@@ -871,7 +871,7 @@ def test_node_names_stay_readable_at_every_zoom(win, qtbot):
     """Issue 11.6: the 7-pool example fitted to the window was a set of blank boxes, and
     the cartpole example's texts were about 5 px high. Names keep at least 11 px on screen
     (port labels fade out instead), and File > New starts at 100 %."""
-    from app.canvas_lod import MIN_TITLE_PX
+    from spark_snn.app.canvas_lod import MIN_TITLE_PX
     win.resize(1600, 1000)
     win.show()
     qtbot.waitExposed(win)
@@ -1002,7 +1002,7 @@ def test_unknown_node_type_is_kept_whole_and_flagged(win, tmp_path, monkeypatch)
 def test_file_dialogs_start_in_the_last_folder(win, tmp_path, monkeypatch):
     """Issue 11.13: Save As opened in the home folder and Export in the working directory.
     Both start in the folder of the last file opened, saved or exported."""
-    from app import dialogs
+    from spark_snn.app import dialogs
     asked = []
 
     def fake(parent, caption, start, filters):
@@ -1078,7 +1078,7 @@ def test_long_problem_texts_are_shown_whole(win, qtbot):
     grows to the whole text) and every cell's tooltip has the whole problem."""
     from PySide6 import QtGui
 
-    from engine.problems import Problem
+    from spark_snn.engine.problems import Problem
     win.show()
     qtbot.waitExposed(win)
     panel = win.problems_panel

@@ -2,7 +2,7 @@
 node's model text, and the canvas the ports, both following edits of the text."""
 from test_app_editor import make_window, temp_settings, win  # noqa: F401  (fixtures)
 
-from engine.equations import LIBRARY
+from spark_snn.engine.equations import LIBRARY
 
 
 def test_inspector_and_canvas_follow_the_model_text(win):  # noqa: F811

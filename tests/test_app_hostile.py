@@ -14,7 +14,7 @@ from PySide6 import QtWidgets  # noqa: E402
 from test_app_editor import make_window, temp_settings, win  # noqa: E402,F401
 from test_app_run import make, wait_state  # noqa: E402,F401
 
-from engine import Graph, Node  # noqa: E402
+from spark_snn.engine import Graph, Node  # noqa: E402
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # NodeGraphQt's own

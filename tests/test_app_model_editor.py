@@ -11,15 +11,15 @@ pytest.importorskip("pytestqt")
 from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 from test_app_editor import make_window, temp_settings, win  # noqa: E402,F401  (fixtures)
 
-import engine  # noqa: E402
-from app.code_edit import FORMATS  # noqa: E402
-from app.component_save import SaveComponentDialog, save_node_as_component  # noqa: E402
-from app.model_editor import for_node_type  # noqa: E402
-from engine import Graph, Node  # noqa: E402
-from engine.composite import (CompositeError, flatten, load_library,  # noqa: E402
+from spark_snn import engine  # noqa: E402
+from spark_snn.app.code_edit import FORMATS  # noqa: E402
+from spark_snn.app.component_save import SaveComponentDialog, save_node_as_component  # noqa: E402
+from spark_snn.app.model_editor import for_node_type  # noqa: E402
+from spark_snn.engine import Graph, Node  # noqa: E402
+from spark_snn.engine.composite import (CompositeError, flatten, load_library,  # noqa: E402
                               node_component)
-from engine.equations import LIBRARY  # noqa: E402
-from engine.registry import registry  # noqa: E402
+from spark_snn.engine.equations import LIBRARY  # noqa: E402
+from spark_snn.engine.registry import registry  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # NodeGraphQt's own
 LIF = LIBRARY["lif"]

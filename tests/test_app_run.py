@@ -13,12 +13,12 @@ import pytest
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMainWindow
 
-import app.run as run_pkg
-from app.run.frames import Mailbox
-from app.run.graph_info import GraphInfo
-from app.run.monitors import EnvironmentMonitor, RasterMonitor, WeightsMonitor
-from components.projection import dense_matrix
-from engine import Graph, Node, Simulation
+import spark_snn.app.run as run_pkg
+from spark_snn.app.run.frames import Mailbox
+from spark_snn.app.run.graph_info import GraphInfo
+from spark_snn.app.run.monitors import EnvironmentMonitor, RasterMonitor, WeightsMonitor
+from spark_snn.components.projection import dense_matrix
+from spark_snn.engine import Graph, Node, Simulation
 
 WAIT = 60_000  # ms; generous for a slow CI machine (these waits end as soon as the state holds)
 
@@ -369,7 +369,7 @@ def test_mailbox_merges_frames_and_notifies_once():
 
 def test_real_main_window_autorun(qtbot, tmp_path):
     """`spark app FILE --run`: the editor window installs the run UI and starts at once."""
-    mw = pytest.importorskip("app.main_window")
+    mw = pytest.importorskip("spark_snn.app.main_window")
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "resources" / "examples" / "minimal.json"
@@ -484,7 +484,7 @@ def test_monitors_share_the_bottom_row_with_the_problems_tab(qtbot, tmp_path, mo
     """In the editor window, bottom monitors sit side by side and the problems panel becomes a
     tab behind the first one instead of squeezing them."""
     monkeypatch.setenv("SPARK_SETTINGS_DIR", str(tmp_path))
-    mw = pytest.importorskip("app.main_window")
+    mw = pytest.importorskip("spark_snn.app.main_window")
     path = Path(__file__).resolve().parents[1] / "resources" / "examples" / "two_pools.json"
     win = mw.MainWindow(str(path), check_recovery=False)
     qtbot.addWidget(win)
@@ -512,7 +512,7 @@ def test_monitors_share_the_bottom_row_with_the_problems_tab(qtbot, tmp_path, mo
 def test_frame_rate_backs_off_when_drawing_overloads_the_gui(make):
     """When drawing and painting the plots take most of the GUI thread's time the frame
     interval stretches up to 1/4 s; once they are cheap again it comes back to 1/25 s."""
-    from app.run import painter as C
+    from spark_snn.app.run import painter as C
 
     win, ctl = make(pool_graph())
     nominal = ctl.painter.timer.interval() / 1000.0

@@ -15,9 +15,9 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 from test_app_run import WAIT, make, pool_graph, two_pool_graph, wait_state  # noqa: F401
 
-from app.run.rewind import Rewind
-from engine import Simulation, load
-from engine.state import read_state, same_arrays
+from spark_snn.app.run.rewind import Rewind
+from spark_snn.engine import Simulation, load
+from spark_snn.engine.state import read_state, same_arrays
 
 ROOT = Path(__file__).resolve().parents[1]
 CARTPOLE = ROOT / "resources" / "examples" / "cartpole.json"
@@ -128,7 +128,7 @@ def test_state_of_a_structurally_different_graph_is_refused(qtbot, make, tmp_pat
 
 
 def test_file_and_view_menus_of_the_editor(qtbot):
-    from app.main_window import MainWindow
+    from spark_snn.app.main_window import MainWindow
     win = MainWindow(None, check_recovery=False)
     try:
         texts = [a.text() for a in win.menus.file_menu.actions()]

@@ -11,8 +11,8 @@ import pytest
 from conftest import ei_graph
 from PySide6 import QtCore
 
-from engine import Simulation, save
-from engine.sweep import SweepParam, sweep
+from spark_snn.engine import Simulation, save
+from spark_snn.engine.sweep import SweepParam, sweep
 
 WAIT = 180_000
 
@@ -20,7 +20,7 @@ WAIT = 180_000
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("SPARK_SETTINGS_DIR", str(tmp_path / "settings"))
-    from app.main_window import MainWindow
+    from spark_snn.app.main_window import MainWindow
     made = []
 
     def make(graph):
@@ -181,7 +181,7 @@ def test_what_the_engine_refuses_is_shown(qtbot, window, node, name, lo, hi, why
 def test_closing_the_dialog_or_the_window_cancels_the_sweep(qtbot, window):
     """A sweep in progress is cancelled (not left running for its whole length) when its
     dialog closes, and when its window goes away."""
-    from app import sweep_dialog
+    from spark_snn.app import sweep_dialog
     w = window(ei_graph())
     dlg = open_dialog(w)
     dlg.p1.choose("exc", "tau_m", 10, 30, 2)

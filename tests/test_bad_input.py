@@ -9,10 +9,10 @@ import tracemalloc
 
 import pytest
 
-import engine
-from components import gym_env
-from engine import GraphError, jsontext, memory
-from engine.cli import main as cli_main
+from spark_snn import engine
+from spark_snn.components import gym_env
+from spark_snn.engine import GraphError, jsontext, memory
+from spark_snn.engine.cli import main as cli_main
 
 
 def _graph_text(**top) -> str:

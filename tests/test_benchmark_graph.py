@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import engine
+from spark_snn import engine
 
 ROOT = Path(__file__).resolve().parent.parent
 FILE = ROOT / "resources" / "examples" / "benchmark_7pools.json"

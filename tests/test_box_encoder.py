@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from components.box_encoder import BSA_EDGES, BoxEncoder, parse_edges
-from engine import Graph, Node, Simulation, validate
+from spark_snn.components.box_encoder import BSA_EDGES, BoxEncoder, parse_edges
+from spark_snn.engine import Graph, Node, Simulation, validate
 
 
 def graph(edges="0; -1, 1", mode="regular", rate=250.0, dt=1.0, size=None):

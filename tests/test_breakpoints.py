@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from conftest import ei_graph, graph_of, overflow_graph
 
-from engine import Simulation, SimulationError
-from engine.breakpoints import RATE_WINDOW_MS, ConditionError, parse
-from engine.cli import main
-from engine.state import same_arrays
+from spark_snn.engine import Simulation, SimulationError
+from spark_snn.engine.breakpoints import RATE_WINDOW_MS, ConditionError, parse
+from spark_snn.engine.cli import main
+from spark_snn.engine.state import same_arrays
 
 
 def test_conditions_parse():

@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import engine
+from spark_snn import engine
 
 
 def _policy(ep, k, obs, rng):
@@ -20,7 +20,7 @@ def test_whole_episodes_match_gymnasium_exactly():
 
 
 def _whole_episodes_match_gymnasium():
-    from components.cartpole import cartpole_step, runtime_zero
+    from spark_snn.components.cartpole import cartpole_step, runtime_zero
     step = jax.jit(lambda s, a, t: cartpole_step(s, a, runtime_zero(t)))
     env = gym.make("CartPole-v1", sutton_barto_reward=True)
     rng = np.random.default_rng(0)

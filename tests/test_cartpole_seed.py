@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import engine
-from components.cartpole_feedback import CartpoleFeedback
+from spark_snn import engine
+from spark_snn.components.cartpole_feedback import CartpoleFeedback
 from tests.plastic_reference import run_node
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from engine.cli import main
+from spark_snn.engine.cli import main
 
 EX = os.path.join(os.path.dirname(__file__), "..", "resources", "examples", "two_pools.json")
 

@@ -2,15 +2,15 @@
 import numpy as np
 import pytest
 
-import engine
+from spark_snn import engine
 from tests.conftest import ei_graph, graph_of, overflow_graph
-from engine import Graph, Node, Simulation, SimulationError, StructuralEdit
-from engine.composite import (BoundaryPort, CompositeError, Definition, Promoted,
+from spark_snn.engine import Graph, Node, Simulation, SimulationError, StructuralEdit
+from spark_snn.engine.composite import (BoundaryPort, CompositeError, Definition, Promoted,
                               analyze_definition, flatten, infer_boundary, instantiate,
                               make_component, merge_definitions, node_type, types_by_category,
                               unpack, update_definition, used_definitions)
-from engine.graph import Edge
-from engine.problems import GraphError
+from spark_snn.engine.graph import Edge
+from spark_snn.engine.problems import GraphError
 
 COLUMN = ["exc", "inh", "ee", "ei", "ie"]
 

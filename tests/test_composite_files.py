@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import engine
-from engine import Graph, Node, Simulation
-from engine.composite import (Definition, flatten, library_differences, load_library,
+from spark_snn import engine
+from spark_snn.engine import Graph, Node, Simulation
+from spark_snn.engine.composite import (Definition, flatten, library_differences, load_library,
                               save_library, take_from_library)
-from engine.graph import Edge
-from engine.problems import GraphError
+from spark_snn.engine.graph import Edge
+from spark_snn.engine.problems import GraphError
 from tests.test_composite import column_of_ei, nested_graph
 
-registry_module = import_module("engine.registry")  # the module (engine.registry: the function)
+registry_module = import_module("spark_snn.engine.registry")  # the module (engine.registry: the function)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "resources" / "examples"
@@ -111,7 +111,7 @@ def test_malformed_definitions_are_reported_by_name():
 def test_a_graph_and_its_flat_file_spike_identically(tmp_path):
     g = engine.load(EXAMPLES / "columns.json")
     out = tmp_path / "flat.json"
-    res = subprocess.run([sys.executable, "-m", "engine.cli", "flatten",
+    res = subprocess.run([sys.executable, "-m", "spark_snn.engine.cli", "flatten",
                           str(EXAMPLES / "columns.json"), "-o", str(out)],
                          capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
@@ -142,7 +142,7 @@ def test_spark_flatten_refuses_a_broken_graph(tmp_path):
     g.definitions["cell"].nodes["loop"] = Node("loop", "top", {})
     src = tmp_path / "bad.json"
     engine.save(g, src)
-    res = subprocess.run([sys.executable, "-m", "engine.cli", "flatten", str(src), "-o",
+    res = subprocess.run([sys.executable, "-m", "spark_snn.engine.cli", "flatten", str(src), "-o",
                           str(tmp_path / "out.json")], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 1 and "contains itself" in res.stderr
     assert not (tmp_path / "out.json").exists()
@@ -150,7 +150,7 @@ def test_spark_flatten_refuses_a_broken_graph(tmp_path):
 
 def test_spark_run_records_an_inner_pool_by_its_dotted_id(tmp_path):
     out = tmp_path / "rec.npz"
-    res = subprocess.run([sys.executable, "-m", "engine.cli", "run",
+    res = subprocess.run([sys.executable, "-m", "spark_snn.engine.cli", "run",
                           str(EXAMPLES / "columns.json"), "--steps", "600", "--chunk", "200",
                           "--record", "c3.exc.spikes", "--out", str(out), "--json"],
                          capture_output=True, text=True, cwd=ROOT)
@@ -278,7 +278,7 @@ def test_composite_examples_are_what_the_generator_makes():
 
 
 def test_cartpole_composite_trains_like_cartpole():
-    from engine import train as tr
+    from spark_snn.engine import train as tr
     runs = [tr.train(engine.load(EXAMPLES / f), 2, 2, seed=5, chunk_env_steps=50, progress=False)
             for f in ("cartpole.json", "cartpole_composite.json")]
     assert runs[0][0] == runs[1][0] and all(len(x) == 2 for x in runs[0][0])

@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-import engine
-from components.base import Param
-from components.current_source import CurrentSource
-from engine import Graph, GraphError, Node, Simulation, SimulationError, StructuralEdit
-from engine.schedule import order_nodes
+from spark_snn import engine
+from spark_snn.components.base import Param
+from spark_snn.components.current_source import CurrentSource
+from spark_snn.engine import Graph, GraphError, Node, Simulation, SimulationError, StructuralEdit
+from spark_snn.engine.schedule import order_nodes
 from tests.conftest import ei_graph, overflow_graph
 
 
@@ -244,7 +244,7 @@ def test_a_same_step_path_between_equal_pools_keeps_them_apart():
 
         @classmethod
         def ports(cls, p):
-            from components.base import CURRENT, SPIKES, Port
+            from spark_snn.components.base import CURRENT, SPIKES, Port
             return ([Port("spikes", SPIKES, p["size"])],
                     [Port("current", CURRENT, p["size"])])
 
@@ -284,7 +284,7 @@ def test_state_packer_keeps_every_leaf_bit_exact_and_flags_non_finite_floats():
 def _packer_round_trip():
     import jax
 
-    from engine.compiler import StatePacker
+    from spark_snn.engine.compiler import StatePacker
     rng = np.random.default_rng(3)
     tree = {"a": rng.normal(size=5).astype(np.float32),
             "b": {"c": rng.normal(size=(2, 3)), "d": np.array(-7, np.int32)},
@@ -328,6 +328,6 @@ def test_set_input_and_set_param_reach_the_next_chunk_through_the_packed_buffers
 
 
 def test_state_packer_names_a_leaf_it_cannot_pack():
-    from engine.compiler import StatePacker
+    from spark_snn.engine.compiler import StatePacker
     with pytest.raises(TypeError, match="nodes/n1/z: dtype complex64"):
         StatePacker({"nodes": {"n1": {"z": np.zeros(2, np.complex64)}}})

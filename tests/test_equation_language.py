@@ -7,12 +7,12 @@ from conftest import graph_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import Simulation
-from engine.equations import LIBRARY, check_model, vocabulary
-from engine.equations.parser import _Reader, tokenize
-from engine.equations.syntax import (MAX_DEPTH, MAX_TEXT, Binary, Call, ModelError, Name, Num,
-                                     Unary, unparse)
-from engine.validate import validate
+from spark_snn.engine import Simulation
+from spark_snn.engine.equations import LIBRARY, check_model, vocabulary
+from spark_snn.engine.equations.parser import _Reader, tokenize
+from spark_snn.engine.equations.syntax import (MAX_DEPTH, MAX_TEXT, Binary, Call, ModelError, Name,
+                                               Num, Unary, unparse)
+from spark_snn.engine.validate import validate
 
 
 def errors(text, kind="neuron"):
@@ -184,7 +184,7 @@ def test_hostile_text_is_refused_and_nothing_runs(text, monkeypatch, tmp_path):
 def test_model_compiles_to_closures_without_eval(monkeypatch):
     # checking a text and building its node (every closure of the step) works with eval, exec
     # and compile unavailable; the step then only calls jax.numpy
-    from engine.equations.nodes import EquationPlasticity, EquationPool
+    from spark_snn.engine.equations.nodes import EquationPlasticity, EquationPool
 
     def trap(*a, **k):
         raise AssertionError("eval/exec/compile called")

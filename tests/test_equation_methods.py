@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import graph_of
 
-from engine import Simulation
+from spark_snn.engine import Simulation
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -83,7 +83,7 @@ output I
 @pytest.mark.parametrize("dt", [0.1, 1.0, 4.0])
 def test_exact_coupled_linear_system_matches_closed_form(dt, path, monkeypatch):
     if path == "matrix exponential":  # the general path, which other systems take
-        monkeypatch.setattr("engine.equations.translate._two_layers", lambda *a: None)
+        monkeypatch.setattr("spark_snn.engine.equations.translate._two_layers", lambda *a: None)
     # tau_m v' = E - v + I, I = I0 exp(-t/tau_s), v(0) = 0:
     # v = E (1 - exp(-t/tau_m)) + I0 tau_s/(tau_s - tau_m) (exp(-t/tau_s) - exp(-t/tau_m))
     steps = int(round(100 / dt))
@@ -139,7 +139,7 @@ def test_convergence_order_on_logistic_equation(method, order):
 
 
 def test_exact_refuses_nonlinear_equation_naming_the_term():
-    from engine.validate import validate
+    from spark_snn.engine.validate import validate
     text = "state v = -70 mV\ndv/dt = (v * v / mV - v) / ms\noutput v"
     g = graph_of(("n", "equation_synapse", {"size": 1, "method": "exact", "model": text}))
     probs = validate(g)
@@ -149,15 +149,15 @@ def test_exact_refuses_nonlinear_equation_naming_the_term():
 
 
 def test_auto_method_picks_exact_for_linear_and_exponential_euler_otherwise():
-    from engine.equations import check_model
-    from engine.equations.translate import choose_method
+    from spark_snn.engine.equations import check_model
+    from spark_snn.engine.equations.translate import choose_method
     assert choose_method(check_model(COUPLED, "synapse"), "auto") == "exact"
     assert choose_method(check_model(LOGISTIC, "synapse"), "auto") == "exponential_euler"
 
 
 def test_exact_path_choice():
-    from engine.equations import check_model
-    from engine.equations.translate import Integrator
+    from spark_snn.engine.equations import check_model
+    from spark_snn.engine.equations.translate import Integrator
     import jax.numpy as jnp
     layered = Integrator(check_model(COUPLED, "synapse"), "exact", jnp).layered
     assert layered == (["I"], ["v"])

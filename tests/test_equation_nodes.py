@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from conftest import graph_of
 
-from engine import Graph, Node, Simulation
-from engine.equations import LIBRARY
-from engine.registry import registry
-from engine.simulation import StructuralEdit
-from engine.validate import analyze, validate
+from spark_snn.engine import Graph, Node, Simulation
+from spark_snn.engine.equations import LIBRARY
+from spark_snn.engine.registry import registry
+from spark_snn.engine.simulation import StructuralEdit
+from spark_snn.engine.validate import analyze, validate
 
 
 def pool_net(pool_type, params, *, n=60, amp=18.0, w=0.8, jump=0.5, steps=4000, seed=3):
@@ -91,8 +91,8 @@ def test_equation_three_factor_matches_builtin():
     # the two components side by side, fed the same random spikes and modulator for 3000 steps
     import jax
 
-    from components.base import Ctx
-    from engine.validate import node_config
+    from spark_snn.components.base import Ctx
+    from spark_snn.engine.validate import node_config
     reg = registry()
     params = {"connectivity": "fixed_probability", "p": 0.6, "weight": 5.0, "lr": 2.0,
               "a_plus": 0.05, "a_minus": 0.04, "tau_e": 50.0, "w_max": 8.0}
@@ -248,7 +248,7 @@ def test_analysis_reports_ports_of_equation_nodes_for_edges():
 
 # --- examples ---------------------------------------------------------------------------------
 def test_equation_lif_example_spikes_like_builtin():
-    from engine import load
+    from spark_snn.engine import load
     g = load("resources/examples/equation_lif.json")
     assert (g.nodes["builtin"].type, g.nodes["equation"].type) == ("lif", "equation_pool")
     rec = Simulation(g, record=["builtin.spikes", "equation.spikes"]).advance(5000, chunk=1000)
@@ -259,7 +259,7 @@ def test_equation_lif_example_spikes_like_builtin():
 def test_equation_stdp_example_selects_correlated_inputs():
     # 50 inputs share spike times (a common Poisson source), 50 fire independently at the same
     # rate; the equation-defined STDP rule strengthens the first group and weakens the second
-    from engine import load
+    from spark_snn.engine import load
     sim = Simulation(load("resources/examples/equation_stdp.json"),
                      record=["correlated.spikes", "independent.spikes"])
     rec = sim.advance(50_000, chunk=5000)  # 5 s
@@ -273,7 +273,7 @@ def test_equation_stdp_example_selects_correlated_inputs():
 
 def test_equation_pools_group_and_their_projections_fuse_like_builtins():
     # the 7-pool benchmark network with its lif pools swapped for the equation LIF
-    from engine import compile_graph, load
+    from spark_snn.engine import compile_graph, load
     g = load("resources/examples/benchmark_7pools.json")
     for node in g.nodes.values():
         if node.type == "lif":
@@ -293,8 +293,8 @@ def test_prepared_factors_give_the_same_step(method):
     import jax
     import jax.numpy as jnp
 
-    from components.base import Ctx
-    from engine.equations.nodes import EquationPool
+    from spark_snn.components.base import Ctx
+    from spark_snn.engine.equations.nodes import EquationPool
     cfg = {p.name: p.default for p in EquationPool.node_params({})}
     cfg.update(size=4, method=method)
     pool = EquationPool(cfg, {}, 0.1, np.float32)
@@ -317,9 +317,9 @@ def test_start_of_step_arrivals_are_lost_right_after_a_spike():
     # variable does not take it while, or just after, the neuron is refractory
     import jax.numpy as jnp
 
-    from components.base import Ctx
-    from components.lif import BIG
-    from engine.equations.nodes import EquationPool
+    from spark_snn.components.base import Ctx
+    from spark_snn.components.lif import BIG
+    from spark_snn.engine.equations.nodes import EquationPool
     text = LIBRARY["lif"].replace("on jump after integration: v += jump", "on jump: v += jump")
     cfg = {p.name: p.default for p in EquationPool.node_params({"model": text})}
     cfg.update(size=4, method="exact", model=text, t_ref=0.3)  # n_ref = 3 at dt = 0.1

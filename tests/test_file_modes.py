@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from engine import Graph, Node, load, save
+from spark_snn.engine import Graph, Node, load, save
 
 
 def _graph():

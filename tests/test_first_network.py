@@ -18,11 +18,11 @@ import math
 import numpy as np
 import pytest
 
-import engine
-from engine import Graph, Node, registry
-from engine.fileio import dumps, loads
-from engine.graph import FORMAT_VERSION
-from engine.validate import analyze
+from spark_snn import engine
+from spark_snn.engine import Graph, Node, registry
+from spark_snn.engine.fileio import dumps, loads
+from spark_snn.engine.graph import FORMAT_VERSION
+from spark_snn.engine.validate import analyze
 
 ZETA_HALF = 1.4603545088095868  # |zeta(1/2)|
 

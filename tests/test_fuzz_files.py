@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import engine
-from engine import GraphError, Problem
+from spark_snn import engine
+from spark_snn.engine import GraphError, Problem
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "resources" / "examples"
 EXAMPLES = {p.name: json.loads(p.read_text()) for p in sorted(EXAMPLES_DIR.glob("*.json"))}

@@ -4,9 +4,9 @@ import os
 
 import pytest
 
-import engine
-from engine import GraphError, fileio
-from engine.graph import FORMAT_VERSION, Edge, Graph, Node
+from spark_snn import engine
+from spark_snn.engine import GraphError, fileio
+from spark_snn.engine.graph import FORMAT_VERSION, Edge, Graph, Node
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "resources", "examples")
 

@@ -5,8 +5,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import engine
-from engine import train as tr
+from spark_snn import engine
+from spark_snn.engine import train as tr
 
 
 def env_graph(env_id, per=2, seed=7, index_size=2, **params):
@@ -60,7 +60,7 @@ def test_feedback_modes_and_action_list_follow_gymnasium(env_id, mode):
 
 def test_without_settings_the_node_behaves_as_before():
     """No feedback_mode or actions in the file: the failure signal and index i = action i."""
-    from components.gym_env import GymEnv
+    from spark_snn.components.gym_env import GymEnv
     defaults = {p.name: p.default for p in GymEnv.params}
     assert defaults["feedback_mode"] == "failure" and defaults["actions"] == ""
     per = 2
@@ -157,7 +157,7 @@ def test_acrobot_example_is_generated_and_runs_headless(capsys):
     import sys
     from pathlib import Path
 
-    from engine.cli import main
+    from spark_snn.engine.cli import main
     root = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(root / "benchmarks"))
     try:

@@ -27,7 +27,7 @@ PER_FILE_S = 30.0
 
 # first thing in the child (no preexec_fn: forking this JAX-threaded process is unsafe)
 LIMIT = (f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({LIMIT_AS}, {LIMIT_AS}))\n")
-SPARK = LIMIT + "import sys\nfrom engine.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+SPARK = LIMIT + "import sys\nfrom spark_snn.engine.cli import main\nsys.exit(main(sys.argv[1:]))\n"
 
 
 def _env():
@@ -82,7 +82,7 @@ def test_spark_validate_refuses_every_hostile_file(generated):
 
 DRIVER = r"""
 import contextlib, io, json, sys, time, traceback
-from engine.cli import main
+from spark_snn.engine.cli import main
 out = {}
 for path in sys.argv[1:]:
     err = io.StringIO()

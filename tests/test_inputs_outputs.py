@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from components.argmax_action import ArgmaxAction
-from components.place_cell_encoder import PlaceCellEncoder
-from components.poisson_source import PoissonSource
-from components.rate_encoder import RateEncoder
-from engine import GraphError, Simulation, validate
+from spark_snn.components.argmax_action import ArgmaxAction
+from spark_snn.components.place_cell_encoder import PlaceCellEncoder
+from spark_snn.components.poisson_source import PoissonSource
+from spark_snn.components.rate_encoder import RateEncoder
+from spark_snn.engine import GraphError, Simulation, validate
 from tests.conftest import graph_of as graph
 
 DT = 0.1

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import jaxcache
+from spark_snn.engine import jaxcache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,8 +20,8 @@ import json, sys
 import jax
 events = []
 jax.monitoring.register_event_listener(lambda name, **kw: events.append(name))
-import engine
-from engine import jaxcache
+from spark_snn import engine
+from spark_snn.engine import jaxcache
 sim = engine.Simulation(engine.load(sys.argv[1]), record=["pool.spikes"])
 rec = sim.advance(1000)
 spikes = rec["pool.spikes"]

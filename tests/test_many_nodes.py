@@ -15,10 +15,10 @@ from pathlib import Path
 import jax
 import numpy as np
 
-import engine
-from engine import compiler
-from engine.compiler import FUSE_SMALL_DENSE
-from engine.schedule import order_nodes
+from spark_snn import engine
+from spark_snn.engine import compiler
+from spark_snn.engine.compiler import FUSE_SMALL_DENSE
+from spark_snn.engine.schedule import order_nodes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from bench_many_nodes import many_nodes_graph  # noqa: E402

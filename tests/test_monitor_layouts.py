@@ -10,7 +10,7 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 from test_app_run import WAIT, pool_graph
 
-from engine import Edge, Node, load, save
+from spark_snn.engine import Edge, Node, load, save
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 BOTTOM = QtCore.Qt.DockWidgetArea.BottomDockWidgetArea
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # NodeGra
 @pytest.fixture
 def open_window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("SPARK_SETTINGS_DIR", str(tmp_path / "settings"))
-    from app.main_window import MainWindow
+    from spark_snn.app.main_window import MainWindow
     made = []
 
     def make(path):

@@ -18,9 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from components.adex import EXP_ARG_MAX, AdEx, exp_current
-from components.base import Ctx
-from engine import Graph, Node, Simulation, validate
+from spark_snn.components.adex import EXP_ARG_MAX, AdEx, exp_current
+from spark_snn.components.base import Ctx
+from spark_snn.engine import Graph, Node, Simulation, validate
 
 DT = 0.1
 

@@ -13,10 +13,11 @@ import nir
 import numpy as np
 import pytest
 
-import engine
-from engine.cli import main
-from engine.composite import make_component
-from engine.nir_io import NIRError, detect_time_unit, from_nir, read_nir, to_nir, write_nir
+from spark_snn import engine
+from spark_snn.engine.cli import main
+from spark_snn.engine.composite import make_component
+from spark_snn.engine.nir_io import (NIRError, detect_time_unit, from_nir, read_nir, to_nir,
+                                     write_nir)
 from tests.conftest import graph_of
 
 DRIVE = np.linspace(16.0, 30.0, 12)

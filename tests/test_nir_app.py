@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from engine.nir_io import read_nir, write_nir
+from spark_snn.engine.nir_io import read_nir, write_nir
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # NodeGraphQt's own
@@ -20,7 +20,7 @@ def win(qtbot, tmp_path, monkeypatch):
     # a modal question would hang the test: none is expected here
     monkeypatch.setattr(QtWidgets.QMessageBox, "question",
                         lambda *a, **k: pytest.fail(f"unexpected question: {a[1:3]}"))
-    from app.main_window import MainWindow
+    from spark_snn.app.main_window import MainWindow
     w = MainWindow(str(EXAMPLES / "minimal.json"), check_recovery=False, with_run=False)
     w.nir.popups = False
     w.files.popups = False

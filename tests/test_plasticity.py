@@ -3,11 +3,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from components.base import Ctx
-from components.modulator import Modulator
-from components.stdp_projection import STDPProjection
-from components.td_critic import TDCritic
-from components.three_factor_projection import ThreeFactorProjection
+from spark_snn.components.base import Ctx
+from spark_snn.components.modulator import Modulator
+from spark_snn.components.stdp_projection import STDPProjection
+from spark_snn.components.td_critic import TDCritic
+from spark_snn.components.three_factor_projection import ThreeFactorProjection
 
 F = np.float32
 
@@ -112,7 +112,7 @@ def test_td_critic_hand_computed():
 
 
 def test_example_graph_builds_and_weights_in_state():
-    import engine
+    from spark_snn import engine
     from pathlib import Path
     path = Path(__file__).resolve().parents[1] / "resources" / "examples" / "cartpole.json"
     g = engine.load(path)

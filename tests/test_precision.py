@@ -8,7 +8,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-import engine
+from spark_snn import engine
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "resources" / "examples"
@@ -22,7 +22,7 @@ RUNS = [("cartpole.json", 2000, ["cart.observation", "left.v", "right.spikes", "
 SCRIPT = """
 import json, sys
 import numpy as np
-import engine
+from spark_snn import engine
 runs = json.loads(sys.argv[1])
 out = {}
 for name, steps, rec in runs:

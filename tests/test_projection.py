@@ -8,10 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from components.projection import (Projection, dense_matrix, event_propagate, padded_tables,
-                                   spike_words)
-from engine import Simulation, validate
-from engine.compiler import node_rng
+from spark_snn.components.projection import (Projection, dense_matrix, event_propagate,
+                                             padded_tables, spike_words)
+from spark_snn.engine import Simulation, validate
+from spark_snn.engine.compiler import node_rng
 from tests.conftest import graph_of as graph
 
 
@@ -421,7 +421,7 @@ def test_per_synapse_delays_in_a_graph_are_not_fused_and_are_validated():
               edges=[("src.spikes", "p1.pre"), ("p1.events", "a.syn"),
                      ("src.spikes", "p2.pre"), ("p2.events", "b.syn"),
                      ("src.spikes", "p3.pre"), ("p3.events", "a.jump")])
-    from engine import compile_graph
+    from spark_snn.engine import compile_graph
     model = compile_graph(g)
     # p2 and p3 (one delay of 2 steps) share a fused kernel; p1 (per-synapse delays) stays apart
     assert "p1" in model.rnodes and "p2" not in model.rnodes and "p3" not in model.rnodes
@@ -439,7 +439,7 @@ def test_fixed_probability_is_one_uniform_per_pair_row_after_row(n_pre, n_post, 
     """The rule (set before the draw was vectorised, so saved networks keep their synapses): a
     uniform number per (pre, post) pair, pre-major, a synapse where it is below p; drawn in
     blocks of rows (a small block here, to cross block edges)."""
-    from components import projection as P
+    from spark_snn.components import projection as P
     monkeypatch.setattr(P, "DRAW_BLOCK", 1000)
     cfg = {"connectivity": "fixed_probability", "p": 0.2, "autapses": autapses}
     rng = np.random.default_rng(11)
@@ -451,7 +451,7 @@ def test_fixed_probability_is_one_uniform_per_pair_row_after_row(n_pre, n_post, 
 
 
 def test_synapse_order_is_pre_then_post_and_stable():
-    from components.projection import order_by_pre_post
+    from spark_snn.components.projection import order_by_pre_post
     rng = np.random.default_rng(3)
     pre = rng.integers(0, 50, 4000)
     post = rng.integers(0, 70, 4000)          # many repeated (pre, post) pairs: stability shows
@@ -472,7 +472,7 @@ def test_event_propagation_adds_rows_in_ascending_neuron_order_at_any_size(n, sp
     strategy (on the CPU the parallel one's scatter adds in order too)."""
     import jax
     monkeypatch.setenv("SPARK_PROPAGATION", strategy)
-    from components.projection import event_propagate_words, spike_words
+    from spark_snn.components.projection import event_propagate_words, spike_words
     rng = np.random.default_rng(n + spikes)
     fan = 6
     pre = np.repeat(np.arange(n), fan)
@@ -495,7 +495,7 @@ def test_fixed_fan_in_is_k_of_the_allowed_pre_neurons_per_post_neuron(n_pre, n_p
     """The rule: for each post neuron j in turn, ``rng.choice`` of k distinct entries of the
     list of allowed pre neurons (all, or all but j without autapses), sorted; synapses ordered
     by pre, then post."""
-    from components.projection import draw_connectivity
+    from spark_snn.components.projection import draw_connectivity
     rng = np.random.default_rng(4)
     want = []
     for j in range(n_post):
@@ -513,7 +513,7 @@ def test_the_parallel_strategy_gives_the_serial_spikes_on_the_benchmark_network(
     strategy a GPU gets changes no spike on the CPU."""
     from pathlib import Path
 
-    import engine
+    from spark_snn import engine
     path = Path(__file__).resolve().parents[1] / "resources" / "examples" / "benchmark_7pools.json"
     runs = {}
     for strategy in ("serial", "parallel"):
@@ -527,7 +527,7 @@ def test_the_parallel_strategy_gives_the_serial_spikes_on_the_benchmark_network(
 
 
 def test_an_unknown_strategy_is_refused(monkeypatch):
-    from components.projection import propagation_strategy
+    from spark_snn.components.projection import propagation_strategy
     monkeypatch.setenv("SPARK_PROPAGATION", "fastest")
     with pytest.raises(ValueError, match="expected auto, serial or parallel"):
         propagation_strategy()

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from test_app_run import WAIT, FakeWindow, make, pool_graph, wait_state  # noqa: F401
 
-from app.run.live_edits import diff_graphs, structure_key
-from engine import Graph, Node, save
+from spark_snn.app.run.live_edits import diff_graphs, structure_key
+from spark_snn.engine import Graph, Node, save
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 
@@ -30,7 +30,7 @@ def two_source_graph() -> Graph:
 def editor(qtbot, tmp_path, monkeypatch):
     """The real editor window on a graph (saved to tmp_path), run UI installed."""
     monkeypatch.setenv("SPARK_SETTINGS_DIR", str(tmp_path / "settings"))
-    from app.main_window import MainWindow
+    from spark_snn.app.main_window import MainWindow
 
     made = []
 

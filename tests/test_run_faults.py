@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from test_app_run import WAIT, make, pool_graph, two_pool_graph, wait_state  # noqa: F401
 
-import app.run.worker as worker_mod
-from components.base import Component, Port
-from engine import Graph, Node, Simulation, registry
+import spark_snn.app.run.worker as worker_mod
+from spark_snn.components.base import Component, Port
+from spark_snn.engine import Graph, Node, Simulation, registry
 
 
 def assert_usable_after(qtbot, ctl, win, before):
@@ -218,7 +218,7 @@ def test_closing_while_the_worker_compiles_keeps_its_thread_alive(qtbot, make,  
     running QThread (Qt aborts the process then): the thread is kept until it ends."""
     import time
 
-    from app.run import thread as thread_mod
+    from spark_snn.app.run import thread as thread_mod
 
     real = worker_mod.Simulation
 

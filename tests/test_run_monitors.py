@@ -13,9 +13,9 @@ import pytest
 from test_app_run import WAIT, make, pool_graph, two_pool_graph, wait_state  # noqa: F401
 from test_simulation_api import NO_RENDERER_ENV, PICTURE_ENV
 
-from app.run.graph_info import MONITORS, GraphInfo, offered_monitors
-from app.run.monitors import RasterMonitor, TraceMonitor
-from engine import Graph, Node, Simulation, load
+from spark_snn.app.run.graph_info import MONITORS, GraphInfo, offered_monitors
+from spark_snn.app.run.monitors import RasterMonitor, TraceMonitor
+from spark_snn.engine import Graph, Node, Simulation, load
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 
@@ -151,7 +151,7 @@ def test_only_the_monitors_that_apply_are_offered(qtbot, tmp_path, monkeypatch):
     assert offered("nonexistent_type") == []
     # in the editor: the context menu and the inspector's buttons
     monkeypatch.setenv("SPARK_SETTINGS_DIR", str(tmp_path))
-    from app.main_window import MainWindow
+    from spark_snn.app.main_window import MainWindow
 
     win = MainWindow(str(EXAMPLES / "cartpole.json"), check_recovery=False)
     qtbot.addWidget(win)
@@ -244,8 +244,8 @@ def test_svg_and_png_exports_match_the_panel_on_white(qtbot, tmp_path):
 def test_record_dialog_check_boxes_are_visible(qtbot):
     from PySide6.QtWidgets import QApplication
 
-    from app.run.recording_dialog import RecordingDialog
-    from app.theme import apply_theme
+    from spark_snn.app.run.recording_dialog import RecordingDialog
+    from spark_snn.app.theme import apply_theme
 
     app = QApplication.instance()
     old_style, old_sheet, old_palette = app.style().name(), app.styleSheet(), app.palette()
@@ -277,7 +277,7 @@ def test_record_dialog_check_boxes_are_visible(qtbot):
 
 def test_gymnasium_node_hides_its_host_written_outputs(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("SPARK_SETTINGS_DIR", str(tmp_path))
-    from app.main_window import MainWindow
+    from spark_snn.app.main_window import MainWindow
 
     win = MainWindow(None, check_recovery=False)
     qtbot.addWidget(win)
@@ -299,8 +299,8 @@ def test_export_and_record_dialogs_start_in_the_last_folder(qtbot, make, tmp_pat
     dialog's Browse, start in the folder of the last file opened, saved or exported."""
     from PySide6.QtWidgets import QFileDialog
 
-    from app import session
-    from app.run.recording_dialog import RecordingDialog
+    from spark_snn.app import session
+    from spark_snn.app.run.recording_dialog import RecordingDialog
     monkeypatch.setenv("SPARK_SETTINGS_DIR", str(tmp_path / "settings"))
     last = tmp_path / "figures"
     last.mkdir()

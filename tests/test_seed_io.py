@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-import engine  # noqa: F401
-from components.exponential_readout import ExponentialReadout
-from components.topological_encoder import TopologicalEncoder, linear_gain
+from spark_snn import engine  # noqa: F401
+from spark_snn.components.exponential_readout import ExponentialReadout
+from spark_snn.components.topological_encoder import TopologicalEncoder, linear_gain
 from tests.plastic_reference import run_node
 
 

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-import engine  # noqa: F401
-from components.eif import EIF
-from components.threshold_lif import ThresholdLIF
+from spark_snn import engine  # noqa: F401
+from spark_snn.components.eif import EIF
+from spark_snn.components.threshold_lif import ThresholdLIF
 from tests.plastic_reference import run_node
 
 ALIF = dict(size=1, v_rest=-60.0, v_reset=-50.0, v_th=-40.0, tau_m=10.0, tau_theta=10.0,

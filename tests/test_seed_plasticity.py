@@ -4,12 +4,12 @@
 import numpy as np
 import pytest
 
-import engine  # noqa: F401  (XLA flags)
-from components.hebbian_projection import HebbianProjection
-from components.oja_projection import OjaProjection
-from components.quadruplet_projection import QuadrupletProjection
-from components.three_factor_hebbian_projection import ThreeFactorHebbianProjection
-from components.zenke_projection import ZenkeProjection
+from spark_snn import engine  # noqa: F401  (XLA flags)
+from spark_snn.components.hebbian_projection import HebbianProjection
+from spark_snn.components.oja_projection import OjaProjection
+from spark_snn.components.quadruplet_projection import QuadrupletProjection
+from spark_snn.components.three_factor_hebbian_projection import ThreeFactorHebbianProjection
+from spark_snn.components.zenke_projection import ZenkeProjection
 from tests.plastic_reference import dense_synapses, make, reference_rule, run
 
 RANDOM = dict(connectivity="fixed_probability", p=0.3, weight=3.0, weight_init="uniform",

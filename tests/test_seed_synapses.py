@@ -3,11 +3,11 @@ continuous kernels sampled at the steps, their integral is gain x weight, valida
 import numpy as np
 import pytest
 
-import engine  # noqa: F401
-from components.rise_decay_synapse import RiseDecaySynapse
-from components.traced_synapse import TracedSynapse
-from components.two_timescale_synapse import TwoTimescaleSynapse
-from engine import validate
+from spark_snn import engine  # noqa: F401
+from spark_snn.components.rise_decay_synapse import RiseDecaySynapse
+from spark_snn.components.traced_synapse import TracedSynapse
+from spark_snn.components.two_timescale_synapse import TwoTimescaleSynapse
+from spark_snn.engine import validate
 from tests.conftest import graph_of
 from tests.plastic_reference import run_node
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from conftest import ei_graph, graph_of
 
-from components.base import Component
-from components.gym_env import GymEnv
-from components.projection import dense_matrix
-from engine import Simulation, loads, validate
+from spark_snn.components.base import Component
+from spark_snn.components.gym_env import GymEnv
+from spark_snn.components.projection import dense_matrix
+from spark_snn.engine import Simulation, loads, validate
 
 
 def test_dt_dtype_and_port_sizes():

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from conftest import ei_graph, graph_of
 
-import engine
-from engine import Simulation
-from engine.cli import main
-from engine.state import StateError, read_state, same_arrays
+from spark_snn import engine
+from spark_snn.engine import Simulation
+from spark_snn.engine.cli import main
+from spark_snn.engine.state import StateError, read_state, same_arrays
 
 EXAMPLES = "resources/examples"
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from conftest import ei_graph, graph_of
 
-import engine
-from engine import GraphError, Simulation
-from engine.cli import main
-from engine.sweep import parse_param, sweep
+from spark_snn import engine
+from spark_snn.engine import GraphError, Simulation
+from spark_snn.engine.cli import main
+from spark_snn.engine.sweep import parse_param, sweep
 
 
 def test_parse_param():
@@ -123,7 +123,7 @@ def test_two_devices_give_the_same_rows(tmp_path):
     engine.save(g, f)
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
     args = ["--param", "exc.tau_m=10:30:3", "--steps", "300", "--chunk", "300"]
-    code = ("import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))")
+    code = ("import sys; from spark_snn.engine.cli import main; sys.exit(main(sys.argv[1:]))")
     subprocess.run([sys.executable, "-c", code, "sweep", str(f), *args, "--out",
                     str(tmp_path / "two")], check=True, env=env, cwd=os.getcwd(), timeout=300,
                    capture_output=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import engine
-from engine import train as tr
+from spark_snn import engine
+from spark_snn.engine import train as tr
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "resources" / "examples" / "cartpole.json"
@@ -90,7 +90,7 @@ def test_agents_split_over_two_devices_give_the_same_episodes(tmp_path):
     fourth left out of every result); every agent's episodes are those of the one-device run.
     (A subprocess: the device count is fixed when JAX starts.)"""
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    code = "import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from spark_snn.engine.cli import main; sys.exit(main(sys.argv[1:]))"
     out = tmp_path / "two"
     subprocess.run([sys.executable, "-c", code, "train", str(EXAMPLE), "--agents", "3",
                     "--episodes", "3", "--seed", "5", "--chunk", "50", "--quiet", "--out",
@@ -117,7 +117,7 @@ def test_two_processes_share_the_agents_and_give_the_single_process_episodes(tmp
     """Two processes on localhost joined by jax.distributed (gloo on the CPU): 3 agents shared
     out as 2 + 1, gathered by a collective, written by process 0; every agent's episodes are
     those of a one-process run, and each process writes its own agents' states."""
-    code = "import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from spark_snn.engine.cli import main; sys.exit(main(sys.argv[1:]))"
     addr = f"127.0.0.1:{_free_port()}"
     out = tmp_path / "dist"
     procs = [subprocess.Popen(
@@ -155,7 +155,7 @@ def test_bad_distributed_options_are_refused(capsys, extra, message):
 def _random_wiring_agent() -> engine.Graph:
     """A tiny cartpole agent whose sparse projection's tables differ in width from seed to seed
     (the widest row of a fixed_probability draw)."""
-    from engine import Graph, Node
+    from spark_snn.engine import Graph, Node
     g = Graph(settings={"dt": 1.0, "seed": 0, "dtype": "float32"})
     g.add_node(Node("cart", "cartpole", {"steps_per_env_step": 10}, (0.0, 0.0)))
     g.add_node(Node("enc", "rate_encoder", {"size": 4, "neurons_per_value": 8, "low": -0.2,

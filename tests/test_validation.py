@@ -5,10 +5,10 @@ import types
 
 import pytest
 
-import engine
+from spark_snn import engine
 import importlib
 
-registry_mod = importlib.import_module("engine.registry")
+registry_mod = importlib.import_module("spark_snn.engine.registry")
 
 
 def problems_for(doc: dict):
@@ -65,7 +65,7 @@ def test_missing_required_value():
     class NeedsGain(engine.registry().get("current_source")):
         type_name = "needs_gain_test"
         params = engine.registry().get("current_source").params + (
-            __import__("components.base", fromlist=["Param"]).Param("gain", "float"),)
+            __import__("spark_snn.components.base", fromlist=["Param"]).Param("gain", "float"),)
 
     engine.registry().add(NeedsGain, "test")
     try:
@@ -126,16 +126,16 @@ def test_malformed_entries_are_reported_not_dropped():
 
 
 def test_registry_finds_new_component_files_and_entry_points(tmp_path, monkeypatch):
-    import components
+    from spark_snn import components
 
     (tmp_path / "my_neuron.py").write_text(
-        "from components.lif import LIF\n"
+        "from spark_snn.components.lif import LIF\n"
         "class MyNeuron(LIF):\n    type_name = 'my_neuron_test'\n    title = 'Mine'\n")
     monkeypatch.setattr(components, "__path__", list(components.__path__) + [str(tmp_path)])
-    sys.modules.pop("components.my_neuron", None)
+    sys.modules.pop("spark_snn.components.my_neuron", None)
 
     ext = types.ModuleType("spark_ext_test")
-    exec("from components.lif import LIF\nclass Ext(LIF):\n    type_name = 'ext_neuron_test'\n",
+    exec("from spark_snn.components.lif import LIF\nclass Ext(LIF):\n    type_name = 'ext_neuron_test'\n",
          ext.__dict__)
     monkeypatch.setitem(sys.modules, "spark_ext_test", ext)
 
@@ -154,13 +154,13 @@ def test_registry_finds_new_component_files_and_entry_points(tmp_path, monkeypat
             [{"id": "n", "type": "my_neuron_test", "params": {"size": 3}}])))) == []
     finally:
         monkeypatch.undo()
-        sys.modules.pop("components.my_neuron", None)
+        sys.modules.pop("spark_snn.components.my_neuron", None)
         engine.registry(refresh=True)
     assert "my_neuron_test" not in engine.registry()
 
 
 def test_broken_component_module_is_reported_not_fatal(tmp_path, monkeypatch):
-    import components
+    from spark_snn import components
 
     (tmp_path / "broken_thing.py").write_text("raise RuntimeError('boom')\n")
     monkeypatch.setattr(components, "__path__", list(components.__path__) + [str(tmp_path)])

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engine.composite import (CompositeError, Types, analyze_definition, definition_graph,
+from spark_snn.engine.composite import (CompositeError, Types, analyze_definition, definition_graph,
                               merge_definitions, update_definition, with_body)
-from engine.problems import Problem
+from spark_snn.engine.problems import Problem
 
 from ..canvas import Canvas
 from ..clipboard import Clipboard

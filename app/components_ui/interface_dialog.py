@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from engine.composite import (BoundaryPort, CompositeError, Promoted, Types,
+from spark_snn.engine.composite import (BoundaryPort, CompositeError, Promoted, Types,
                               analyze_definition, update_definition)
 
 from .make_dialog import add_message_and_buttons, parse_value, shown

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
-from engine.composite import (Types, definitions_closure, library_differences, library_dirs,
-                              load_library, save_library, take_from_library, user_library_dir)
-from engine.problems import GraphError
-from engine.registry import registry
+from spark_snn.engine.composite import (Types, definitions_closure, library_differences,
+                                        library_dirs, load_library, save_library, take_from_library,
+                                        user_library_dir)
+from spark_snn.engine.problems import GraphError
+from spark_snn.engine.registry import registry
 
 from .. import dialogs
 from .typeinfo import is_instance

@@ -17,7 +17,7 @@ import json
 
 from PySide6 import QtCore, QtWidgets
 
-from engine.composite import (COMPOSITE_CATEGORY, CompositeError, Promoted, current_value,
+from spark_snn.engine.composite import (COMPOSITE_CATEGORY, CompositeError, Promoted, current_value,
                               infer_boundary, make_component, types_by_category)
 
 from .typeinfo import is_definition_type, type_of

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from engine.composite import CompositeError, flatten, make_component, unpack
-from engine.problems import GraphError
+from spark_snn.engine.composite import CompositeError, flatten, make_component, unpack
+from spark_snn.engine.problems import GraphError
 
 from .definition_tab import DefinitionTab
 from .interface_dialog import InterfaceDialog
@@ -142,7 +142,7 @@ class ComponentsUI(QtCore.QObject):
         actions = self.w.menus.node_actions
         if not actions:
             return
-        from app.run.graph_info import offered_monitors
+        from spark_snn.app.run.graph_info import offered_monitors
         try:
             flat = flatten(self.w.graph)
         except (GraphError, CompositeError):
@@ -184,7 +184,7 @@ class ComponentsUI(QtCore.QObject):
         """Bring the tab of component ``type_name`` to the front (opening it)."""
         tab = self.tab_for(type_name)
         if tab is None:
-            from engine.composite import Types
+            from spark_snn.engine.composite import Types
             if Types(self.w.graph).definition(type_name) is None:
                 self.refuse("Cannot open the definition",
                             f"the network has no component called '{type_name}'")

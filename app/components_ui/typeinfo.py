@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 
-from engine.composite import DefinitionType, Types, definitions_closure, node_type
-from engine.validate import check_value
+from spark_snn.engine.composite import DefinitionType, Types, definitions_closure, node_type
+from spark_snn.engine.validate import check_value
 
 _PORTS_CACHE: dict = {}
 _CACHE_LIMIT = 512

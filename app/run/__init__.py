@@ -18,7 +18,7 @@ never waits on JAX. Monitors (monitors.py) are dock widgets opened from the node
 """
 from __future__ import annotations
 
-from app import qtfix  # noqa: F401  (PySide6 reference-count workaround, applied on import)
+from spark_snn.app import qtfix  # noqa: F401  (PySide6 reference-count workaround, applied on import)
 
 
 def install(window, autorun: bool = False):
@@ -29,7 +29,7 @@ def install(window, autorun: bool = False):
     controller = RunController(window, autorun=autorun)
     install_states(window, controller)
     window.run_controller = controller
-    from app import sweep_dialog
+    from spark_snn.app import sweep_dialog
     from .breakpoints import Breakpoints
     controller.breakpoints = Breakpoints(window, controller)
     sweep_dialog.install(window)

@@ -9,7 +9,7 @@ the message the GUI gets. No Qt here.
 """
 from __future__ import annotations
 
-from engine.breakpoints import ConditionError, parse
+from spark_snn.engine.breakpoints import ConditionError, parse
 
 
 def _mapped(node: str, table: dict) -> str:

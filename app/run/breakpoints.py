@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from PySide6 import QtCore, QtWidgets
 
-from components.base import SPIKES
-from engine.breakpoints import ConditionError, parse
+from spark_snn.components.base import SPIKES
+from spark_snn.engine.breakpoints import ConditionError, parse
 
 from .graph_info import GraphInfo
 from .highlight import NodeHalo

@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QThread, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
-from engine import Problem
+from spark_snn.engine import Problem
 
 from . import layouts
 from .graph_info import GraphInfo
@@ -233,7 +233,7 @@ class RunController(QObject):
         info = GraphInfo(self.window.graph)
         name = Path(self.window.current_path).with_suffix(".npz").name \
             if getattr(self.window, "current_path", None) else "recording.npz"
-        from app import session   # the last folder the user opened, saved or exported
+        from spark_snn.app import session   # the last folder the user opened, saved or exported
         folder = self._record_folder or session.last_folder() or (
             str(Path(self.window.current_path).parent)
             if getattr(self.window, "current_path", None) else "")

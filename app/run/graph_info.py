@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.base import SPIKES
-from engine import Graph, Node, analyze, registry
-from engine.validate import check_value
+from spark_snn.components.base import SPIKES
+from spark_snn.engine import Graph, Node, analyze, registry
+from spark_snn.engine.validate import check_value
 
 # The monitors, by the name the node context menu shows them with (see ``offered_monitors``).
 MONITORS = ("Monitor spikes", "Monitor membrane potential", "Monitor rate",

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from components.base import DeclarationError
-from engine import Graph, registry
-from engine.composite import DefinitionType, node_type
+from spark_snn.components.base import DeclarationError
+from spark_snn.engine import Graph, registry
+from spark_snn.engine.composite import DefinitionType, node_type
 
 
 @dataclass

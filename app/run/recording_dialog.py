@@ -6,7 +6,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QDoubleSpinBox, QFormL
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPushButton, QVBoxLayout, QWidget)
 
-from components.base import SPIKES
+from spark_snn.components.base import SPIKES
 
 from .graph_info import GraphInfo, human_bytes
 from .recording import RecordingPlan
@@ -78,7 +78,7 @@ class RecordingDialog(QDialog):
                             f"({self.n_steps()} steps x size x bytes per value)")
 
     def _browse(self):
-        from app import dialogs
+        from spark_snn.app import dialogs
         path = dialogs.save_file_name(self, "Record to", "", "NumPy archive (*.npz)",
                                       start=self.path.text())
         if path:

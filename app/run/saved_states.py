@@ -42,7 +42,7 @@ class StateFiles:
         return self.ctl.window
 
     def _folder(self) -> str:
-        from app import session
+        from spark_snn.app import session
         folder = session.last_folder()
         if folder:
             return folder
@@ -68,7 +68,7 @@ class StateFiles:
                 return False
             if not path.endswith(".npz"):
                 path += ".npz"
-        from app import session
+        from spark_snn.app import session
         session.remember_folder(path)
         meta = {"graph": str(getattr(self.window, "current_path", "") or "")}
         self.ctl.worker.send("save_state", str(path), meta)
@@ -82,7 +82,7 @@ class StateFiles:
                                                   FILTER)
             if not path:
                 return False
-        from app import session
+        from spark_snn.app import session
         session.remember_folder(path)
         ctl = self.ctl
         if ctl._stale() and not ctl._build(run=False):
@@ -149,7 +149,7 @@ class StateFiles:
 def install(window, ctl):
     """Add saved states and the timeline to the run UI of ``window`` (see the module
     docstring). Returns (StateFiles, Rewinder)."""
-    from app import session
+    from spark_snn.app import session
 
     ctl.worker.extensions.append(Rewind())
     files = StateFiles(ctl)

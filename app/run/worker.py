@@ -28,7 +28,7 @@ from collections import deque
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine import GraphError, Simulation, SimulationError, StructuralEdit
+from spark_snn.engine import GraphError, Simulation, SimulationError, StructuralEdit
 
 from . import breakpoint_worker
 from .frames import DisplayRequest, FrameBuilder, Mailbox, Names

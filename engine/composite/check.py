@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from components.base import Port
+from spark_snn.components.base import Port
 
 from ..graph import Graph
 from ..problems import Problem

@@ -8,7 +8,7 @@ the palette, the inspector and the canvas treat composites like any other node t
 """
 from __future__ import annotations
 
-from components.base import Param, Port
+from spark_snn.components.base import Param, Port
 
 from ..graph import Graph
 from ..registry import registry

@@ -30,10 +30,10 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from components.base import (CURRENT, EVENTS, MODULATOR, SPIKES, VALUE, Component,
+from spark_snn.components.base import (CURRENT, EVENTS, MODULATOR, SPIKES, VALUE, Component,
                              DeclarationError, Param, Port)
-from components.lif import BIG, refractory_steps
-from components.stdp_projection import initial_weights, plastic_memory, structure_params
+from spark_snn.components.lif import BIG, refractory_steps
+from spark_snn.components.stdp_projection import initial_weights, plastic_memory, structure_params
 
 from .check import Model, check_model
 from .defaults import DEFAULT_TEXT
@@ -355,7 +355,7 @@ class EquationPlasticity(EquationNode):
 
     @classmethod
     def check_sizes(cls, p, sizes):
-        from components.projection import Projection
+        from spark_snn.components.projection import Projection
         return Projection.check_sizes(p, sizes)
 
     def __init__(self, config, sizes, dt, dtype):

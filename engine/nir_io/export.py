@@ -68,7 +68,7 @@ def _full(n: int, value) -> np.ndarray:
 
 class _Exporter:
     def __init__(self, graph, source):
-        import engine
+        from spark_snn import engine
 
         self.nir = require_nir()
         self.reg = engine.registry()
@@ -120,7 +120,7 @@ class _Exporter:
 
     def sim(self):
         if self._sim is None:
-            import engine
+            from spark_snn import engine
             self._sim = engine.Simulation(self.graph)
         return self._sim
 

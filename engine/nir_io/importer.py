@@ -444,7 +444,7 @@ def from_nir(graph, dt: float | None = None, time_unit: str | None = None,
     the file's ``time_unit`` metadata, else read from their magnitudes; NIRError when those do
     not tell). ``notes`` lists engine.Problem warnings about what was assumed or approximated.
     Raises NIRError, naming the node, for anything Spark cannot import."""
-    import engine
+    from spark_snn import engine
 
     imp = _Importer(graph, dt, time_unit, source)
     g, info = imp.build()

@@ -183,7 +183,7 @@ class Monitor(QDockWidget):
         return export_view(self.layout_widget, path)
 
     def _export_dialog(self):
-        from app import dialogs   # starts in the last folder the user opened, saved or exported
+        from spark_snn.app import dialogs   # starts in the last folder the user opened, saved or exported
 
         path = dialogs.save_file_name(self, "Export plot", f"{self.kind}.png",
                                       "PNG image (*.png);;SVG drawing (*.svg)")
