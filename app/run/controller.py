@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QThread, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 
+from spark_snn.app import gui_gc
 from spark_snn.engine import Problem
 
 from . import layouts
@@ -35,6 +36,7 @@ class RunController(QObject):
         super().__init__(window)
         self.window = window
         self.worker = SimWorker()
+        gui_gc.hold()     # cyclic garbage is collected by the GUI thread (app/gui_gc.py)
         self.thread = WorkerThread(self.worker)
         self.worker.moveToThread(self.thread)
         self.worker.notify.connect(self._on_notify)
@@ -256,6 +258,7 @@ class RunController(QObject):
         self._closed = True
         self.worker.send("quit")
         stop_thread(self.thread)
+        gui_gc.release()
 
     # --- monitors ----------------------------------------------------------------------------
     def request(self) -> DisplayRequest:

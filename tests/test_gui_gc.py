@@ -1,0 +1,81 @@
+"""Cyclic garbage is collected by the GUI thread while a run controller (and its worker thread)
+lives: automatic collection is off, a GUI-thread timer collects instead, and everything is
+back as it was when the last controller shuts down (app/gui_gc.py)."""
+from __future__ import annotations
+
+import gc
+import threading
+
+import pytest
+
+from spark_snn.app import gui_gc
+
+
+@pytest.fixture(autouse=True)
+def fresh(monkeypatch):
+    """Each test starts with no holder (whatever other tests left) and ends as it found it."""
+    enabled = gc.isenabled()
+    monkeypatch.setattr(gui_gc, "_collector", None)
+    monkeypatch.setattr(gui_gc, "_holders", 0)
+    gc.enable()
+    yield
+    if gui_gc._collector is not None:
+        gui_gc._collector.stop()
+    (gc.enable if enabled else gc.disable)()
+
+
+class Cycle:
+    def __init__(self, log):
+        self.me = self
+        self.log = log
+
+    def __del__(self):
+        self.log.append(threading.current_thread() is threading.main_thread())
+
+
+def test_cycles_are_freed_by_the_gui_thread_while_held(qtbot):
+    gui_gc.hold()
+    try:
+        assert not gc.isenabled() and gui_gc.active()
+        log = []
+        done = threading.Event()
+
+        def worker():               # allocates far past the thresholds: no collection here
+            for _ in range(50):
+                Cycle(log)
+                [[] for _ in range(2000)]
+            done.set()
+
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join()
+        assert done.is_set() and log == []          # nothing collected in the worker
+        qtbot.waitUntil(lambda: len(log) == 50, timeout=5000)
+        assert all(log)                             # every cycle freed in the GUI thread
+    finally:
+        gui_gc.release()
+    assert gc.isenabled() and not gui_gc.active()
+
+
+def test_holds_nest_and_the_last_release_restores(qtbot):
+    gui_gc.hold()
+    gui_gc.hold()
+    gui_gc.release()
+    assert gui_gc.active() and not gc.isenabled()
+    gui_gc.release()
+    assert not gui_gc.active() and gc.isenabled()
+    gui_gc.release()                                # one too many: harmless
+    assert gc.isenabled()
+
+
+def test_a_window_holds_it_until_its_run_controller_shuts_down(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARK_SETTINGS_DIR", str(tmp_path / "settings"))
+    from spark_snn.app.main_window import MainWindow
+    w = MainWindow(None, check_recovery=False)
+    try:
+        assert gui_gc.active() and not gc.isenabled()
+    finally:
+        w.run_controller.shutdown()
+        w.doc.undo.setClean()
+        w.close()
+    assert not gui_gc.active() and gc.isenabled()
