@@ -40,10 +40,12 @@ def test_cycles_are_freed_by_the_gui_thread_while_held(qtbot):
         log = []
         done = threading.Event()
 
-        def worker():               # allocates far past the thresholds: no collection here
-            for _ in range(50):
+        kept = []
+
+        def worker():               # keeps far more containers than the first threshold
+            for _ in range(50):      # (700): automatic collection would run here
                 Cycle(log)
-                [[] for _ in range(2000)]
+                kept.append([[] for _ in range(200)])
             done.set()
 
         t = threading.Thread(target=worker)
@@ -52,6 +54,7 @@ def test_cycles_are_freed_by_the_gui_thread_while_held(qtbot):
         assert done.is_set() and log == []          # nothing collected in the worker
         qtbot.waitUntil(lambda: len(log) == 50, timeout=5000)
         assert all(log)                             # every cycle freed in the GUI thread
+        assert len(kept) == 50
     finally:
         gui_gc.release()
     assert gc.isenabled() and not gui_gc.active()
