@@ -55,6 +55,24 @@ def overflow_graph() -> Graph:
     return g
 
 
+def close_windows(windows) -> None:
+    """Close test windows without prompts and delete them now: each run stopped, every undo
+    stack (definition tabs too) clean. (qtbot.addWidget would close them before a fixture's
+    teardown runs.)"""
+    from PySide6 import QtCore
+    for w in windows:
+        ctl = getattr(w, "run_controller", None)
+        if ctl is not None:
+            ctl.shutdown()
+        components = getattr(w, "components", None)
+        for tab in list(getattr(components, "open_tabs", ())):
+            tab.doc.undo.setClean()
+        w.doc.undo.setClean()
+        w.close()
+        w.deleteLater()
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.DeferredDelete)
+
+
 @pytest.fixture
 def small_graph() -> Graph:
     return ei_graph()

@@ -12,6 +12,7 @@ import pytest
 from PySide6 import QtCore
 
 from spark_snn.engine import Graph, Node, Simulation, save
+from tests.conftest import close_windows
 
 WAIT = 120_000
 SIZE = 40
@@ -44,12 +45,7 @@ def window(qtbot, tmp_path, monkeypatch):
         made.append(w)
         return w, ctl, ctl.breakpoints
     yield make
-    for w in made:
-        w.run_controller.shutdown()
-        w.doc.undo.setClean()
-        w.close()
-        w.deleteLater()
-    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.DeferredDelete)
+    close_windows(made)
 
 
 def menu_action(w, node, text):

@@ -16,7 +16,7 @@ from spark_snn.engine.composite import (Promoted, library_dumps, make_component,
                               set_library_dirs)
 from spark_snn.engine.registry import registry  # noqa: E402
 from spark_snn.app.components_ui.typeinfo import is_instance  # noqa: E402
-from tests.conftest import ei_graph  # noqa: E402
+from tests.conftest import close_windows, ei_graph  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 COLUMNS = ROOT / "resources" / "examples" / "columns.json"
@@ -55,13 +55,7 @@ def make_window(qtbot):
         made.append(w)
         return w
     yield make
-    for w in made:
-        for tab in list(w.components.open_tabs):
-            tab.doc.undo.setClean()
-        w.doc.undo.setClean()
-        w.close()
-        w.deleteLater()
-    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.DeferredDelete)
+    close_windows(made)
     QtWidgets.QApplication.clipboard().clear()  # mime data left at exit crashes offscreen Qt
 
 

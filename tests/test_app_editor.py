@@ -7,6 +7,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 from PySide6 import QtCore, QtWidgets  # noqa: E402
+from tests.conftest import close_windows  # noqa: E402
 
 from spark_snn.engine import Graph, Node, load, save  # noqa: E402
 from spark_snn.engine.graph import FORMAT_VERSION  # noqa: E402
@@ -36,11 +37,7 @@ def make_window(qtbot, monkeypatch):
         made.append(w)
         return w
     yield make
-    for w in made:  # close without prompts (qtbot.addWidget would close before this runs)
-        w.doc.undo.setClean()
-        w.close()
-        w.deleteLater()
-    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.DeferredDelete)
+    close_windows(made)
     QtWidgets.QApplication.clipboard().clear()  # mime data left at exit crashes offscreen Qt
 
 

@@ -8,7 +8,7 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import ei_graph
+from conftest import close_windows, ei_graph
 from PySide6 import QtCore
 
 from spark_snn.engine import Simulation, save
@@ -38,11 +38,7 @@ def window(qtbot, tmp_path, monkeypatch):
             dlg.close()
             if dlg.thread is not None:
                 dlg.thread.wait(WAIT)
-        w.run_controller.shutdown()
-        w.doc.undo.setClean()
-        w.close()
-        w.deleteLater()
-    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.DeferredDelete)
+    close_windows(made)
 
 
 def open_dialog(w):

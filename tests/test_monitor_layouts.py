@@ -11,6 +11,7 @@ from PySide6 import QtCore, QtWidgets
 from test_app_run import WAIT, pool_graph
 
 from spark_snn.engine import Edge, Node, load, save
+from tests.conftest import close_windows
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 BOTTOM = QtCore.Qt.DockWidgetArea.BottomDockWidgetArea
@@ -31,12 +32,7 @@ def open_window(qtbot, tmp_path, monkeypatch):
         made.append(win)
         return win, win.run_controller
     yield make
-    for win in made:
-        win.run_controller.shutdown()
-        win.doc.undo.setClean()
-        win.close()
-        win.deleteLater()
-    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.DeferredDelete)
+    close_windows(made)
     QtWidgets.QApplication.clipboard().clear()
 
 

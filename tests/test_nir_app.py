@@ -6,9 +6,10 @@ from pathlib import Path
 import nir
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from spark_snn.engine.nir_io import read_nir, write_nir
+from tests.conftest import close_windows
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # NodeGraphQt's own
@@ -25,10 +26,7 @@ def win(qtbot, tmp_path, monkeypatch):
     w.nir.popups = False
     w.files.popups = False
     yield w
-    w.doc.undo.setClean()
-    w.close()
-    w.deleteLater()
-    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.DeferredDelete)
+    close_windows([w])
     QtWidgets.QApplication.clipboard().clear()
 
 
