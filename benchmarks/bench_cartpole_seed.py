@@ -34,19 +34,10 @@ if "--legacy-runtime" in sys.argv:   # before JAX starts
                                "--xla_cpu_use_thunk_runtime=false")
 
 from spark_snn import engine  # noqa: E402
+from machine import cpu_name  # noqa: E402  benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAPH = ROOT / "resources" / "examples" / "cartpole_seed.json"
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def variant(graph, name: str):

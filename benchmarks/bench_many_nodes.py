@@ -21,11 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from machine import load_average, machine  # benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -99,9 +100,7 @@ def main(argv=None) -> int:
     if args.child:
         print(json.dumps(measure(args.nodes[0], args.size, args.profile)))
         return 0
-    print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine: {machine()}; load average before: {load_average()}", flush=True)
     print("| nodes | edges | neurons per pool | load s | set-up s | 100 steps s | total s "
           "| peak RSS MiB |")
     print("|---|---|---|---|---|---|---|---|")
@@ -119,7 +118,7 @@ def main(argv=None) -> int:
             print(f"| {r['nodes']} | {r['edges']} | {r['size']} | {r['load_s']:.2f} | "
                   f"{r['setup_s']:.2f} | {r['run100_s']:.2f} | {r['total_s']:.2f} | "
                   f"{r['peak_rss_mib']:.0f} |", flush=True)
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after: {load_average()}")
     return 0
 
 

@@ -30,13 +30,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from machine import load_average, machine  # benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parents[1]
 FAN_IN = 100
@@ -165,9 +166,7 @@ def main() -> int:
     ap.add_argument("--brian2-python", default=None,
                     help="a Python with Brian2 (e.g. .venv-bench/bin/python); none: Spark only")
     args = ap.parse_args()
-    print(f"machine: {platform.node() or 'unknown'} {platform.machine()}, {os.cpu_count()} "
-          f"cores, Python {platform.python_version()}; load average before: "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    print(f"machine: {machine()}; load average before: {load_average()}", flush=True)
     print("| neurons | synapses | steps | Spark set-up s | Spark compile s | Spark steps/s | "
           "Spark rate Hz | Spark peak MiB | Brian2 set-up s | Brian2 steps/s | Brian2 rate Hz | "
           "Brian2 peak MiB | Spark / Brian2 |", flush=True)
@@ -196,7 +195,7 @@ def main() -> int:
             else:
                 row += " - | - | - | - | - |"
             print(row, flush=True)
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after: {load_average()}")
     return 0
 
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from machine import load_average, machine  # benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = [ROOT / "resources" / "examples" / "benchmark_7pools.json",
@@ -57,9 +58,7 @@ def main() -> int:
     ap.add_argument("--graphs", nargs="+", type=Path, default=DEFAULT)
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
-    print(f"machine: {platform.node() or 'unknown'} {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; load average before: "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine: {machine()}; load average before: {load_average()}", flush=True)
     print("| graph | cache | import s | load s | set-up s | compile s | set-up + compile s |")
     print("|---|---|---|---|---|---|---|")
     for path in args.graphs:
@@ -73,7 +72,7 @@ def main() -> int:
             med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
             print(f"| {path.name} | {mode} | {med['import']:.2f} | {med['load']:.3f} | "
                   f"{med['setup']:.2f} | {med['compile']:.2f} | {med['total']:.2f} |")
-    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average after: {load_average()}")
     return 0
 
 

@@ -27,18 +27,9 @@ import numpy as np  # noqa: E402
 
 from spark_snn import engine  # noqa: E402
 from spark_snn.engine.sweep import parse_param, sweep  # noqa: E402
+from machine import cpu_name  # noqa: E402  benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def pools_of(sim):

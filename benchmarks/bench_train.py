@@ -17,16 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spark_snn import engine  # noqa: E402
 from spark_snn.engine import train as tr  # noqa: E402
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from machine import cpu_name  # noqa: E402  benchmarks/machine.py
 
 
 def main():
