@@ -383,14 +383,18 @@ class Model:
                                                        *[p[i] for p in parts]) for i in (0, 1))
             else:
                 const, state = init_one(nid, r)
-            consts[nid] = jax.tree_util.tree_map(jnp.asarray, const)
-            nodes[nid] = jax.tree_util.tree_map(jnp.asarray, state)
+            consts[nid] = jax.tree_util.tree_map(self._init_array, const)
+            nodes[nid] = jax.tree_util.tree_map(self._init_array, state)
         prev = {name: self._zeros(name) for name in self.delayed_ports}
         state = {"t": jnp.asarray(0, jnp.int32), "key": jax.random.PRNGKey(seed),
                  "nodes": nodes, "prev": prev}
         # the live parameters stay NumPy arrays (of the model's dtype): the chunk functions take
         # them as they are, and thousands of small uploads here cost a second per 2,500 nodes
         return params, consts, state
+
+    # where ``init`` puts the drawn arrays: the default device (engine/partition.py keeps them
+    # on the host to send each device its share)
+    _init_array = staticmethod(jnp.asarray)
 
     def _init_keys(self, seed: int) -> dict:
         """Each graph node's JAX key for ``init``: fold_in(PRNGKey(seed), node_hash(seed

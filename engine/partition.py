@@ -1,0 +1,397 @@
+"""One network partitioned by neurons across devices (JAX's own sharding: ``shard_map``).
+
+Each of D devices owns a contiguous slice of every neuron pool: neuron i of a pool of n lives on
+device i // L with L = ceil(n / D) (the last slices may be short; they are padded, and the
+padding never reaches a real neuron). Per step:
+
+* every device steps its own slice of each *split* node (the elementwise nodes: neuron pools,
+  elementwise synapse nodes, current sources, host inputs);
+* every static ``projection`` (fused into one kernel per delay or not) keeps only the synapses
+  whose POST neuron the device owns (the tables restricted by post, targets made local), and
+  delivers to its own post slice;
+* the only exchange is an all-gather of the spikes the split nodes emit, as 32-bit words (one bit
+  per neuron: a pool of n neurons costs n / 8 bytes per step to every device), done once per
+  step for each spike port that feeds a projection (or any other node that needs the whole
+  vector);
+* the remaining nodes that are neither elementwise nor latched (Poisson sources, rate encoders,
+  spike counters, readouts) run *whole* on every device, on the gathered inputs, and each device
+  takes its slice of what they output.
+
+Connectivity and initial state are drawn exactly as the single-device compile draws them (the
+same NumPy streams, on the host), then split, and each post neuron receives its arrivals in the
+same order (ascending pre neuron), so the spikes are identical to the single-device run (tested
+on the CPU with 2, 3 and 4 host devices and with two processes). Not supported, refused with the
+node named: host-side nodes (Gymnasium environments), latched nodes other than static
+projections (plastic projections, environments in the compiled run), projections with
+per-synapse delays.
+
+Several processes (``jax.distributed``, engine/distributed.py) take part in one mesh over all
+their devices; every process draws the whole network on its host and sends its devices their
+slices.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from spark_snn.components.base import SPIKES
+from spark_snn.components.projection import Projection, spike_words
+
+from .compiler import Model
+from .fusion import FusedEvents
+from .graph import Graph
+from .problems import GraphError, Problem
+from .validate import require_valid
+
+AXIS = "neurons"   # the mesh axis the neurons are split along
+
+__all__ = ["AXIS", "PartitionedModel", "compile_partitioned", "local_size"]
+
+
+def local_size(n: int, devices: int) -> int:
+    """Neurons per device for a node of ``n`` (the last devices' slices may be short)."""
+    return -(-int(n) // int(devices))
+
+
+def _refuse(nid: str, why: str):
+    return GraphError([Problem(f"cannot be partitioned across devices: {why}", node=nid)])
+
+
+class PartitionedModel(Model):
+    """A compiled graph whose step runs on one device's share of the neurons (inside
+    ``shard_map`` over the mesh axis ``AXIS``). Build with ``compile_partitioned``.
+
+    ``kind[node]`` is "split" (elementwise: the device holds its slice), "projection" (static
+    synapses restricted by post: the device holds those onto its neurons) or "whole" (run
+    entirely on every device)."""
+
+    def __init__(self, graph: Graph, analysis, devices: int, dtype: str | None = None,
+                 keep_unfused: tuple[str, ...] = ()):
+        if int(devices) < 1:
+            raise ValueError("devices must be at least 1")
+        self.devices = int(devices)
+        super().__init__(graph, analysis, dtype=dtype, fuse=True, keep_unfused=keep_unfused)
+        with self.precision():
+            self._localise()
+
+    # the compiler's hooks ---------------------------------------------------------------------
+    def _group(self, deps):
+        """No grouping of equal elementwise nodes: each is split over the devices itself."""
+
+    _init_array = staticmethod(np.asarray)   # initial values stay on the host (then split)
+
+    # which node runs how ----------------------------------------------------------------------
+    def _localise(self):
+        self.kind: dict[str, str] = {}
+        self.full_size: dict[str, int] = {}      # "node.port" -> values the whole port carries
+        self._full: dict[str, tuple] = {}        # node -> (comp, inputs, outputs) of the whole
+        self._local: dict[str, tuple] = {}
+        for nid in self.ids:
+            r = self.rnodes[nid]
+            for pname, port in {**r.inputs, **r.outputs}.items():
+                self.full_size[f"{nid}.{pname}"] = self.port_size(r, port)
+            self.kind[nid] = self._kind_of(nid, r.comp)
+            self._full[nid] = (r.comp, r.inputs, r.outputs)
+            self._local[nid] = self._local_node(nid, r)
+        self._use(self._local)
+
+    def _kind_of(self, nid: str, comp) -> str:
+        cls = type(comp)
+        if getattr(comp, "host_side", False):
+            raise _refuse(nid, f"type '{cls.type_name}' runs on the host between chunks")
+        if isinstance(comp, FusedEvents):
+            return "projection"
+        if cls is Projection:
+            if comp.per_synapse_delays:
+                raise _refuse(nid, "a projection with per-synapse delays (max_delay_steps) is "
+                                   "not supported; give every synapse the same delay")
+            return "projection"
+        if cls.latched:
+            raise _refuse(nid, f"type '{cls.type_name}' is not supported (only static "
+                               "'projection' nodes among the latched types: no plasticity or "
+                               "environments in a partitioned run)")
+        if cls.elementwise and "size" in comp.config:
+            return "split"
+        return "whole"
+
+    def _local_node(self, nid: str, r) -> tuple:
+        """(comp, inputs, outputs) of node ``nid`` as one device runs it."""
+        comp, kind, d = r.comp, self.kind[nid], self.devices
+        cls = type(comp)
+        if kind == "split":
+            cfg = {**comp.config, "size": local_size(comp.config["size"], d)}
+            local = cls(cfg, comp.sizes, self.dt, self.dtype)
+            ins, outs = cls.ports(cfg)
+        elif isinstance(comp, FusedEvents):
+            dests = [(name, port, local_size(n, d)) for name, port, n in comp.dests]
+            local = FusedEvents(comp.gid, comp.members, comp.sources, dests, comp.delay,
+                                self.dt, self.dtype)
+            ins, outs = local.in_ports(), local.out_ports()
+        elif kind == "projection":
+            sizes = {**comp.sizes, "n_post": local_size(comp.n_post, d)}
+            local = cls(comp.config, sizes, self.dt, self.dtype)
+            ins, outs = cls.ports(comp.config)
+        else:
+            return r.comp, r.inputs, r.outputs
+        return local, {p.name: p for p in ins}, {p.name: p for p in outs}
+
+    def _use(self, which: dict) -> None:
+        for nid, (comp, ins, outs) in which.items():
+            r = self.rnodes[nid]
+            r.comp, r.inputs, r.outputs = comp, ins, outs
+
+    @contextlib.contextmanager
+    def _whole_nodes(self):
+        """Within: every node is its whole self again (to draw the initial values)."""
+        self._use(self._full)
+        try:
+            yield
+        finally:
+            self._use(self._local)
+
+    def local_port(self, name: str) -> bool:
+        """True when a device holds only its slice of port ``name`` (split nodes, and the
+        arrivals a projection delivers)."""
+        return self.kind[name.rsplit(".", 1)[0]] != "whole" and not self._is_pre(name)
+
+    def _is_pre(self, name: str) -> bool:
+        nid, port = name.rsplit(".", 1)
+        return self.kind[nid] == "projection" and port in self.rnodes[nid].inputs
+
+    # initial values, split ---------------------------------------------------------------------
+    def init(self, seed: int | None = None):
+        """(params, consts, state) as NumPy trees whose every leaf has a leading axis of one
+        entry per device (device k's share at index k): drawn whole, as the single-device
+        compile draws them, then split."""
+        with self.precision(), self._whole_nodes():
+            params, consts, state = self._init(seed)
+        d = self.devices
+        params = {nid: {k: self._split_leaf(nid, v) for k, v in p.items()}
+                  for nid, p in params.items()}
+        consts = {nid: self._split_const(nid, c) for nid, c in consts.items()}
+        nodes = {nid: self._split_tree(nid, s) for nid, s in state["nodes"].items()}
+        prev = {name: np.zeros((d, *np.shape(self.zeros_host(name))), self.zeros_host(name).dtype)
+                for name in self.delayed_ports}
+        state = {"t": _copies(state["t"], d), "key": _copies(state["key"], d),
+                 "nodes": nodes, "prev": prev}
+        return params, consts, state
+
+    def _split_leaf(self, nid: str, x):
+        """One leaf of node ``nid``: its per-neuron axis cut into the devices' slices (split
+        nodes), or one copy per device."""
+        x = np.asarray(x)
+        if self.kind[nid] == "split":
+            n = int(self._full[nid][0].config["size"])
+            if x.ndim >= 1 and x.shape[0] == n:
+                loc = local_size(n, self.devices)
+                pad = [(0, loc * self.devices - n)] + [(0, 0)] * (x.ndim - 1)
+                return np.pad(x, pad, mode="edge").reshape(self.devices, loc, *x.shape[1:])
+        return _copies(x, self.devices)
+
+    def _split_tree(self, nid, tree):
+        return jax.tree_util.tree_map(lambda x: self._split_leaf(nid, x), tree)
+
+    def _split_const(self, nid: str, const):
+        if self.kind[nid] != "projection":
+            return self._split_tree(nid, const)
+        comp, d = self._full[nid][0], self.devices
+        if "W" in const:   # dense: each device its columns
+            w = np.asarray(const["W"])
+            loc = local_size(comp.n_post, d)
+            w = np.pad(w, [(0, 0), (0, loc * d - w.shape[1])])
+            return {"W": np.ascontiguousarray(w.reshape(w.shape[0], d, loc).transpose(1, 0, 2))}
+        if isinstance(comp, FusedEvents):
+            segs = [(int(comp.dst_off[k]), n, local_size(n, d))
+                    for k, (_, _, n) in enumerate(comp.dests)]
+        else:
+            segs = [(0, comp.n_post, local_size(comp.n_post, d))]
+        t, w = split_tables(np.asarray(const["targets"]), np.asarray(const["weights"]), segs, d)
+        return {**{k: _copies(np.asarray(v), d) for k, v in const.items()},
+                "targets": t, "weights": w}
+
+    # one step on one device -----------------------------------------------------------------
+    def _gather(self, r, vals: dict, prev: dict):
+        whole_in = self.kind[r.id] != "split"
+        inputs = {}
+        for pname in r.inputs:
+            acc = None
+            for s in r.sources.get(pname, []):
+                late = (s.rsplit(".", 1)[0], r.id) in self.delayed
+                v = self._adapted(s, prev if late else vals, vals, whole_in, late)
+                acc = v if acc is None else acc + v
+            inputs[pname] = self._zeros(f"{r.id}.{pname}") if acc is None else acc
+        return inputs
+
+    def _adapted(self, s: str, src: dict, vals: dict, whole: bool, late: bool):
+        """Output ``s`` as the consumer needs it: the whole vector (gathered from every device
+        once per step and cached in ``vals``) or this device's slice."""
+        local = self.local_port(s)
+        if local == (not whole):
+            return src[s]
+        n = self.full_size[s]
+        if whole:
+            key = ("\0whole", s, late)
+            if key not in vals:
+                vals[key] = self._all_gather(src[s], n, self.port(s).kind == SPIKES)
+            return vals[key]
+        loc = local_size(n, self.devices)
+        v = jnp.pad(src[s], (0, loc * self.devices - n))
+        return lax.dynamic_slice(v, (lax.axis_index(AXIS) * loc,), (loc,))
+
+    def _all_gather(self, v, n: int, spikes: bool):
+        """The whole vector of ``n`` values from every device's slice ``v``; spikes travel as
+        bit words (n / 8 bytes) and are unpacked after the exchange."""
+        if not spikes:
+            return lax.all_gather(v, AXIS, tiled=True)[:n]
+        loc = v.shape[0]
+        words = lax.all_gather(spike_words(v), AXIS)                     # (devices, words)
+        bits = (words[:, :, None] >> jnp.arange(32, dtype=jnp.uint32)) & jnp.uint32(1)
+        return bits.reshape(self.devices, -1)[:, :loc].reshape(-1)[:n].astype(v.dtype)
+
+    def whole(self, name: str, v, axis: int = 0):
+        """Port ``name``'s values ``v`` (this device's) made whole along ``axis`` (for what the
+        host reads back: records, counts)."""
+        n = self.full_size[name]
+        if not self.local_port(name):
+            return v
+        got = lax.all_gather(v, AXIS, axis=axis, tiled=True)
+        return lax.slice_in_dim(got, 0, n, axis=axis)
+
+    # the compiled chunk ---------------------------------------------------------------------
+    def sharded_chunk(self, mesh: Mesh, n_steps: int, record=(), count=()):
+        """``fn(params, consts, state) -> (state, records, sums, ok)``, jitted over ``mesh``:
+        the inputs and the state carry the leading device axis of ``init``; ``records`` (steps
+        x size), ``sums`` (spikes per neuron over the chunk) and ``ok`` (all state finite) come
+        back whole, the same on every device."""
+        key = ("sharded", int(n_steps), tuple(record), tuple(count), mesh.devices.shape)
+        if key in self._chunks:
+            return self._chunks[key]
+        inner = self.chunk_function(n_steps, record, (), count)
+
+        def one(tree):
+            return jax.tree_util.tree_map(lambda x: x[0], tree)
+
+        def per_device(params, consts, state):
+            state, recs, last, finite = inner(one(params), one(consts), one(state))
+            recs = {n: self.whole(n, v, axis=1) for n, v in recs.items()}
+            sums = {n: self.whole(n, last["sum:" + n]) for n in count}
+            ok = jnp.all(lax.all_gather(jnp.all(finite), AXIS))
+            return jax.tree_util.tree_map(lambda x: x[None], state), recs, sums, ok
+
+        fn = jax.shard_map(per_device, mesh=mesh, in_specs=(P(AXIS), P(AXIS), P(AXIS)),
+                           out_specs=(P(AXIS), P(), P(), P()), check_vma=False)
+        self._chunks[key] = got = self.jit(fn)
+        return got
+
+
+def _copies(x, d: int):
+    x = np.asarray(x)
+    return np.broadcast_to(x, (d, *x.shape))
+
+
+def split_tables(targets: np.ndarray, weights: np.ndarray, segments, devices: int):
+    """Padded synapse tables (one row per pre neuron plus the no-spike row; targets index a
+    concatenation of post ports, padding = their total) cut by post neuron: (targets, weights)
+    with a leading device axis, device k's holding the synapses onto the neurons it owns with
+    targets renumbered in the concatenation of its slices (padding = its total). ``segments``:
+    (offset, size, slice size) of each post port. Every row keeps its order, so each post
+    neuron still receives its arrivals in the same order."""
+    off = np.array([s[0] for s in segments], np.int64)
+    size = np.array([s[1] for s in segments], np.int64)
+    loc = np.array([s[2] for s in segments], np.int64)
+    loc_off = np.concatenate([[0], np.cumsum(loc)[:-1]])
+    total = int(size.sum())
+    t = targets.astype(np.int64)
+    real = t < total
+    seg = np.clip(np.searchsorted(off, t, side="right") - 1, 0, len(segments) - 1)
+    q = t - off[seg]
+    dev = np.where(real, q // loc[seg], -1)
+    local = loc_off[seg] + q - (q // loc[seg]) * loc[seg]
+    sentinel = int(loc.sum())
+    parts = []
+    for k in range(devices):
+        mine = dev == k
+        col = np.cumsum(mine, axis=1) - 1
+        rows, cols = np.nonzero(mine)
+        fan = max(int(mine.sum(axis=1).max()) if mine.size else 0, 1)
+        tk = np.full((t.shape[0], fan), sentinel, np.int32)
+        wk = np.zeros((t.shape[0], fan), weights.dtype)
+        tk[rows, col[rows, cols]] = local[rows, cols]
+        wk[rows, col[rows, cols]] = weights[rows, cols]
+        parts.append((tk, wk))
+    fan = max(p[0].shape[1] for p in parts)
+    tt = np.stack([np.pad(a, [(0, 0), (0, fan - a.shape[1])], constant_values=sentinel)
+                   for a, _ in parts])
+    ww = np.stack([np.pad(b, [(0, 0), (0, fan - b.shape[1])]) for _, b in parts])
+    return tt, ww
+
+
+def compile_partitioned(graph: Graph, devices: int, dtype: str | None = None,
+                        keep_unfused: tuple[str, ...] = (),
+                        source: str | None = None) -> PartitionedModel:
+    """Validate ``graph`` (GraphError with every problem) and compile it for ``devices``
+    devices; GraphError naming the node for what cannot be partitioned."""
+    analysis = require_valid(graph, source)
+    return PartitionedModel(graph, analysis, devices, dtype=dtype, keep_unfused=keep_unfused)
+
+
+def device_mesh(devices: int | None = None) -> Mesh:
+    """A one-axis mesh over the first ``devices`` of all devices (every process's, with
+    jax.distributed; default all of them)."""
+    devs = jax.devices()
+    n = len(devs) if devices is None else int(devices)
+    if not 1 <= n <= len(devs):
+        raise ValueError(f"{n} devices asked for, {len(devs)} available "
+                         f"({', '.join(sorted({d.platform for d in devs}))}); on a CPU, "
+                         "XLA_FLAGS=--xla_force_host_platform_device_count=N makes N")
+    if jax.process_count() > 1 and n != len(devs):
+        raise ValueError(f"with {jax.process_count()} processes every device takes part: "
+                         f"use all {len(devs)}")
+    return Mesh(np.asarray(devs[:n]), (AXIS,))
+
+
+def put(tree, mesh: Mesh, x64: bool):
+    """``tree`` (NumPy leaves with a leading device axis) onto the mesh, device k getting
+    index k; each process sends only its own devices' shares."""
+    sharding = NamedSharding(mesh, P(AXIS))
+
+    def one(x):
+        x = np.asarray(x)
+        return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
+
+    from .compiler import precision
+    with precision(x64):
+        return jax.tree_util.tree_map(one, tree)
+
+
+def fetch(x) -> np.ndarray:
+    """A replicated result as NumPy (from this process's first device: every process has it)."""
+    return np.asarray(x.addressable_data(0))
+
+
+def mib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**20:,.1f} MiB" if n_bytes >= 2**20 else f"{n_bytes / 1024:,.1f} KiB"
+
+
+def exchange_bytes(model: PartitionedModel) -> int:
+    """Bytes each device receives per step: the spike words of every gathered spike port
+    (whole vectors of other kinds count their values)."""
+    total = 0
+    for nid in model.ids:
+        r = model.rnodes[nid]
+        if model.kind[nid] == "split":
+            continue
+        for srcs in r.sources.values():
+            for s in srcs:
+                if model.local_port(s):
+                    n = model.full_size[s]
+                    total += (math.ceil(local_size(n, model.devices) / 32) * 4 * model.devices
+                              if model.port(s).kind == SPIKES else n * model.dtype.itemsize)
+    return total
