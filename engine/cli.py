@@ -3,6 +3,7 @@
     spark validate FILE...            exit 0 when every file is valid, else list every problem, exit 1
     spark run FILE --steps N [--chunk K] [--seed S] [--record node.port ...] [--out run.npz]
               [--dtype float64] [--json] [--load-state S] [--save-state S] [--until COND ...]
+              [--partition N] [--coordinator HOST:PORT --num-processes P --process-id I]
     spark sweep FILE --param node.param=lo:hi:n ... --steps N [--out DIR] [--measure node.port]
     spark train FILE --agents N --episodes E [--seed S] [--out DIR]
     spark flatten FILE -o OUT         write FILE without composite components (dotted ids)
@@ -84,6 +85,14 @@ def cmd_run(args) -> int:
     from spark_snn.engine.breakpoints import ConditionError
     from spark_snn.engine.state import StateError
 
+    from spark_snn.engine import partition_sim
+
+    parted = partition_sim.wanted(args)
+    if parted:
+        problem = partition_sim.start(args)
+        if problem:
+            _err(problem)
+            return EXIT_USAGE
     try:
         graph = engine.load(args.file)
         if args.seed is not None:
@@ -103,8 +112,13 @@ def cmd_run(args) -> int:
                  and analysis.nodes[nid].outputs["spikes"].kind == SPIKES
                  and engine.registry().get(node.type).category == "Neurons"]
         t0 = time.perf_counter()
-        sim = engine.Simulation(graph, dtype=args.dtype, record=args.record, count=pools,
-                                chunk=args.chunk, source=args.file, breakpoints=args.until)
+        if parted:
+            sim = partition_sim.PartitionedSimulation(
+                graph, args.partition, dtype=args.dtype, record=args.record, count=pools,
+                chunk=args.chunk, source=args.file)
+        else:
+            sim = engine.Simulation(graph, dtype=args.dtype, record=args.record, count=pools,
+                                    chunk=args.chunk, source=args.file, breakpoints=args.until)
         loaded = sim.load_state(args.load_state) if args.load_state else None
         if args.steps >= args.chunk:
             sim.compile(args.chunk)
@@ -151,6 +165,10 @@ def cmd_run(args) -> int:
             "node": hit.node}
     if args.save_state:
         summary["saved_state"] = args.save_state
+    if parted:
+        summary.update(partition_sim.summary(sim))
+        if summary["process"] != 0:   # process 0 reports and writes for all
+            return EXIT_OK
     if args.out:
         arrays = {k.replace(".", "__"): v for k, v in recs.items()}
         np.savez_compressed(args.out, **arrays)
@@ -167,6 +185,8 @@ def cmd_run(args) -> int:
         if ran:
             print(f"  wall time {wall:.3f} s ({summary['steps_per_s']:,.0f} steps/s, chunk "
                   f"{args.chunk}); set-up and compilation {compile_t:.2f} s")
+        if parted:
+            print(f"  {partition_sim.describe(summary)}")
         for k, v in rates.items():
             print(f"  {k:<24} {v:9.2f} Hz  ({summary['spikes'][k]} spikes)")
         if args.out:
@@ -343,6 +363,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop at the step where the condition becomes true, e.g. "
                         "'exc.rate > 50', 'out.v crosses -50', 'episode', 'nan', 't >= 120 ms' "
                         "(repeatable: the first to become true stops the run)")
+    r.add_argument("--partition", type=int, default=None, metavar="N",
+                   help="split the network's neurons over N devices (default with "
+                        "--coordinator or --distributed: every device of every process)")
+    from spark_snn.engine import distributed as _distributed
+    _distributed.add_arguments(r)
     r.set_defaults(fn=cmd_run)
 
     t = sub.add_parser("train", help="train N agents in parallel (cartpole, gym_env)",

@@ -1,4 +1,5 @@
-"""Several processes or machines for ``spark train``, with JAX's own distributed runtime.
+"""Several processes or machines for ``spark train`` (and ``spark run --partition``: see
+engine/partition.py), with JAX's own distributed runtime.
 
 Every process runs ``spark train`` with the same arguments plus ``--coordinator HOST:PORT
 --num-processes P --process-id I`` (I = 0 .. P-1; on a cluster whose scheduler JAX knows, such as
@@ -59,7 +60,7 @@ def check(args) -> str | None:
     host, _, port = args.coordinator.rpartition(":")
     if not host or not port.isdigit():
         return f"--coordinator {args.coordinator!r}: expected HOST:PORT"
-    if args.agents < args.num_processes:
+    if getattr(args, "agents", None) is not None and args.agents < args.num_processes:
         return (f"--agents {args.agents} is fewer than --num-processes {args.num_processes}: "
                 "every process needs an agent")
     return None

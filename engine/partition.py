@@ -376,22 +376,15 @@ def fetch(x) -> np.ndarray:
     return np.asarray(x.addressable_data(0))
 
 
-def mib(n_bytes: float) -> str:
-    return f"{n_bytes / 2**20:,.1f} MiB" if n_bytes >= 2**20 else f"{n_bytes / 1024:,.1f} KiB"
-
-
 def exchange_bytes(model: PartitionedModel) -> int:
     """Bytes each device receives per step: the spike words of every gathered spike port
     (whole vectors of other kinds count their values)."""
+    gathered = {s for nid in model.ids if model.kind[nid] != "split"
+                for srcs in model.rnodes[nid].sources.values() for s in srcs
+                if model.local_port(s)}
     total = 0
-    for nid in model.ids:
-        r = model.rnodes[nid]
-        if model.kind[nid] == "split":
-            continue
-        for srcs in r.sources.values():
-            for s in srcs:
-                if model.local_port(s):
-                    n = model.full_size[s]
-                    total += (math.ceil(local_size(n, model.devices) / 32) * 4 * model.devices
-                              if model.port(s).kind == SPIKES else n * model.dtype.itemsize)
+    for s in gathered:
+        n = model.full_size[s]
+        total += (math.ceil(local_size(n, model.devices) / 32) * 4 * model.devices
+                  if model.port(s).kind == SPIKES else n * model.dtype.itemsize)
     return total

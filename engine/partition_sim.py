@@ -164,3 +164,43 @@ class PartitionedSimulation:
         spikes = self.model.port(name).kind == SPIKES
         return np.zeros((0, self.port_size(name)), bool if spikes else self.model.dtype)
 
+
+
+# --- spark run --partition ----------------------------------------------------------------------
+def wanted(args) -> bool:
+    """Whether ``spark run`` was asked for a partitioned run (--partition, or the options of
+    several processes)."""
+    from . import distributed
+    return args.partition is not None or distributed.wanted(args)
+
+
+def start(args) -> str | None:
+    """Check the options of a partitioned ``spark run`` and join the processes (before JAX is
+    used); what is wrong with them, or None."""
+    from . import distributed
+    if args.partition is not None and args.partition < 1:
+        return "--partition must be at least 1"
+    for opt, given in (("--load-state", args.load_state), ("--save-state", args.save_state),
+                       ("--until", args.until)):
+        if given:
+            return f"{opt} is not available with --partition"
+    if distributed.wanted(args):
+        problem = distributed.check(args)
+        if problem:
+            return problem
+        distributed.initialize(args)
+    return None
+
+
+def summary(sim: PartitionedSimulation) -> dict:
+    """What the run summary adds for a partitioned run."""
+    from .partition import exchange_bytes
+    return {"devices": sim.devices, "processes": jax.process_count(),
+            "process": jax.process_index(), "platform": sim.mesh.devices.flat[0].platform,
+            "exchange_bytes_per_step": exchange_bytes(sim.model)}
+
+
+def describe(s: dict) -> str:
+    return (f"partitioned over {s['devices']} {s['platform']} devices in {s['processes']} "
+            f"process{'es' if s['processes'] > 1 else ''}; each device receives "
+            f"{s['exchange_bytes_per_step']:,} bytes of spikes per step")
