@@ -81,26 +81,34 @@ class PartitionedModel(Model):
         with self.precision():
             self._localise()
 
-    # the compiler's hooks ---------------------------------------------------------------------
-    def _group(self, deps):
-        """No grouping of equal elementwise nodes: each is split over the devices itself."""
-
-    _init_array = staticmethod(np.asarray)   # initial values stay on the host (then split)
+    # where the compiler's ``init`` puts what it draws: on the host (then split, see ``init``)
+    _init_array = staticmethod(np.asarray)
 
     # which node runs how ----------------------------------------------------------------------
     def _localise(self):
+        """Record every node's whole form, then switch to the per-device form: split nodes
+        (and groups of equal elementwise nodes, each member split on its own) hold their slice,
+        projections the synapses onto the device's neurons."""
         self.kind: dict[str, str] = {}
         self.full_size: dict[str, int] = {}      # "node.port" -> values the whole port carries
         self._full: dict[str, tuple] = {}        # node -> (comp, inputs, outputs) of the whole
         self._local: dict[str, tuple] = {}
-        for nid in self.ids:
+        self._full_groups = self.groups
+        members = [m for mem in self.groups.values() for m, _, _ in mem]
+        for nid in members + list(self.ids):     # a group's members before the group
             r = self.rnodes[nid]
             for pname, port in {**r.inputs, **r.outputs}.items():
                 self.full_size[f"{nid}.{pname}"] = self.port_size(r, port)
             self.kind[nid] = self._kind_of(nid, r.comp)
             self._full[nid] = (r.comp, r.inputs, r.outputs)
             self._local[nid] = self._local_node(nid, r)
-        self._use(self._local)
+        self._local_groups = {}
+        for gid, mem in self.groups.items():
+            off, self._local_groups[gid] = 0, []
+            for m, _, n in mem:
+                self._local_groups[gid].append((m, off, local_size(n, self.devices)))
+                off += local_size(n, self.devices)
+        self._use(whole=False)
 
     def _kind_of(self, nid: str, comp) -> str:
         cls = type(comp)
@@ -126,7 +134,8 @@ class PartitionedModel(Model):
         comp, kind, d = r.comp, self.kind[nid], self.devices
         cls = type(comp)
         if kind == "split":
-            cfg = {**comp.config, "size": local_size(comp.config["size"], d)}
+            size = sum(local_size(n, d) for n in self._sizes(nid))
+            cfg = {**comp.config, "size": size}
             local = cls(cfg, comp.sizes, self.dt, self.dtype)
             ins, outs = cls.ports(cfg)
         elif isinstance(comp, FusedEvents):
@@ -142,19 +151,26 @@ class PartitionedModel(Model):
             return r.comp, r.inputs, r.outputs
         return local, {p.name: p for p in ins}, {p.name: p for p in outs}
 
-    def _use(self, which: dict) -> None:
-        for nid, (comp, ins, outs) in which.items():
+    def _use(self, whole: bool) -> None:
+        for nid, (comp, ins, outs) in (self._full if whole else self._local).items():
             r = self.rnodes[nid]
             r.comp, r.inputs, r.outputs = comp, ins, outs
+        self.groups = self._full_groups if whole else self._local_groups
 
     @contextlib.contextmanager
     def _whole_nodes(self):
         """Within: every node is its whole self again (to draw the initial values)."""
-        self._use(self._full)
+        self._use(whole=True)
         try:
             yield
         finally:
-            self._use(self._local)
+            self._use(whole=False)
+
+    def _sizes(self, nid: str) -> list[int]:
+        """The whole sizes of a split node's parts: its members' for a group, else its own."""
+        if nid in self._full_groups:
+            return [n for _, _, n in self._full_groups[nid]]
+        return [int(self._full[nid][0].config["size"])]
 
     def local_port(self, name: str) -> bool:
         """True when a device holds only its slice of port ``name`` (split nodes, and the
@@ -186,14 +202,17 @@ class PartitionedModel(Model):
     def _split_leaf(self, nid: str, x):
         """One leaf of node ``nid``: its per-neuron axis cut into the devices' slices (split
         nodes), or one copy per device."""
-        x = np.asarray(x)
-        if self.kind[nid] == "split":
-            n = int(self._full[nid][0].config["size"])
-            if x.ndim >= 1 and x.shape[0] == n:
-                loc = local_size(n, self.devices)
-                pad = [(0, loc * self.devices - n)] + [(0, 0)] * (x.ndim - 1)
-                return np.pad(x, pad, mode="edge").reshape(self.devices, loc, *x.shape[1:])
-        return _copies(x, self.devices)
+        x, d = np.asarray(x), self.devices
+        sizes = self._sizes(nid) if self.kind[nid] == "split" else []
+        if not sizes or x.ndim == 0 or x.shape[0] != sum(sizes):
+            return _copies(x, d)
+        parts, off = [], 0
+        for n in sizes:   # each part padded with copies of its last neuron
+            loc = local_size(n, d)
+            pad = [(0, loc * d - n)] + [(0, 0)] * (x.ndim - 1)
+            parts.append(np.pad(x[off:off + n], pad, mode="edge").reshape(d, loc, *x.shape[1:]))
+            off += n
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     def _split_tree(self, nid, tree):
         return jax.tree_util.tree_map(lambda x: self._split_leaf(nid, x), tree)
@@ -223,7 +242,7 @@ class PartitionedModel(Model):
         for pname in r.inputs:
             acc = None
             for s in r.sources.get(pname, []):
-                late = (s.rsplit(".", 1)[0], r.id) in self.delayed
+                late = (self.rid(s.rsplit(".", 1)[0]), self.rid(r.id)) in self.delayed
                 v = self._adapted(s, prev if late else vals, vals, whole_in, late)
                 acc = v if acc is None else acc + v
             inputs[pname] = self._zeros(f"{r.id}.{pname}") if acc is None else acc
