@@ -238,6 +238,8 @@ class PartitionedModel(Model):
     # one step on one device -----------------------------------------------------------------
     def _gather(self, r, vals: dict, prev: dict):
         whole_in = self.kind[r.id] != "split"
+        if r.comp.latched and ("\0exchanged",) not in vals:
+            self._exchange(vals, prev)   # the projections update last: one exchange for all
         inputs = {}
         for pname in r.inputs:
             acc = None
@@ -264,15 +266,38 @@ class PartitionedModel(Model):
         v = jnp.pad(src[s], (0, loc * self.devices - n))
         return lax.dynamic_slice(v, (lax.axis_index(AXIS) * loc,), (loc,))
 
+    def _exchange(self, vals: dict, prev: dict) -> None:
+        """Gather, in ONE all-gather, the spikes of every split node that a projection reads
+        (as 32-bit words), into ``vals`` where ``_adapted`` finds them."""
+        vals[("\0exchanged",)] = True
+        wanted = {}
+        for nid in self.latched:
+            for s in (s for srcs in self.rnodes[nid].sources.values() for s in srcs):
+                late = (self.rid(s.rsplit(".", 1)[0]), self.rid(nid)) in self.delayed
+                if (self.local_port(s) and self.port(s).kind == SPIKES
+                        and ("\0whole", s, late) not in vals):
+                    wanted[("\0whole", s, late)] = (prev if late else vals)[s]
+        if not wanted:
+            return
+        words = [spike_words(v) for v in wanted.values()]
+        got = lax.all_gather(jnp.concatenate(words), AXIS)          # (devices, all words)
+        at = 0
+        for (key, v), w in zip(wanted.items(), words):
+            vals[key] = self._unpack(got[:, at:at + w.shape[0]], v, self.full_size[key[1]])
+            at += w.shape[0]
+
+    def _unpack(self, words, v, n: int):
+        """The whole spike vector of ``n`` neurons from every device's words of its slice
+        (``v``: this device's slice, for its length and dtype)."""
+        bits = (words[:, :, None] >> jnp.arange(32, dtype=jnp.uint32)) & jnp.uint32(1)
+        return bits.reshape(self.devices, -1)[:, :v.shape[0]].reshape(-1)[:n].astype(v.dtype)
+
     def _all_gather(self, v, n: int, spikes: bool):
         """The whole vector of ``n`` values from every device's slice ``v``; spikes travel as
         bit words (n / 8 bytes) and are unpacked after the exchange."""
         if not spikes:
             return lax.all_gather(v, AXIS, tiled=True)[:n]
-        loc = v.shape[0]
-        words = lax.all_gather(spike_words(v), AXIS)                     # (devices, words)
-        bits = (words[:, :, None] >> jnp.arange(32, dtype=jnp.uint32)) & jnp.uint32(1)
-        return bits.reshape(self.devices, -1)[:, :loc].reshape(-1)[:n].astype(v.dtype)
+        return self._unpack(lax.all_gather(spike_words(v), AXIS), v, n)
 
     def whole(self, name: str, v, axis: int = 0):
         """Port ``name``'s values ``v`` (this device's) made whole along ``axis`` (for what the
