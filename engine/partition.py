@@ -60,10 +60,6 @@ def local_size(n: int, devices: int) -> int:
     return -(-int(n) // int(devices))
 
 
-def _refuse(nid: str, why: str):
-    return GraphError([Problem(f"cannot be partitioned across devices: {why}", node=nid)])
-
-
 class PartitionedModel(Model):
     """A compiled graph whose step runs on one device's share of the neurons (inside
     ``shard_map`` over the mesh axis ``AXIS``). Build with ``compile_partitioned``.
@@ -95,11 +91,14 @@ class PartitionedModel(Model):
         self._local: dict[str, tuple] = {}
         self._full_groups = self.groups
         members = [m for mem in self.groups.values() for m, _, _ in mem]
+        refused = [p for nid in self.ids for p in self._refusals(nid, self.rnodes[nid].comp)]
+        if refused:
+            raise GraphError(refused)
         for nid in members + list(self.ids):     # a group's members before the group
             r = self.rnodes[nid]
             for pname, port in {**r.inputs, **r.outputs}.items():
                 self.full_size[f"{nid}.{pname}"] = self.port_size(r, port)
-            self.kind[nid] = self._kind_of(nid, r.comp)
+            self.kind[nid] = self._kind_of(r.comp)
             self._full[nid] = (r.comp, r.inputs, r.outputs)
             self._local[nid] = self._local_node(nid, r)
         self._local_groups = {}
@@ -110,21 +109,29 @@ class PartitionedModel(Model):
                 off += local_size(n, self.devices)
         self._use(whole=False)
 
-    def _kind_of(self, nid: str, comp) -> str:
+    @staticmethod
+    def _refusals(nid: str, comp) -> list[Problem]:
+        """Why runtime node ``nid`` cannot be partitioned (empty when it can); a fused kernel
+        names its projections."""
         cls = type(comp)
+        why = None
         if getattr(comp, "host_side", False):
-            raise _refuse(nid, f"type '{cls.type_name}' runs on the host between chunks")
-        if isinstance(comp, FusedEvents):
+            why = f"type '{cls.type_name}' runs on the host between chunks"
+        elif cls is Projection and comp.per_synapse_delays:
+            why = ("a projection with per-synapse delays (max_delay_steps) is not supported; "
+                   "give every synapse the same delay")
+        elif cls.latched and cls is not Projection and not isinstance(comp, FusedEvents):
+            why = (f"type '{cls.type_name}' is not supported (only static 'projection' nodes "
+                   "among the latched types: no plasticity or environments in a partitioned "
+                   "run)")
+        return [] if why is None else [
+            Problem(f"cannot be partitioned across devices: {why}", node=nid)]
+
+    @staticmethod
+    def _kind_of(comp) -> str:
+        cls = type(comp)
+        if isinstance(comp, FusedEvents) or cls is Projection:
             return "projection"
-        if cls is Projection:
-            if comp.per_synapse_delays:
-                raise _refuse(nid, "a projection with per-synapse delays (max_delay_steps) is "
-                                   "not supported; give every synapse the same delay")
-            return "projection"
-        if cls.latched:
-            raise _refuse(nid, f"type '{cls.type_name}' is not supported (only static "
-                               "'projection' nodes among the latched types: no plasticity or "
-                               "environments in a partitioned run)")
         if cls.elementwise and "size" in comp.config:
             return "split"
         return "whole"

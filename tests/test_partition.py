@@ -19,7 +19,8 @@ from spark_snn.engine.partition_sim import PartitionedSimulation
 
 ROOT = Path(__file__).resolve().parents[1]
 POOLS = {"a": 70, "b": 47, "c": 33, "d": 2}   # uneven for 2, 3 and 4 devices; d leaves some empty
-RECORD = ["a.spikes", "b.spikes", "c.spikes", "d.spikes", "b.v", "noise.spikes"]
+RECORD = ["a.spikes", "b.spikes", "c.spikes", "d.spikes", "b.v", "noise.spikes",
+          "rates.counts"]
 STEPS, CHUNK = 300, 100
 
 
@@ -27,7 +28,7 @@ def recurrent_net() -> Graph:
     """Four recurrent LIF pools, all 16 projections between them (mixed signs, Dale's law,
     delays 1-3: some fused into a shared kernel per delay, some dense, some event-driven), a
     heterogeneous bias current per pool, a Poisson source onto pool a's voltage and a host
-    input onto pool b."""
+    input onto pool b; a spike counter reads pool a whole."""
     g = Graph(settings={"dt": 0.1, "seed": 3, "dtype": "float32"})
     for i, (k, n) in enumerate(POOLS.items()):
         g.add_node(Node(k, "lif", {"size": n, "v_init": "uniform", "tau_m": 10.0},
@@ -54,6 +55,8 @@ def recurrent_net() -> Graph:
     g.connect("p_noise.events", "a.jump")
     g.add_node(Node("stim", "host_input", {"size": POOLS["b"]}, (-200.0, 600.0)))
     g.connect("stim.out", "b.current")
+    g.add_node(Node("rates", "spike_count", {"groups": 2, "window": 5.0}, (400.0, 0.0)))
+    g.connect("a.spikes", "rates.spikes")
     return g
 
 
@@ -205,26 +208,22 @@ def test_two_processes_on_localhost_give_the_single_process_spikes(tmp_path):
         2 * 4 * -(-local_size(n, 2) // 32) for n in POOLS.values())
 
 
-def _with(g: Graph, node: Node, edges) -> Graph:
-    g.add_node(node)
-    for a, b in edges:
+def test_unsupported_nodes_are_refused_by_name_all_at_once():
+    """A plastic projection and one with per-synapse delays: one GraphError naming both."""
+    g = recurrent_net()
+    g.add_node(Node("learn", "stdp_projection", {}, (0.0, 0.0)))
+    g.add_node(Node("spread", "projection", {"delay_steps": 2, "max_delay_steps": 5},
+                    (0.0, 0.0)))
+    for a, b in [("a.spikes", "learn.pre"), ("c.spikes", "learn.post"), ("learn.events", "c.syn"),
+                 ("a.spikes", "spread.pre"), ("spread.events", "c.syn")]:
         g.connect(a, b)
-    return g
-
-
-@pytest.mark.parametrize("node,edges,message", [
-    (Node("learn", "stdp_projection", {}, (0.0, 0.0)),
-     [("a.spikes", "learn.pre"), ("c.spikes", "learn.post"), ("learn.events", "c.syn")],
-     "type 'stdp_projection' is not supported"),
-    (Node("spread", "projection", {"delay_steps": 2, "max_delay_steps": 5}, (0.0, 0.0)),
-     [("a.spikes", "spread.pre"), ("spread.events", "c.syn")], "per-synapse delays"),
-])
-def test_unsupported_nodes_are_refused_by_name(node, edges, message):
-    g = _with(recurrent_net(), node, edges)
     with pytest.raises(engine.GraphError) as err:
         PartitionedSimulation(g, devices=1)
     text = str(err.value)
-    assert f"node '{node.id}'" in text and "cannot be partitioned" in text and message in text
+    assert "node 'learn': cannot be partitioned across devices: type 'stdp_projection' is " \
+           "not supported" in text
+    assert "node 'spread': cannot be partitioned across devices: a projection with " \
+           "per-synapse delays" in text
 
 
 def test_a_host_side_environment_is_refused_by_name(capsys, tmp_path):
