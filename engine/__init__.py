@@ -41,5 +41,5 @@ from .validate import analyze, validate  # noqa: E402
 
 __all__ = ["Model", "compile_graph", "dumps", "load", "loads", "save", "Edge", "Graph", "Node",
            "available_memory", "estimate_memory",
-           "GraphError", "Problem", "registry", "Simulation", "SimulationError", "PartitionedSimulation",
-           "StructuralEdit", "analyze", "validate"]
+           "GraphError", "Problem", "registry", "Simulation", "SimulationError",
+           "PartitionedSimulation", "StructuralEdit", "analyze", "validate"]

@@ -88,7 +88,8 @@ for k in range(STEPS // CHUNK):
     sim.set_input("stim", stimulus(k))
     parts.append(sim.advance(CHUNK, chunk=CHUNK))
 out = {{n.replace(".", "__"): np.concatenate([p[n] for p in parts]) for n in RECORD}}
-np.savez({out!r}, count=sim.totals["c.spikes"], kinds=np.array(sorted(set(sim.model.kind.values()))), **out)
+kinds = np.array(sorted(set(sim.model.kind.values())))
+np.savez({out!r}, count=sim.totals["c.spikes"], kinds=kinds, **out)
 """
 
 
