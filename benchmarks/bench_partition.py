@@ -13,7 +13,11 @@ On a CPU the host devices share the machine's cores, so this measures the overhe
 exchange and of the partitioned step, not a speed-up: that needs devices with their own
 compute (GPUs).
 
-Usage:  python benchmarks/bench_partition.py [--graph FILE] [--devices 2] [--steps 5000]
+``--neurons N`` runs benchmarks/bench_scaling.py's network of N neurons (100 synapses each)
+instead of ``--graph``.
+
+Usage:  python benchmarks/bench_partition.py [--graph FILE | --neurons N] [--devices 2]
+        [--steps 5000] [--chunk 1000] [--repeats 3]
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from machine import load_average, machine  # benchmarks/machine.py
@@ -69,7 +74,12 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--chunk", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--neurons", type=int, default=None)
     args = ap.parse_args()
+    if args.neurons:
+        from bench_scaling import scaling_graph
+        args.graph = Path(tempfile.mkdtemp()) / f"scaling_{args.neurons}.json"
+        args.graph.write_text(json.dumps(scaling_graph(args.neurons)))
     modes = ["simulation", "partition1"] + [f"partition{n}" for n in args.devices]
     print(f"machine: {machine()}; load average before: {load_average()}")
     runs: dict[str, list] = {m: [] for m in modes}

@@ -111,8 +111,7 @@ class PartitionedModel(Model):
 
     @staticmethod
     def _refusals(nid: str, comp) -> list[Problem]:
-        """Why runtime node ``nid`` cannot be partitioned (empty when it can); a fused kernel
-        names its projections."""
+        """Why runtime node ``nid`` cannot be partitioned (empty when it can)."""
         cls = type(comp)
         why = None
         if getattr(comp, "host_side", False):
@@ -188,16 +187,27 @@ class PartitionedModel(Model):
         nid, port = name.rsplit(".", 1)
         return self.kind[nid] == "projection" and port in self.rnodes[nid].inputs
 
+    def whole_comp(self, nid: str):
+        """Node ``nid``'s component as the single-device compile builds it (whole sizes)."""
+        return self._full[nid][0]
+
     # initial values, split ---------------------------------------------------------------------
-    def init(self, seed: int | None = None):
+    def split_params(self, params: dict) -> dict:
+        """Live parameters {node: {name: value}} (whole) with the device axis of ``init``."""
+        return {nid: {k: self._split_leaf(nid, v) for k, v in p.items()}
+                for nid, p in params.items()}
+
+    def init(self, seed: int | None = None, whole_params: dict | None = None):
         """(params, consts, state) as NumPy trees whose every leaf has a leading axis of one
         entry per device (device k's share at index k): drawn whole, as the single-device
-        compile draws them, then split."""
+        compile draws them, then split. ``whole_params``, if a dict, receives the live
+        parameters before the split."""
         with self.precision(), self._whole_nodes():
             params, consts, state = self._init(seed)
+        if whole_params is not None:
+            whole_params.update(params)
         d = self.devices
-        params = {nid: {k: self._split_leaf(nid, v) for k, v in p.items()}
-                  for nid, p in params.items()}
+        params = self.split_params(params)
         consts = {nid: self._split_const(nid, c) for nid, c in consts.items()}
         nodes = {nid: self._split_tree(nid, s) for nid, s in state["nodes"].items()}
         prev = {name: np.zeros((d, *np.shape(self.zeros_host(name))), self.zeros_host(name).dtype)

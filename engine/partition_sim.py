@@ -76,11 +76,10 @@ class PartitionedSimulation:
         """Back to step 0 with fresh initial state (live parameter edits are kept)."""
         if seed is not None:
             self.seed = int(seed)
-        params, consts, state = self.model.init(self.seed)
+        whole: dict = {}
+        _params, consts, state = self.model.init(self.seed, whole)
         if self.params is None:
-            with self.model._whole_nodes():
-                self.params = {nid: self.model.rnodes[nid].comp.live_params()
-                               for nid in params}
+            self.params = whole
         x64 = self.model.x64
         self._consts = put(consts, self.mesh, x64)
         self._state = put(state, self.mesh, x64)
@@ -96,13 +95,13 @@ class PartitionedSimulation:
                                       node=node, param=name)])
         old = self.params[node].get(name)
         if old is None:
-            cls = type(self.model._full[node][0])
+            cls = type(self.model.whole_comp(node))
             if any(p.name == name for p in cls.node_params(self.graph.nodes[node].params)):
                 raise StructuralEdit(f"{node}.{name} changes the model's structure: rebuild")
             raise GraphError([Problem("no such live parameter", node=node, param=name)])
         arr = np.asarray(value, dtype=self.model.dtype)
         if arr.ndim == 0:
-            prm = next(p for p in type(self.model._full[node][0]).node_params(
+            prm = next(p for p in type(self.model.whole_comp(node)).node_params(
                 self.graph.nodes[node].params) if p.name == name)
             msg = check_value(prm, float(arr))
             if msg:
@@ -120,9 +119,8 @@ class PartitionedSimulation:
 
     def _device_params(self):
         if self._params_dev is None:
-            split = {nid: {k: self.model._split_leaf(nid, v) for k, v in p.items()}
-                     for nid, p in self.params.items()}
-            self._params_dev = put(split, self.mesh, self.model.x64)
+            self._params_dev = put(self.model.split_params(self.params), self.mesh,
+                                   self.model.x64)
         return self._params_dev
 
     def compile(self, chunk: int | None = None) -> None:
