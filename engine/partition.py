@@ -56,8 +56,9 @@ __all__ = ["AXIS", "PartitionedModel", "compile_partitioned", "local_size"]
 
 
 def local_size(n: int, devices: int) -> int:
-    """Neurons per device for a node of ``n`` (the last devices' slices may be short)."""
-    return -(-int(n) // int(devices))
+    """Neurons per device for a node of ``n``: ceil(n / devices) rounded up to a whole number
+    of 32-bit words (the last devices' slices may be short, or empty)."""
+    return 32 * -(-int(n) // (32 * int(devices)))
 
 
 class PartitionedModel(Model):
@@ -146,8 +147,8 @@ class PartitionedModel(Model):
             ins, outs = cls.ports(cfg)
         elif isinstance(comp, FusedEvents):
             dests = [(name, port, local_size(n, d)) for name, port, n in comp.dests]
-            local = FusedEvents(comp.gid, comp.members, comp.sources, dests, comp.delay,
-                                self.dt, self.dtype)
+            local = SplitFusedEvents(comp.gid, comp.members, comp.sources, dests,
+                                     comp.delay, self.dt, self.dtype)
             ins, outs = local.in_ports(), local.out_ports()
         elif kind == "projection":
             sizes = {**comp.sizes, "n_post": local_size(comp.n_post, d)}
@@ -257,12 +258,17 @@ class PartitionedModel(Model):
         whole_in = self.kind[r.id] != "split"
         if r.comp.latched and ("\0exchanged",) not in vals:
             self._exchange(vals, prev)   # the projections update last: one exchange for all
+        words_in = isinstance(r.comp, SplitFusedEvents)
         inputs = {}
         for pname in r.inputs:
             acc = None
             for s in r.sources.get(pname, []):
                 late = (self.rid(s.rsplit(".", 1)[0]), self.rid(r.id)) in self.delayed
-                v = self._adapted(s, prev if late else vals, vals, whole_in, late)
+                src = prev if late else vals
+                if words_in:   # a fused kernel takes every source as whole spike words
+                    acc = self._words(s, src, vals, late)
+                    continue
+                v = self._adapted(s, src, vals, whole_in, late)
                 acc = v if acc is None else acc + v
             inputs[pname] = self._zeros(f"{r.id}.{pname}") if acc is None else acc
         return inputs
@@ -277,44 +283,48 @@ class PartitionedModel(Model):
         if whole:
             key = ("\0whole", s, late)
             if key not in vals:
-                vals[key] = self._all_gather(src[s], n, self.port(s).kind == SPIKES)
+                if self.port(s).kind != SPIKES:
+                    vals[key] = lax.all_gather(src[s], AXIS, tiled=True)[:n]
+                else:
+                    vals[key] = _unpack(self._words(s, src, vals, late), n, src[s].dtype)
             return vals[key]
         loc = local_size(n, self.devices)
         v = jnp.pad(src[s], (0, loc * self.devices - n))
         return lax.dynamic_slice(v, (lax.axis_index(AXIS) * loc,), (loc,))
 
+    def _words(self, s: str, src: dict, vals: dict, late: bool):
+        """The whole spike vector of port ``s`` as words (``spike_words``): from the step's
+        exchange, gathered on its own (a node that runs whole reading it mid-step), or packed
+        here (a port every device has whole)."""
+        key = ("\0words", s, late)
+        if key not in vals:
+            if not self.local_port(s):
+                vals[key] = spike_words(src[s])
+            else:
+                got = lax.all_gather(spike_words(src[s]), AXIS)
+                vals[key] = _whole_words(got.reshape(-1), self.full_size[s])
+        return vals[key]
+
     def _exchange(self, vals: dict, prev: dict) -> None:
-        """Gather, in ONE all-gather, the spikes of every split node that a projection reads
-        (as 32-bit words), into ``vals`` where ``_adapted`` finds them."""
+        """Gather, in ONE all-gather, the spike words of every split node's port that a
+        projection reads, into ``vals`` where ``_words`` finds them. A device's slice is a
+        whole number of words, so the gathered words are those of the whole vector."""
         vals[("\0exchanged",)] = True
         wanted = {}
         for nid in self.latched:
             for s in (s for srcs in self.rnodes[nid].sources.values() for s in srcs):
                 late = (self.rid(s.rsplit(".", 1)[0]), self.rid(nid)) in self.delayed
                 if (self.local_port(s) and self.port(s).kind == SPIKES
-                        and ("\0whole", s, late) not in vals):
-                    wanted[("\0whole", s, late)] = (prev if late else vals)[s]
+                        and ("\0words", s, late) not in vals):
+                    wanted[("\0words", s, late)] = spike_words((prev if late else vals)[s])
         if not wanted:
             return
-        words = [spike_words(v) for v in wanted.values()]
-        got = lax.all_gather(jnp.concatenate(words), AXIS)          # (devices, all words)
+        got = lax.all_gather(jnp.concatenate(list(wanted.values())), AXIS)  # (devices, words)
         at = 0
-        for (key, v), w in zip(wanted.items(), words):
-            vals[key] = self._unpack(got[:, at:at + w.shape[0]], v, self.full_size[key[1]])
+        for key, w in wanted.items():
+            mine = got[:, at:at + w.shape[0]].reshape(-1)
+            vals[key] = _whole_words(mine, self.full_size[key[1]])
             at += w.shape[0]
-
-    def _unpack(self, words, v, n: int):
-        """The whole spike vector of ``n`` neurons from every device's words of its slice
-        (``v``: this device's slice, for its length and dtype)."""
-        bits = (words[:, :, None] >> jnp.arange(32, dtype=jnp.uint32)) & jnp.uint32(1)
-        return bits.reshape(self.devices, -1)[:, :v.shape[0]].reshape(-1)[:n].astype(v.dtype)
-
-    def _all_gather(self, v, n: int, spikes: bool):
-        """The whole vector of ``n`` values from every device's slice ``v``; spikes travel as
-        bit words (n / 8 bytes) and are unpacked after the exchange."""
-        if not spikes:
-            return lax.all_gather(v, AXIS, tiled=True)[:n]
-        return self._unpack(lax.all_gather(spike_words(v), AXIS), v, n)
 
     def whole(self, name: str, v, axis: int = 0):
         """Port ``name``'s values ``v`` (this device's) made whole along ``axis`` (for what the
@@ -350,6 +360,49 @@ class PartitionedModel(Model):
                            out_specs=(P(AXIS), P(), P(), P()), check_vma=False)
         self._chunks[key] = got = self.jit(fn)
         return got
+
+
+def _whole_words(words, n: int):
+    """The words of a spike vector of ``n`` neurons from the gathered words of the padded
+    vector: the first ceil(n / 32), the bits of padding neurons in the last one cleared."""
+    out = words[:-(-n // 32)]
+    if n % 32:
+        out = out.at[-1].set(out[-1] & jnp.uint32((1 << (n % 32)) - 1))
+    return out
+
+
+def _unpack(words, n: int, dtype):
+    """The spike vector (0/1 of ``dtype``) of ``n`` neurons from its words."""
+    bits = (words[:, None] >> jnp.arange(32, dtype=jnp.uint32)) & jnp.uint32(1)
+    return bits.reshape(-1)[:n].astype(dtype)
+
+
+def concat_words(parts):
+    """The words of the concatenation of spike vectors given as (words, neurons) pairs: each
+    part shifted to its bit offset and added in (the parts' bits never overlap)."""
+    total = sum(n for _, n in parts)
+    out = jnp.zeros(-(-total // 32) + 1, jnp.uint32)
+    off = 0
+    for w, n in parts:
+        q, r = divmod(off, 32)
+        if r == 0:
+            out = out.at[q:q + w.shape[0]].add(w)
+        else:
+            out = out.at[q:q + w.shape[0]].add(w << r)
+            out = out.at[q + 1:q + 1 + w.shape[0]].add(w >> (32 - r))
+        off += n
+    return out[:-(-total // 32)]
+
+
+class SplitFusedEvents(FusedEvents):
+    """A fused kernel as one device runs it: its targets are the device's post slices, and
+    ``update`` takes every source as the words of its whole spike vector (what the exchange
+    brings), so the spikes are never unpacked."""
+
+    def update(self, p, state, inputs, ctx):
+        words = concat_words([(inputs[f"pre{k}"], n)
+                              for k, (_, _, n) in enumerate(self.sources)])
+        return {"buf": state["buf"].at[ctx.t % self.delay].set(words)}
 
 
 def _copies(x, d: int):

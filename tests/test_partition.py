@@ -9,16 +9,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from spark_snn import engine
 from spark_snn.engine.graph import Graph, Node
-from spark_snn.engine.partition import local_size, split_tables
+from spark_snn.components.projection import spike_words
+from spark_snn.engine.partition import concat_words, local_size, split_tables
 from spark_snn.engine.partition_sim import PartitionedSimulation
 
 ROOT = Path(__file__).resolve().parents[1]
-POOLS = {"a": 70, "b": 47, "c": 33, "d": 2}   # uneven for 2, 3 and 4 devices; d leaves some empty
+# slices of whole words: a is split 64 + 6 on 2 devices, 32 + 32 + 6 (+ 0) on 3 and 4; d (2
+# neurons) sits on the first device alone
+POOLS = {"a": 70, "b": 47, "c": 33, "d": 2}
 RECORD = ["a.spikes", "b.spikes", "c.spikes", "d.spikes", "b.v", "noise.spikes",
           "rates.counts"]
 STEPS, CHUNK = 300, 100
@@ -139,26 +143,28 @@ def test_one_device_partition_equals_the_simulation(expected):
 def test_split_tables_keep_every_synapse_once_in_row_order():
     """Cutting padded tables by post neuron over 3 devices: each device's tables, renumbered back,
     hold exactly the synapses onto its neurons, in the order of the original row (NumPy
-    reference; two post ports of 7 and 5 neurons, concatenated, as a fused kernel has them)."""
+    reference; two post ports of 70 and 40 neurons, concatenated, as a fused kernel has them:
+    slices of 32, so the devices own 32 + 32, 32 + 8 and 6 + 0 of them)."""
     rng = np.random.default_rng(0)
-    n_pre, sizes, devices = 9, (7, 5), 3
+    n_pre, sizes, devices = 9, (70, 40), 3
     total = sum(sizes)
-    targets = np.full((n_pre + 1, 6), total, np.int32)
-    weights = np.zeros((n_pre + 1, 6), np.float32)
+    targets = np.full((n_pre + 1, 30), total, np.int32)
+    weights = np.zeros((n_pre + 1, 30), np.float32)
     for i in range(n_pre):
-        k = rng.integers(1, 7)
+        k = rng.integers(1, 31)
         targets[i, :k] = rng.choice(total, k, replace=False)     # any order
         weights[i, :k] = rng.standard_normal(k)
-    locs = [local_size(n, devices) for n in sizes]               # 3 and 2
-    segs = [(0, 7, locs[0]), (7, 5, locs[1])]
+    locs = [local_size(n, devices) for n in sizes]
+    assert locs == [32, 32]
+    segs = [(0, 70, locs[0]), (70, 40, locs[1])]
     t, w = split_tables(targets, weights, segs, devices)
     assert t.shape[:2] == (devices, n_pre + 1) and t.shape == w.shape
 
     def owner(g):
-        return g // locs[0] if g < 7 else (g - 7) // locs[1]
+        return g // locs[0] if g < 70 else (g - 70) // locs[1]
 
     def back(dev, x):   # a device's local index -> the global one
-        return dev * locs[0] + x if x < locs[0] else 7 + dev * locs[1] + x - locs[0]
+        return dev * locs[0] + x if x < locs[0] else 70 + dev * locs[1] + x - locs[0]
 
     for i in range(n_pre + 1):
         for dev in range(devices):
@@ -169,6 +175,19 @@ def test_split_tables_keep_every_synapse_once_in_row_order():
             assert got == want
         assert sum(int((t[d, i] != sum(locs)).sum()) for d in range(devices)) == \
             int((targets[i] < total).sum())
+    assert all((t[d] != sum(locs)).any() for d in range(devices))   # every device has some
+
+
+def test_concatenated_words_are_the_words_of_the_concatenation():
+    """The fused kernel's buffer from its sources' words (bit offsets 0, 33, 80, 81) equals the
+    words of the concatenated spike vectors."""
+    rng = np.random.default_rng(1)
+    sizes = [33, 47, 1, 64]
+    spikes = [(rng.random(n) < 0.4).astype(np.float32) for n in sizes]
+    parts = [(spike_words(jnp.asarray(v)), n) for v, n in zip(spikes, sizes)]
+    got = np.asarray(concat_words(parts))
+    want = np.asarray(spike_words(jnp.asarray(np.concatenate(spikes))))
+    assert np.array_equal(got, want)
 
 
 def _free_port() -> int:
