@@ -1,18 +1,21 @@
 """One network partitioned by neurons across devices (JAX's own sharding: ``shard_map``).
 
 Each of D devices owns a contiguous slice of every neuron pool: neuron i of a pool of n lives on
-device i // L with L = ceil(n / D) (the last slices may be short; they are padded, and the
-padding never reaches a real neuron). Per step:
+device i // L with L = ceil(n / D) rounded up to a multiple of 32, a whole number of 32-bit
+words (the last slices may be short or empty; they are padded, and the padding never reaches a
+real neuron). Per step:
 
 * every device steps its own slice of each *split* node (the elementwise nodes: neuron pools,
   elementwise synapse nodes, current sources, host inputs);
 * every static ``projection`` (fused into one kernel per delay or not) keeps only the synapses
   whose POST neuron the device owns (the tables restricted by post, targets made local), and
   delivers to its own post slice;
-* the only exchange is an all-gather of the spikes the split nodes emit, as 32-bit words (one bit
-  per neuron: a pool of n neurons costs n / 8 bytes per step to every device), done once per
-  step for each spike port that feeds a projection (or any other node that needs the whole
-  vector);
+* the only exchange is ONE all-gather per step of the spikes of every split node's port that
+  a projection reads, as 32-bit words (one bit per neuron: a pool of n neurons costs about
+  n / 8 bytes per step to every device). Slices being whole words, the gathered words are
+  those of the whole spike vector, which a fused kernel stores as they are (its delay buffer
+  holds words); an unfused projection unpacks them. A node that runs whole and reads a pool
+  mid-step gathers that pool's words on its own;
 * the remaining nodes that are neither elementwise nor latched (Poisson sources, rate encoders,
   spike counters, readouts) run *whole* on every device, on the gathered inputs, and each device
   takes its slice of what they output.
