@@ -140,6 +140,23 @@ def test_one_device_partition_equals_the_simulation(expected):
     assert sim.t == STEPS and np.array_equal(sim.totals["c.spikes"], expected["count"])
 
 
+def test_live_edits_and_reset_follow_the_simulation():
+    """A live parameter edit and a reset with another seed give the Simulation's run; a
+    structural parameter and a bad value are refused by name."""
+    g = recurrent_net()
+    one = engine.Simulation(g, record=["a.spikes"])
+    part = PartitionedSimulation(g, devices=1, record=["a.spikes"])
+    for sim in (one, part):
+        sim.set_param("bias_a", "amplitude", 19.0)
+        sim.reset(seed=11)
+    want = one.advance(200, chunk=100)["a.spikes"]
+    assert np.array_equal(part.advance(200, chunk=100)["a.spikes"], want) and want.sum() > 0
+    with pytest.raises(engine.StructuralEdit):
+        part.set_param("a", "size", 3)
+    with pytest.raises(engine.GraphError, match="parameter 'tau_m'"):
+        part.set_param("a", "tau_m", -1.0)
+
+
 def test_split_tables_keep_every_synapse_once_in_row_order():
     """Cutting padded tables by post neuron over 3 devices: each device's tables, renumbered back,
     hold exactly the synapses onto its neurons, in the order of the original row (NumPy
