@@ -192,24 +192,38 @@ PARALLEL_BLOCK = 256   # spiking neurons whose rows one iteration of the paralle
 
 
 def propagation_strategy() -> str:
-    """How spikes are propagated, decided when a model is traced: "serial" (one loop iteration
-    per spiking neuron: what one CPU core does best) or "parallel" (the spiking neurons listed
-    at once, their rows added PARALLEL_BLOCK at a time: what a GPU does best). The default
-    (``SPARK_PROPAGATION`` unset or "auto") is serial on the CPU and parallel on any other
-    backend."""
+    """How spikes are propagated, decided when a model is traced: "native" (the C++ kernels of
+    components/native: one call per projection and step, a spike costing only its fan-out: what
+    one CPU core does best), "serial" (the same in XLA, one loop iteration per spiking neuron:
+    the CPU fallback without a C++ compiler or with ``SPARK_NATIVE=0``) or "parallel" (the
+    spiking neurons listed at once, their rows added PARALLEL_BLOCK at a time: what a GPU does
+    best). The default (``SPARK_PROPAGATION`` unset or "auto") is native (else serial) on the CPU
+    and parallel on any other backend. All three give the same spikes."""
     import jax
+    from . import native
     choice = os.environ.get(PROPAGATION_ENV, "auto").strip().lower()
-    if choice in ("serial", "parallel"):
+    if choice not in ("auto", "native", "serial", "parallel"):
+        raise ValueError(f"{PROPAGATION_ENV}={choice!r}: expected auto, native, serial or parallel")
+    if choice == "native":
+        if jax.default_backend() != "cpu" or not native.available():
+            raise RuntimeError(f"{PROPAGATION_ENV}=native: {native.status()} on the "
+                               f"{jax.default_backend()} backend (the kernels are CPU only)")
         return choice
     if choice != "auto":
-        raise ValueError(f"{PROPAGATION_ENV}={choice!r}: expected auto, serial or parallel")
-    return "serial" if jax.default_backend() == "cpu" else "parallel"
+        return choice
+    if jax.default_backend() != "cpu":
+        return "parallel"
+    return "native" if native.available() else "serial"
 
 
 def event_propagate_words(words, targets, weights, n_out: int):
     """``event_propagate`` for spikes given as a bit set (``spike_words``), by the strategy of
-    ``propagation_strategy()``; both add the rows in ascending neuron order."""
-    if propagation_strategy() == "parallel":
+    ``propagation_strategy()``; all add the rows in ascending neuron order."""
+    strategy = propagation_strategy()
+    if strategy == "native":
+        from . import native
+        return native.propagate(words, targets, weights, n_out)
+    if strategy == "parallel":
         return _propagate_parallel(words, targets, weights, n_out)
     return _propagate_serial(words, targets, weights, n_out)
 
@@ -419,13 +433,15 @@ class Projection(Component):
         return event_propagate(spikes, const["targets"], const["weights"], self.n_post)
 
     def _init_spread(self, pre, post, w, rng):
-        from .spike_history import draw_delays, empty_ring
+        from .spike_history import delay_segments, draw_delays, empty_ring
         c = self.config
         d = draw_delays(rng, pre.size, c["delay_steps"], c["max_delay_steps"])
         t, wt = padded_tables(pre, post, w, self.n_pre, self.n_post, self.dtype)
         _, dt_ = padded_tables(pre, post, d, self.n_pre, self.n_post, np.int32)
+        perm, start = delay_segments(t, dt_, self.n_post, c["max_delay_steps"])
         const = {"targets": t, "weights": wt, "delays": dt_,
-                 "sign": np.ones(self.n_pre + 1, self.dtype)}
+                 "sign": np.ones(self.n_pre + 1, self.dtype), "seg_perm": perm,
+                 "seg_start": start}
         return const, {"ring": empty_ring(c["max_delay_steps"], self.n_pre)}
 
     def read(self, p, state, ctx):
