@@ -74,11 +74,16 @@ def draw_connectivity(cfg, n_pre: int, n_post: int, rng: np.random.Generator):
         for j in range(n_post):
             idx = rng.choice(m, size=k, replace=False)
             pre[j] = idx + (idx >= j) if excl else idx
-        # ordered by pre, then post: the pairs are distinct, so sorting their combined keys
-        # (one integer each) orders them
-        keys = pre * np.int64(n_post) + np.arange(n_post, dtype=np.int64)[:, None]
-        keys = np.sort(keys.reshape(-1))
-        pre, post = np.divmod(keys, np.int64(n_post))
+        # ordered by pre, then post: a counting sort in the native library, else (the same
+        # order: the pairs are distinct) a sort of their combined keys, one integer each
+        from . import native
+        listed = native.rows_by_pre(pre, n_pre)
+        if listed is not None:
+            pre, post = listed
+        else:
+            keys = pre * np.int64(n_post) + np.arange(n_post, dtype=np.int64)[:, None]
+            keys = np.sort(keys.reshape(-1))
+            pre, post = np.divmod(keys, np.int64(n_post))
     else:  # pragma: no cover - validated
         raise ValueError(kind)
     if not cfg["autapses"] and n_pre == n_post and kind != "fixed_fan_in":
@@ -116,15 +121,26 @@ def draw_weights(cfg, pre: np.ndarray, n_pre: int, rng: np.random.Generator):
     else:  # lognormal
         sig2 = np.log1p(s * s)
         f = rng.lognormal(-sig2 / 2.0, np.sqrt(sig2), n)
-    w = abs(cfg["weight"]) * np.clip(f, 0.0, None)
+    # in place (10^8 synapses make each temporary 800 MB); the same numbers as
+    # |weight| * clip(f, 0), negated or times -inhibitory_ratio for inhibitory pre neurons
+    w = np.maximum(f, 0.0, out=f)
+    w *= abs(cfg["weight"])
     sign = cfg["sign"]
     if sign == "inhibitory":
-        w = -w
+        np.negative(w, out=w)
     elif sign == "mixed":
         n_exc = int(round(cfg["excitatory_fraction"] * n_pre))
-        inh = pre >= n_exc
-        w = np.where(inh, -cfg["inhibitory_ratio"] * w, w)
+        first = int(np.searchsorted(pre, n_exc)) if _ascending(pre) else None
+        if first is not None:
+            w[first:] *= -cfg["inhibitory_ratio"]
+        else:
+            inh = pre >= n_exc
+            w[inh] *= -cfg["inhibitory_ratio"]
     return w
+
+
+def _ascending(a: np.ndarray) -> bool:
+    return a.size < 2 or bool(np.all(a[1:] >= a[:-1]))
 
 
 def order_by_pre_post(pre, post, n_post: int):

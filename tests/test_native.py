@@ -197,3 +197,18 @@ def test_native_kernels_can_be_turned_off_and_asking_for_them_then_fails(monkeyp
     monkeypatch.setenv("SPARK_NATIVE", "maybe")
     with pytest.raises(ValueError, match="expected auto, 0 or 1"):
         native.wanted()
+
+
+@pytest.mark.parametrize("autapses", [True, False])
+def test_fixed_fan_in_synapses_are_listed_as_by_a_sort(kernels, monkeypatch, autapses):
+    """The counting sort of the native library lists a fixed_fan_in projection's synapses in
+    the order NumPy's sort of their keys gives (pre, then post), for the same drawn pairs."""
+    from spark_snn.components.projection import draw_connectivity
+    cfg = {"connectivity": "fixed_fan_in", "fan_in": 40, "autapses": autapses}
+    got = draw_connectivity(cfg, 3000, 3000, np.random.default_rng(8))
+    monkeypatch.setenv("SPARK_NATIVE", "0")
+    want = draw_connectivity(cfg, 3000, 3000, np.random.default_rng(8))
+    assert got[0].size == 3000 * 40
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    keys = want[0] * 3000 + want[1]
+    assert np.all(np.diff(keys) > 0)                     # strictly ascending: distinct pairs
