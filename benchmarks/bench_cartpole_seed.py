@@ -11,9 +11,14 @@ a fresh process-local Simulation; with several variants the repeats alternate be
 Prints the medians and every run. The goal (issue 14): at most 15 ms per environment step and
 set-up plus compilation under 10 s (the original: 0.14-0.24 s per step, about 2 minutes).
 
-Variants: ``example`` (the file as it is: ``plasticity_pass`` events, one loop iteration per
-spike) and ``batched`` (every quadruplet projection with ``plasticity_pass`` = batched: up to 64
-spiking neurons per iteration). ``--legacy-runtime`` runs XLA:CPU's older whole-function
+Variants: ``example`` (the file as it is, with the engine's default strategy: on the CPU the
+native kernels of components/native when they can be built), ``xla`` (the same file with
+``SPARK_PROPAGATION=serial``: XLA loops, one iteration per arriving spike and age) and
+``batched`` (XLA, every quadruplet projection with ``plasticity_pass`` = batched: up to 64
+spiking neurons per iteration). ``--cold`` turns JAX's persistent compilation cache off
+(``SPARK_JAX_CACHE=0``, set before JAX starts), so every set-up includes a first compilation;
+the one-time build of the native kernels is timed apart (``--build``: a fresh build into a
+temporary folder). ``--legacy-runtime`` runs XLA:CPU's older whole-function
 runtime instead of its thunk runtime (XLA_FLAGS --xla_cpu_use_thunk_runtime=false, set before
 JAX starts; compare it in separate processes, alternating).
 """
@@ -29,6 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+if "--cold" in sys.argv:             # before JAX starts
+    os.environ["SPARK_JAX_CACHE"] = "0"
 if "--legacy-runtime" in sys.argv:   # before JAX starts
     os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
                                "--xla_cpu_use_thunk_runtime=false")
@@ -42,11 +49,12 @@ GRAPH = ROOT / "resources" / "examples" / "cartpole_seed.json"
 
 def variant(graph, name: str):
     g = graph.copy()
+    os.environ["SPARK_PROPAGATION"] = "serial" if name in ("xla", "batched") else "auto"
     if name == "batched":
         for n in g.nodes.values():
             if n.type == "quadruplet_projection":
                 n.params["plasticity_pass"] = "batched"
-    elif name != "example":
+    elif name not in ("example", "xla"):
         raise SystemExit(f"unknown variant {name!r}")
     return g
 
@@ -74,10 +82,22 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--env-steps", type=int, default=100)
     ap.add_argument("--variant", nargs="+", default=["example"])
+    ap.add_argument("--cold", action="store_true",
+                    help="no persistent compilation cache: every set-up compiles afresh")
+    ap.add_argument("--build", action="store_true",
+                    help="also time one fresh build of the native kernels")
     ap.add_argument("--legacy-runtime", action="store_true",
                     help="XLA:CPU without the thunk runtime (see the module docstring)")
     a = ap.parse_args(argv)
     base = engine.load(a.graph)
+    from spark_snn.components import native
+    print(native.status())
+    if a.build:
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            native._build(native._compiler(), Path(tmp) / "k.so")
+            print(f"native kernels: one fresh build {time.perf_counter() - t0:.1f} s")
     runs = {v: [] for v in a.variant}
     load0 = os.getloadavg()[0]
     for r in range(a.repeats):
@@ -86,7 +106,8 @@ def main(argv=None) -> int:
             runs[v].append((setup, ms))
             print(f"  run {r + 1} {v:8s}: set-up + compile {setup:6.2f} s, {ms:7.2f} ms per "
                   f"environment step ({rate:.1f} pool spikes per ms)", flush=True)
-    print(f"XLA_FLAGS {os.environ.get('XLA_FLAGS', '')!r}")
+    print(f"XLA_FLAGS {os.environ.get('XLA_FLAGS', '')!r}, persistent compilation cache "
+          f"{'off' if os.environ.get('SPARK_JAX_CACHE') == '0' else 'on'}")
     print(f"machine: {cpu_name()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
           f"load average {load0:.2f} at the start, {os.getloadavg()[0]:.2f} at the end")
     for v, xs in runs.items():

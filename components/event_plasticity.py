@@ -45,10 +45,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import batched_plasticity as batched
+from . import native
 from .base import EVENTS, SPIKES, Component, Param, Port
-from .projection import Projection, draw_connectivity, draw_weights, padded_tables, spike_words
-from .spike_history import (arrival_words, deliver, draw_delays, empty_ring, for_each_bit,
-                            push_words, ring_bit)
+from .projection import (Projection, draw_connectivity, draw_weights, padded_tables,
+                         propagation_strategy, spike_words)
+from .spike_history import (arrival_words, delay_segments, deliver, draw_delays, empty_ring,
+                            for_each_bit, push_words, ring_bit)
 
 PLASTICITY_PASS = Param(
     "plasticity_pass", "choice", "events", choices=("events", "batched"),
@@ -216,6 +218,9 @@ class EventPlasticProjection(Component):
         }
         for name in ("alpha", "beta", "gamma", "delta", "w_max"):
             const[name] = tab[name].astype(f)
+        if self.spread:
+            const["seg_perm"], const["seg_start"] = delay_segments(targets, delays, n_post,
+                                                                   self.depth)
         depth = self.depth
         state = {"weights": weights, "ring": empty_ring(depth, n_pre),
                  "sf": np.zeros((depth, n_pre), f), "x": np.zeros((2, depth, n_pre), f),
@@ -254,6 +259,9 @@ class EventPlasticProjection(Component):
         if self.batched_pass:
             W = batched.row_pass(self, st, t, y, r, g, const)
             W = batched.column_pass(self, st, W, t, r, g, const)
+        elif propagation_strategy() == "native":
+            W = native.plastic_update(st["ring"], t, st["weights"], const, y, r, st["x"],
+                                      st["sf"], g, self.d_min, self.spread)
         else:
             W = self.row_pass(st, st["weights"], t, y, r, g, const)
             W = self.column_pass(st, W, t, r, g, const)

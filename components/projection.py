@@ -74,11 +74,16 @@ def draw_connectivity(cfg, n_pre: int, n_post: int, rng: np.random.Generator):
         for j in range(n_post):
             idx = rng.choice(m, size=k, replace=False)
             pre[j] = idx + (idx >= j) if excl else idx
-        # ordered by pre, then post: the pairs are distinct, so sorting their combined keys
-        # (one integer each) orders them
-        keys = pre * np.int64(n_post) + np.arange(n_post, dtype=np.int64)[:, None]
-        keys = np.sort(keys.reshape(-1))
-        pre, post = np.divmod(keys, np.int64(n_post))
+        # ordered by pre, then post: a counting sort in the native library, else (the same
+        # order: the pairs are distinct) a sort of their combined keys, one integer each
+        from . import native
+        listed = native.rows_by_pre(pre, n_pre)
+        if listed is not None:
+            pre, post = listed
+        else:
+            keys = pre * np.int64(n_post) + np.arange(n_post, dtype=np.int64)[:, None]
+            keys = np.sort(keys.reshape(-1))
+            pre, post = np.divmod(keys, np.int64(n_post))
     else:  # pragma: no cover - validated
         raise ValueError(kind)
     if not cfg["autapses"] and n_pre == n_post and kind != "fixed_fan_in":
@@ -116,15 +121,26 @@ def draw_weights(cfg, pre: np.ndarray, n_pre: int, rng: np.random.Generator):
     else:  # lognormal
         sig2 = np.log1p(s * s)
         f = rng.lognormal(-sig2 / 2.0, np.sqrt(sig2), n)
-    w = abs(cfg["weight"]) * np.clip(f, 0.0, None)
+    # in place (10^8 synapses make each temporary 800 MB); the same numbers as
+    # |weight| * clip(f, 0), negated or times -inhibitory_ratio for inhibitory pre neurons
+    w = np.maximum(f, 0.0, out=f)
+    w *= abs(cfg["weight"])
     sign = cfg["sign"]
     if sign == "inhibitory":
-        w = -w
+        np.negative(w, out=w)
     elif sign == "mixed":
         n_exc = int(round(cfg["excitatory_fraction"] * n_pre))
-        inh = pre >= n_exc
-        w = np.where(inh, -cfg["inhibitory_ratio"] * w, w)
+        first = int(np.searchsorted(pre, n_exc)) if _ascending(pre) else None
+        if first is not None:
+            w[first:] *= -cfg["inhibitory_ratio"]
+        else:
+            inh = pre >= n_exc
+            w[inh] *= -cfg["inhibitory_ratio"]
     return w
+
+
+def _ascending(a: np.ndarray) -> bool:
+    return a.size < 2 or bool(np.all(a[1:] >= a[:-1]))
 
 
 def order_by_pre_post(pre, post, n_post: int):
@@ -192,24 +208,38 @@ PARALLEL_BLOCK = 256   # spiking neurons whose rows one iteration of the paralle
 
 
 def propagation_strategy() -> str:
-    """How spikes are propagated, decided when a model is traced: "serial" (one loop iteration
-    per spiking neuron: what one CPU core does best) or "parallel" (the spiking neurons listed
-    at once, their rows added PARALLEL_BLOCK at a time: what a GPU does best). The default
-    (``SPARK_PROPAGATION`` unset or "auto") is serial on the CPU and parallel on any other
-    backend."""
+    """How spikes are propagated, decided when a model is traced: "native" (the C++ kernels of
+    components/native: one call per projection and step, a spike costing only its fan-out: what
+    one CPU core does best), "serial" (the same in XLA, one loop iteration per spiking neuron:
+    the CPU fallback without a C++ compiler or with ``SPARK_NATIVE=0``) or "parallel" (the
+    spiking neurons listed at once, their rows added PARALLEL_BLOCK at a time: what a GPU does
+    best). The default (``SPARK_PROPAGATION`` unset or "auto") is native (else serial) on the CPU
+    and parallel on any other backend. All three give the same spikes."""
     import jax
+    from . import native
     choice = os.environ.get(PROPAGATION_ENV, "auto").strip().lower()
-    if choice in ("serial", "parallel"):
+    if choice not in ("auto", "native", "serial", "parallel"):
+        raise ValueError(f"{PROPAGATION_ENV}={choice!r}: expected auto, native, serial or parallel")
+    if choice == "native":
+        if jax.default_backend() != "cpu" or not native.available():
+            raise RuntimeError(f"{PROPAGATION_ENV}=native: {native.status()} on the "
+                               f"{jax.default_backend()} backend (the kernels are CPU only)")
         return choice
     if choice != "auto":
-        raise ValueError(f"{PROPAGATION_ENV}={choice!r}: expected auto, serial or parallel")
-    return "serial" if jax.default_backend() == "cpu" else "parallel"
+        return choice
+    if jax.default_backend() != "cpu":
+        return "parallel"
+    return "native" if native.available() else "serial"
 
 
 def event_propagate_words(words, targets, weights, n_out: int):
     """``event_propagate`` for spikes given as a bit set (``spike_words``), by the strategy of
-    ``propagation_strategy()``; both add the rows in ascending neuron order."""
-    if propagation_strategy() == "parallel":
+    ``propagation_strategy()``; all add the rows in ascending neuron order."""
+    strategy = propagation_strategy()
+    if strategy == "native":
+        from . import native
+        return native.propagate(words, targets, weights, n_out)
+    if strategy == "parallel":
         return _propagate_parallel(words, targets, weights, n_out)
     return _propagate_serial(words, targets, weights, n_out)
 
@@ -419,13 +449,15 @@ class Projection(Component):
         return event_propagate(spikes, const["targets"], const["weights"], self.n_post)
 
     def _init_spread(self, pre, post, w, rng):
-        from .spike_history import draw_delays, empty_ring
+        from .spike_history import delay_segments, draw_delays, empty_ring
         c = self.config
         d = draw_delays(rng, pre.size, c["delay_steps"], c["max_delay_steps"])
         t, wt = padded_tables(pre, post, w, self.n_pre, self.n_post, self.dtype)
         _, dt_ = padded_tables(pre, post, d, self.n_pre, self.n_post, np.int32)
+        perm, start = delay_segments(t, dt_, self.n_post, c["max_delay_steps"])
         const = {"targets": t, "weights": wt, "delays": dt_,
-                 "sign": np.ones(self.n_pre + 1, self.dtype)}
+                 "sign": np.ones(self.n_pre + 1, self.dtype), "seg_perm": perm,
+                 "seg_start": start}
         return const, {"ring": empty_ring(c["max_delay_steps"], self.n_pre)}
 
     def read(self, p, state, ctx):

@@ -33,6 +33,17 @@ def draw_delays(rng: np.random.Generator, n: int, d_min: int, d_max: int) -> np.
     return rng.integers(d_min, d_max + 1, n).astype(np.int32)
 
 
+def delay_segments(targets: np.ndarray, delays: np.ndarray, n_post: int, depth: int):
+    """For the native kernels (components/native): each row's columns ordered by delay (stable;
+    padding, target >= n_post, last) and where each delay's run starts, so a spike of age k
+    visits only the synapses with delay k. (perm (rows, F), start (rows, depth + 2)): the
+    columns with delay k are perm[i, start[i, k]:start[i, k + 1]]."""
+    key = np.where(targets < n_post, delays, depth + 1)
+    perm = np.argsort(key, axis=1, kind="stable").astype(np.int32)
+    start = np.stack([(key < k).sum(axis=1) for k in range(depth + 2)], axis=1)
+    return perm, start.astype(np.int32)
+
+
 def empty_ring(depth: int, n: int) -> np.ndarray:
     """A ring of ``depth`` empty bit sets for ``n`` neurons."""
     return np.zeros((depth, n_words(n)), np.uint32)
@@ -86,6 +97,10 @@ def deliver(words, t, depth: int, tables, weights, n_post: int, spread: bool):
     = n_post), ``delays`` (same shape) and ``sign`` (n_pre + 1); ``weights`` (n_pre + 1, F)
     magnitudes (or signed weights with sign 1). With ``spread`` False every synapse has the same
     delay and the age test is skipped."""
+    from .projection import propagation_strategy
+    if propagation_strategy() == "native":
+        from . import native
+        return native.deliver_delayed(words, t, 1, tables, weights, n_post, spread)
     nw = words.shape[1]
     tgt, dly, sgn = tables["targets"], tables["delays"], tables["sign"]
 

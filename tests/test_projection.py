@@ -461,7 +461,7 @@ def test_synapse_order_is_pre_then_post_and_stable():
     assert order_by_pre_post(pre[order], post[order], 70) is None   # in order: nothing to do
 
 
-@pytest.mark.parametrize("strategy", ["serial", "parallel"])
+@pytest.mark.parametrize("strategy", ["native", "serial", "parallel"])
 @pytest.mark.parametrize("n,spikes", [(7168, 40), (40_000, 300), (100_000, 7), (70_000, 0),
                                       (33_000, 33_000)])
 def test_event_propagation_adds_rows_in_ascending_neuron_order_at_any_size(n, spikes, strategy,
@@ -469,7 +469,8 @@ def test_event_propagation_adds_rows_in_ascending_neuron_order_at_any_size(n, sp
     """Every size (flat search up to 32,768 neurons, summary levels above) gives the sums of
     the spiking neurons' rows added one after the other in ascending order, bit for bit (NumPy
     float32 ``add.at``, the reference), including all neurons spiking and none; with either
-    strategy (on the CPU the parallel one's scatter adds in order too)."""
+    strategy (on the CPU the parallel one's scatter adds in order too; the native kernel adds
+    in order by construction)."""
     import jax
     monkeypatch.setenv("SPARK_PROPAGATION", strategy)
     from spark_snn.components.projection import event_propagate_words, spike_words
@@ -508,15 +509,15 @@ def test_fixed_fan_in_is_k_of_the_allowed_pre_neurons_per_post_neuron(n_pre, n_p
     assert list(zip(pre.tolist(), post.tolist())) == want
 
 
-def test_the_parallel_strategy_gives_the_serial_spikes_on_the_benchmark_network(monkeypatch):
+def test_every_strategy_gives_the_serial_spikes_on_the_benchmark_network(monkeypatch):
     """The 7-pool network (fused projections, 1.6 million synapses), 1,000 steps, float32: the
-    strategy a GPU gets changes no spike on the CPU."""
+    strategy a GPU gets and the native CPU kernel change no spike."""
     from pathlib import Path
 
     from spark_snn import engine
     path = Path(__file__).resolve().parents[1] / "resources" / "examples" / "benchmark_7pools.json"
     runs = {}
-    for strategy in ("serial", "parallel"):
+    for strategy in ("serial", "parallel", "native"):
         monkeypatch.setenv("SPARK_PROPAGATION", strategy)
         sim = Simulation(engine.load(path), record=[f"pool{i}.spikes" for i in range(7)])
         runs[strategy] = sim.advance(1000, chunk=500)
@@ -524,12 +525,15 @@ def test_the_parallel_strategy_gives_the_serial_spikes_on_the_benchmark_network(
     assert total > 1000
     for k, v in runs["serial"].items():
         assert np.array_equal(v, runs["parallel"][k]), k
+        assert np.array_equal(v, runs["native"][k]), k
 
 
 def test_an_unknown_strategy_is_refused(monkeypatch):
     from spark_snn.components.projection import propagation_strategy
     monkeypatch.setenv("SPARK_PROPAGATION", "fastest")
-    with pytest.raises(ValueError, match="expected auto, serial or parallel"):
+    with pytest.raises(ValueError, match="expected auto, native, serial or parallel"):
         propagation_strategy()
     monkeypatch.setenv("SPARK_PROPAGATION", "auto")
-    assert propagation_strategy() == "serial"          # the CPU backend
+    assert propagation_strategy() == "native"          # the CPU backend, with a C++ compiler
+    monkeypatch.setenv("SPARK_NATIVE", "0")
+    assert propagation_strategy() == "serial"          # the kernels turned off: XLA loops

@@ -1,0 +1,292 @@
+// Spark's native CPU kernels: event-driven spike delivery and plasticity as XLA FFI handlers.
+//
+// Built on first use by components/native/__init__.py (g++ -O2, no floating-point contraction,
+// so every sum and product is rounded as XLA:CPU rounds it) and called from inside the jitted
+// chunk with jax.ffi.ffi_call. Each handler does, in one call, what the XLA "serial" strategy
+// does with one while-loop iteration per spiking neuron (components/projection.py,
+// components/spike_history.py, components/event_plasticity.py): the same visits in the same
+// order (ascending bit index: ring slot, then neuron; within a row, ascending column) and the
+// same float operations, so the results are the same as the XLA path's (the tests compare them).
+// A loop iteration costs XLA:CPU about a microsecond; here a spike costs its fan-out.
+//
+// Layouts (row-major, as the components store them):
+//   words   uint32 bit sets: bit b of word q is neuron 32 q + b (spike_words)
+//   ring    (depth, nw) bit sets of the last `depth` steps; step u lives in slot u % depth
+//   targets (n_pre + 1, F) int32 post indices per pre neuron; padding holds n_post (or more)
+//   weights (n_pre + 1, F) per synapse, same layout
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <new>
+
+#include "xla/ffi/api/ffi.h"
+
+namespace ffi = xla::ffi;
+
+namespace {
+
+inline int64_t floor_mod(int64_t a, int64_t m) {
+  int64_t r = a % m;
+  return r < 0 ? r + m : r;
+}
+
+// f(q, b) for every set bit b of words[0 .. n), ascending.
+template <typename Fn>
+inline void for_each_bit(const uint32_t* words, int64_t n, Fn&& f) {
+  for (int64_t q = 0; q < n; ++q) {
+    uint32_t x = words[q];
+    while (x) {
+      f(q, __builtin_ctz(x));
+      x &= x - 1;
+    }
+  }
+}
+
+// min(max(v, 0), hi) with NaN passed through (as jnp.clip).
+template <typename V>
+inline V clip0(V v, V hi) {
+  V lo = v < V(0) ? V(0) : v;
+  return hi < lo ? hi : lo;
+}
+
+// f(c) for the columns of row i whose synapse has delay k: with `spread`, the segment
+// seg_perm[i, seg_start[i, k] .. seg_start[i, k + 1]) (the row's columns ordered by delay,
+// ascending within a delay); without, every column.
+template <typename Fn>
+inline void for_each_column(int64_t i, int64_t k, int64_t fan, bool spread, const int32_t* perm,
+                            const int32_t* start, int64_t width, Fn&& f) {
+  if (!spread) {
+    for (int64_t c = 0; c < fan; ++c) f(c);
+    return;
+  }
+  const int32_t* row = perm + i * fan;
+  const int32_t* st = start + i * width;
+  for (int32_t m = st[k]; m < st[k + 1]; ++m) f(static_cast<int64_t>(row[m]));
+}
+
+// --- static projections: the rows of the spiking neurons summed --------------------------------
+template <ffi::DataType T>
+ffi::Error Propagate(ffi::Buffer<ffi::U32> words, ffi::Buffer<ffi::S32> targets,
+                     ffi::Buffer<T> weights, ffi::ResultBuffer<T> out) {
+  using V = ffi::NativeType<T>;
+  const int64_t rows = targets.dimensions()[0], fan = targets.dimensions()[1];
+  const int64_t n_out = static_cast<int64_t>(out->element_count());
+  V* acc = out->typed_data();
+  std::fill(acc, acc + n_out, V(0));
+  const int32_t* tg = targets.typed_data();
+  const V* w = weights.typed_data();
+  for_each_bit(words.typed_data(), static_cast<int64_t>(words.element_count()),
+               [&](int64_t q, int b) {
+                 const int64_t i = q * 32 + b;
+                 if (i >= rows - 1) return;  // the last row is the "no spike" row
+                 const int32_t* t = tg + i * fan;
+                 const V* ww = w + i * fan;
+                 for (int64_t c = 0; c < fan; ++c) {
+                   const int32_t j = t[c];
+                   if (j >= 0 && j < n_out) acc[j] += ww[c];
+                 }
+               });
+  return ffi::Error::Success();
+}
+
+// --- per-synapse delays: arrivals of the ring's spikes at step t ------------------------------
+// Slot s holds the spikes of age k = (t - 1 - s) mod depth + 1; only ages >= d_min arrive, and
+// with `spread` a synapse receives the spike only at its own delay (delays[i, c] == k).
+template <ffi::DataType T>
+ffi::Error DeliverDelayed(ffi::Buffer<ffi::U32> ring, ffi::Buffer<ffi::S32> t_buf,
+                          ffi::Buffer<ffi::S32> targets, ffi::Buffer<ffi::S32> seg_perm,
+                          ffi::Buffer<ffi::S32> seg_start, ffi::Buffer<T> sign,
+                          ffi::Buffer<T> weights, ffi::ResultBuffer<T> out, int64_t d_min,
+                          int64_t spread) {
+  using V = ffi::NativeType<T>;
+  const int64_t depth = ring.dimensions()[0], nw = ring.dimensions()[1];
+  const int64_t rows = targets.dimensions()[0], fan = targets.dimensions()[1];
+  const int64_t width = seg_start.dimensions()[1];
+  const int64_t n_out = static_cast<int64_t>(out->element_count());
+  const int64_t t = t_buf.typed_data()[0];
+  V* acc = out->typed_data();
+  std::fill(acc, acc + n_out, V(0));
+  const int32_t* tg = targets.typed_data();
+  const int32_t *pm = seg_perm.typed_data(), *ss = seg_start.typed_data();
+  const V* w = weights.typed_data();
+  const V* sg = sign.typed_data();
+  for_each_bit(ring.typed_data(), depth * nw, [&](int64_t q, int b) {
+    const int64_t slot = q / nw, i = (q % nw) * 32 + b;
+    const int64_t k = floor_mod(t - 1 - slot, depth) + 1;
+    if (k < d_min || i >= rows - 1) return;
+    const V s = sg[i];
+    for_each_column(i, k, fan, spread, pm, ss, width, [&](int64_t c) {
+      const int64_t e = i * fan + c;
+      const int32_t j = tg[e];
+      if (j >= 0 && j < n_out) acc[j] += w[e] * s;
+    });
+  });
+  return ffi::Error::Success();
+}
+
+// --- event-driven plasticity: the row and column passes of components/event_plasticity.py -----
+//   dK_ij = g [alpha + beta y_j] s_ij + g [gamma + delta x_ij] r_j,  K <- clip(K + dK, 0, w_max)
+// with g = dt eta m, the coefficients of the synapse's kind (coef rows: alpha, beta, gamma,
+// delta, w_max; 4 kinds each). Rows: synapses receiving a spike this step (both terms, clipped
+// once). Columns: synapses into a post neuron that spiked and receiving no spike (second term).
+template <ffi::DataType T>
+ffi::Error PlasticUpdate(ffi::Buffer<ffi::U32> ring, ffi::Buffer<ffi::S32> t_buf,
+                         ffi::Buffer<T> W_in, ffi::Buffer<ffi::S32> targets,
+                         ffi::Buffer<ffi::S32> seg_perm, ffi::Buffer<ffi::S32> seg_start,
+                         ffi::Buffer<ffi::S32> kinds,
+                         ffi::Buffer<ffi::S32> tpre, ffi::Buffer<ffi::S32> tpost, ffi::Buffer<T> y,
+                         ffi::Buffer<T> r, ffi::Buffer<T> x, ffi::Buffer<T> sf, ffi::Buffer<T> g_buf,
+                         ffi::Buffer<T> coef, ffi::Buffer<ffi::S32> col_pos,
+                         ffi::Buffer<ffi::S32> col_src, ffi::Buffer<ffi::S32> col_delay,
+                         ffi::Buffer<ffi::S32> col_kind, ffi::Buffer<ffi::PRED> col_valid,
+                         ffi::ResultBuffer<T> W_out, int64_t d_min, int64_t spread) {
+  using V = ffi::NativeType<T>;
+  const int64_t depth = ring.dimensions()[0], nw = ring.dimensions()[1];
+  const int64_t fan = targets.dimensions()[1];
+  const int64_t n_pre = sf.dimensions()[1];
+  const int64_t n_post = static_cast<int64_t>(r.element_count());
+  const int64_t g_cols = col_pos.dimensions()[1];
+  const int64_t t = t_buf.typed_data()[0];
+  const V g = g_buf.typed_data()[0];
+  V* W = W_out->typed_data();
+  if (W != W_in.typed_data())
+    std::memcpy(W, W_in.typed_data(), W_in.element_count() * sizeof(V));
+  const V* alpha = coef.typed_data();
+  const V* beta = alpha + 4;
+  const V* gamma = alpha + 8;
+  const V* delta = alpha + 12;
+  const V* w_max = alpha + 16;
+  const int32_t *tg = targets.typed_data(), *kd = kinds.typed_data();
+  const int32_t *pm = seg_perm.typed_data(), *ss = seg_start.typed_data();
+  const int64_t width = seg_start.dimensions()[1];
+  const int32_t *tp = tpre.typed_data(), *tq = tpost.typed_data();
+  const V *yv = y.typed_data(), *rv = r.typed_data(), *xv = x.typed_data(), *sv = sf.typed_data();
+  const int64_t xs = depth * n_pre;  // stride of x between post types
+
+  for_each_bit(ring.typed_data(), depth * nw, [&](int64_t q, int b) {
+    const int64_t slot = q / nw, i = (q % nw) * 32 + b;
+    const int64_t k = floor_mod(t - 1 - slot, depth) + 1;
+    if (k < d_min || i >= n_pre) return;
+    const V* yrow = yv + tp[i] * n_post;
+    for_each_column(i, k, fan, spread, pm, ss, width, [&](int64_t c) {
+      const int64_t e = i * fan + c;
+      const int32_t j = tg[e];
+      if (j < 0 || j >= n_post) return;
+      const int32_t s = kd[e];
+      const V xj = xv[tq[j] * xs + slot * n_pre + i];
+      const V a = alpha[s] + beta[s] * yrow[j];
+      const V d = (gamma[s] + delta[s] * xj) * rv[j];
+      const V dw = g * (a + d);
+      W[e] = clip0<V>(W[e] + dw, w_max[s]);
+    });
+  });
+
+  const int32_t *cp = col_pos.typed_data(), *cs = col_src.typed_data();
+  const int32_t *cd = col_delay.typed_data(), *ck = col_kind.typed_data();
+  const bool* cv = col_valid.typed_data();
+  int64_t slot_of[64];  // ring slot of the spikes of age d (no division per synapse)
+  const bool small = depth < 64;
+  if (small)
+    for (int64_t d = 0; d <= depth; ++d) slot_of[d] = floor_mod(t - d, depth);
+  for (int64_t j = 0; j < n_post; ++j) {
+    if (!(rv[j] > V(0))) continue;
+    const int64_t xoff = tq[j] * xs;
+    for (int64_t c = 0; c < g_cols; ++c) {
+      const int64_t e = j * g_cols + c;
+      if (!cv[e]) break;  // a post neuron's synapses fill its row from column 0
+      const int64_t slot = small ? slot_of[cd[e]] : floor_mod(t - cd[e], depth);
+      const int64_t src = cs[e];
+      if (sv[slot * n_pre + src] > V(0)) continue;  // arrived: done in the row pass
+      const int32_t s = ck[e];
+      const V dw = g * (gamma[s] + delta[s] * xv[xoff + slot * n_pre + src]);
+      W[cp[e]] = clip0<V>(W[cp[e]] + dw, w_max[s]);
+    }
+  }
+  return ffi::Error::Success();
+}
+
+}  // namespace
+
+#define SPARK_PROPAGATE(name, T)                                                        \
+  XLA_FFI_DEFINE_HANDLER_SYMBOL(name, Propagate<T>,                                     \
+                                ffi::Ffi::Bind()                                        \
+                                    .Arg<ffi::Buffer<ffi::U32>>()                       \
+                                    .Arg<ffi::Buffer<ffi::S32>>()                       \
+                                    .Arg<ffi::Buffer<T>>()                              \
+                                    .Ret<ffi::Buffer<T>>());
+SPARK_PROPAGATE(SparkPropagateF32, ffi::F32)
+SPARK_PROPAGATE(SparkPropagateF64, ffi::F64)
+
+#define SPARK_DELIVER(name, T)                                                          \
+  XLA_FFI_DEFINE_HANDLER_SYMBOL(name, DeliverDelayed<T>,                                \
+                                ffi::Ffi::Bind()                                        \
+                                    .Arg<ffi::Buffer<ffi::U32>>()                       \
+                                    .Arg<ffi::Buffer<ffi::S32>>()                       \
+                                    .Arg<ffi::Buffer<ffi::S32>>()                       \
+                                    .Arg<ffi::Buffer<ffi::S32>>()                       \
+                                    .Arg<ffi::Buffer<ffi::S32>>()                       \
+                                    .Arg<ffi::Buffer<T>>()                              \
+                                    .Arg<ffi::Buffer<T>>()                              \
+                                    .Ret<ffi::Buffer<T>>()                              \
+                                    .Attr<int64_t>("d_min")                             \
+                                    .Attr<int64_t>("spread"));
+SPARK_DELIVER(SparkDeliverDelayedF32, ffi::F32)
+SPARK_DELIVER(SparkDeliverDelayedF64, ffi::F64)
+
+#define SPARK_PLASTIC(name, T)                                                          \
+  XLA_FFI_DEFINE_HANDLER_SYMBOL(name, PlasticUpdate<T>,                                 \
+                                ffi::Ffi::Bind()                                        \
+                                    .Arg<ffi::Buffer<ffi::U32>>()  /* ring */           \
+                                    .Arg<ffi::Buffer<ffi::S32>>()  /* t */              \
+                                    .Arg<ffi::Buffer<T>>()         /* W */              \
+                                    .Arg<ffi::Buffer<ffi::S32>>()  /* targets */        \
+                                    .Arg<ffi::Buffer<ffi::S32>>()  /* seg_perm */       \
+                                    .Arg<ffi::Buffer<ffi::S32>>()  /* seg_start */      \
+                                    .Arg<ffi::Buffer<ffi::S32>>()  /* kinds */          \
+                                    .Arg<ffi::Buffer<ffi::S32>>()  /* tpre */           \
+                                    .Arg<ffi::Buffer<ffi::S32>>()  /* tpost */          \
+                                    .Arg<ffi::Buffer<T>>()         /* y */              \
+                                    .Arg<ffi::Buffer<T>>()         /* r */              \
+                                    .Arg<ffi::Buffer<T>>()         /* x */              \
+                                    .Arg<ffi::Buffer<T>>()         /* sf */             \
+                                    .Arg<ffi::Buffer<T>>()         /* g */              \
+                                    .Arg<ffi::Buffer<T>>()         /* coef */           \
+                                    .Arg<ffi::Buffer<ffi::S32>>()  /* col_pos */        \
+                                    .Arg<ffi::Buffer<ffi::S32>>()  /* col_src */        \
+                                    .Arg<ffi::Buffer<ffi::S32>>()  /* col_delay */      \
+                                    .Arg<ffi::Buffer<ffi::S32>>()  /* col_kind */       \
+                                    .Arg<ffi::Buffer<ffi::PRED>>() /* col_valid */      \
+                                    .Ret<ffi::Buffer<T>>()                              \
+                                    .Attr<int64_t>("d_min")                             \
+                                    .Attr<int64_t>("spread"));
+SPARK_PLASTIC(SparkPlasticUpdateF32, ffi::F32)
+SPARK_PLASTIC(SparkPlasticUpdateF64, ffi::F64)
+
+// --- set-up: synapses drawn per post neuron, listed by pre neuron -------------------------------
+// pre: (n_post, k) pre indices of each post neuron's synapses, distinct within a row. Writes the
+// n_post * k pairs ordered by pre, then post (a counting sort: the same order as sorting the
+// distinct keys pre * n_post + post, in O(n_post k + n_pre) instead of a comparison sort).
+extern "C" int spark_rows_by_pre(const int64_t* pre, int64_t n_post, int64_t k, int64_t n_pre,
+                                 int64_t* out_pre, int64_t* out_post) {
+  int64_t* next = new (std::nothrow) int64_t[n_pre + 1]();
+  if (!next) return 1;
+  const int64_t n = n_post * k;
+  for (int64_t e = 0; e < n; ++e) {
+    if (pre[e] < 0 || pre[e] >= n_pre) {
+      delete[] next;
+      return 2;
+    }
+    ++next[pre[e] + 1];
+  }
+  for (int64_t i = 0; i < n_pre; ++i) next[i + 1] += next[i];
+  for (int64_t j = 0; j < n_post; ++j)
+    for (int64_t c = 0; c < k; ++c) {
+      const int64_t p = pre[j * k + c];
+      const int64_t at = next[p]++;
+      out_pre[at] = p;
+      out_post[at] = j;
+    }
+  delete[] next;
+  return 0;
+}
