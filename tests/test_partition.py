@@ -24,7 +24,15 @@ ROOT = Path(__file__).resolve().parents[1]
 # neurons) sits on the first device alone
 POOLS = {"a": 70, "b": 47, "c": 33, "d": 2}
 RECORD = ["a.spikes", "b.spikes", "c.spikes", "d.spikes", "b.v", "noise.spikes",
-          "rates.counts"]
+          "rates.counts", "kicked.spikes"]
+KICKED = """param tau_m = 10 ms in (0, inf)
+input kick : 1 spikes
+state v = -65 mV
+dv/dt = (-65 mV - v) / tau_m
+on kick: v += 8 mV
+threshold: v > -50 mV
+reset: v = -65 mV
+"""
 STEPS, CHUNK = 300, 100
 
 
@@ -32,7 +40,8 @@ def recurrent_net() -> Graph:
     """Four recurrent LIF pools, all 16 projections between them (mixed signs, Dale's law,
     delays 1-3: some fused into a shared kernel per delay, some dense, some event-driven), a
     heterogeneous bias current per pool, a Poisson source onto pool a's voltage and a host
-    input onto pool b; a spike counter reads pool a whole."""
+    input onto pool b; a spike counter reads pool a whole, and an equation-defined pool takes
+    the Poisson spikes directly (each device its slice of what runs whole)."""
     g = Graph(settings={"dt": 0.1, "seed": 3, "dtype": "float32"})
     for i, (k, n) in enumerate(POOLS.items()):
         g.add_node(Node(k, "lif", {"size": n, "v_init": "uniform", "tau_m": 10.0},
@@ -61,6 +70,8 @@ def recurrent_net() -> Graph:
     g.connect("stim.out", "b.current")
     g.add_node(Node("rates", "spike_count", {"groups": 2, "window": 5.0}, (400.0, 0.0)))
     g.connect("a.spikes", "rates.spikes")
+    g.add_node(Node("kicked", "equation_pool", {"size": 40, "model": KICKED}, (0.0, 600.0)))
+    g.connect("noise.spikes", "kicked.kick")
     return g
 
 
@@ -126,7 +137,7 @@ def test_partitioned_spikes_equal_the_single_device_run(devices, expected, tmp_p
         assert np.array_equal(got[name], expected[name]), name
     assert np.array_equal(got["count"], expected["count"])
     # the network is active in every pool, so equal rasters mean something
-    assert all(expected[f"{p}.spikes"].sum() > 10 for p in "abc")
+    assert all(expected[f"{p}.spikes"].sum() > 10 for p in ("a", "b", "c", "kicked"))
 
 
 def test_one_device_partition_equals_the_simulation(expected):
