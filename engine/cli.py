@@ -82,10 +82,9 @@ def cmd_run(args) -> int:
     from spark_snn import engine
     from spark_snn.components.base import SPIKES
     from spark_snn.engine import memory
+    from spark_snn.engine import partition_sim
     from spark_snn.engine.breakpoints import ConditionError
     from spark_snn.engine.state import StateError
-
-    from spark_snn.engine import partition_sim
 
     parted = partition_sim.wanted(args)
     if parted:

@@ -293,6 +293,9 @@ def test_a_host_side_environment_is_refused_by_name(capsys, tmp_path):
                  "--save-state", str(tmp_path / "s.npz")]) == 2
     assert "--save-state is not available with --partition" in capsys.readouterr().err
     assert main(["run", str(path), "--steps", "10", "--partition", "0"]) == 2
+    assert "--partition must be at least 1" in capsys.readouterr().err
+    assert main(["run", str(path), "--steps", "10", "--coordinator", "127.0.0.1:1"]) == 2
+    assert "go together" in capsys.readouterr().err
 
 
 def test_more_devices_than_there_are_is_a_clear_error():
