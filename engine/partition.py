@@ -419,34 +419,43 @@ def split_tables(targets: np.ndarray, weights: np.ndarray, segments, devices: in
     with a leading device axis, device k's holding the synapses onto the neurons it owns with
     targets renumbered in the concatenation of its slices (padding = its total). ``segments``:
     (offset, size, slice size) of each post port. Every row keeps its order, so each post
-    neuron still receives its arrivals in the same order."""
+    neuron still receives its arrivals in the same order.
+
+    Vectorised over the rows: each row's entries are grouped by device with a stable sort of
+    their device numbers (a radix sort of small integers), then each device's group is read
+    out from its start in every row."""
     off = np.array([s[0] for s in segments], np.int64)
-    size = np.array([s[1] for s in segments], np.int64)
     loc = np.array([s[2] for s in segments], np.int64)
     loc_off = np.concatenate([[0], np.cumsum(loc)[:-1]])
-    total = int(size.sum())
-    t = targets.astype(np.int64)
-    real = t < total
-    seg = np.clip(np.searchsorted(off, t, side="right") - 1, 0, len(segments) - 1)
-    q = t - off[seg]
-    dev = np.where(real, q // loc[seg], -1)
-    local = loc_off[seg] + q - (q // loc[seg]) * loc[seg]
+    total = int(sum(s[1] for s in segments))
+    real = targets < total
+    if len(segments) == 1:
+        q = targets.astype(np.int64)
+        seg_loc, seg_base = loc[0], 0
+    else:
+        seg = np.clip(np.searchsorted(off, targets, side="right") - 1, 0, len(segments) - 1)
+        q = targets - off[seg]
+        seg_loc, seg_base = loc[seg], loc_off[seg]
+    dev = np.where(real, q // seg_loc, devices).astype(np.int16)    # padding: "device" D
+    local = (seg_base + q - (q // seg_loc) * seg_loc).astype(np.int32)
+    del q
+    order = np.argsort(dev, axis=1, kind="stable")
+    dev = np.take_along_axis(dev, order, axis=1)
+    local = np.take_along_axis(local, order, axis=1)
+    w = np.take_along_axis(weights, order, axis=1)
+    del order
+    counts = np.stack([(dev == k).sum(axis=1) for k in range(devices)])   # (devices, rows)
+    starts = np.cumsum(counts, axis=0) - counts
+    fan = max(int(counts.max()) if counts.size else 0, 1)
+    cols = np.arange(fan)
     sentinel = int(loc.sum())
-    parts = []
+    tt = np.empty((devices, targets.shape[0], fan), np.int32)
+    ww = np.empty((devices, targets.shape[0], fan), weights.dtype)
     for k in range(devices):
-        mine = dev == k
-        col = np.cumsum(mine, axis=1) - 1
-        rows, cols = np.nonzero(mine)
-        fan = max(int(mine.sum(axis=1).max()) if mine.size else 0, 1)
-        tk = np.full((t.shape[0], fan), sentinel, np.int32)
-        wk = np.zeros((t.shape[0], fan), weights.dtype)
-        tk[rows, col[rows, cols]] = local[rows, cols]
-        wk[rows, col[rows, cols]] = weights[rows, cols]
-        parts.append((tk, wk))
-    fan = max(p[0].shape[1] for p in parts)
-    tt = np.stack([np.pad(a, [(0, 0), (0, fan - a.shape[1])], constant_values=sentinel)
-                   for a, _ in parts])
-    ww = np.stack([np.pad(b, [(0, 0), (0, fan - b.shape[1])]) for _, b in parts])
+        idx = np.minimum(starts[k][:, None] + cols, targets.shape[1] - 1)
+        mine = cols < counts[k][:, None]
+        tt[k] = np.where(mine, np.take_along_axis(local, idx, axis=1), sentinel)
+        ww[k] = np.where(mine, np.take_along_axis(w, idx, axis=1), 0)
     return tt, ww
 
 
