@@ -31,11 +31,14 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -61,6 +64,13 @@ def import_trainer(tree: Path):
     return load, tr
 
 
+def shape_of(x):
+    """``jax.ShapeDtypeStruct`` of an array (or of a Python number)."""
+    import jax
+    dtype = x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    return jax.ShapeDtypeStruct(np.shape(x), dtype)
+
+
 class ChunkClock:
     """Start and end (``time.perf_counter``) of every call of the trainer's jitted chunk, the
     outputs waited for. Installed by wrapping ``compile_graph`` in the train module, so the tree's
@@ -68,6 +78,7 @@ class ChunkClock:
 
     def __init__(self):
         self.calls: list[tuple[float, float]] = []
+        self.program = self.arg_shapes = None
 
     def install(self, tr) -> None:
         import jax
@@ -81,6 +92,9 @@ class ChunkClock:
                 compiled = jit(fn)
 
                 def call(*a):
+                    if self.program is None:
+                        self.program = compiled
+                        self.arg_shapes = jax.tree_util.tree_map(shape_of, a)
                     t = time.perf_counter()
                     out = jax.block_until_ready(compiled(*a))
                     self.calls.append((t, time.perf_counter()))
@@ -89,6 +103,22 @@ class ChunkClock:
             model.jit = timed_jit
             return model
         tr.compile_graph = timed_model
+
+
+def program_figures(clock: ChunkClock) -> dict:
+    """The chunk's compiled XLA program: a digest of its optimised HLO without source locations
+    (equal digests: the same machine code, whatever the source tree) and XLA's cost analysis
+    (flops and bytes per chunk: figures that do not depend on the machine's load)."""
+    import jax
+    with jax.enable_x64(bool(getattr(clock.program, "x64", False))):
+        compiled = clock.program.lower(*clock.arg_shapes).compile()
+    text = "\n".join(line for line in compiled.as_text().splitlines()
+                     if not re.match(r'\d+ (\{.*\}|".*")$', line))
+    text = re.sub(r", metadata=\{[^}]*\}", "", text)
+    cost = compiled.cost_analysis()
+    cost = (cost[0] if isinstance(cost, (list, tuple)) else cost) or {}
+    return {"digest": hashlib.sha1(text.encode()).hexdigest()[:12],
+            "flops": cost.get("flops"), "bytes": cost.get("bytes accessed")}
 
 
 def episodes_digest(lengths) -> str:
@@ -117,7 +147,7 @@ def timed_training(tree, graph, agents: int, env_steps: int, chunk: int, seed: i
             "agents": agents, "chunk": chunk, "steps_per_env_step": per,
             "env_steps": info["network_steps"] // per, "lengths": lengths,
             "episodes": sum(len(x) for x in lengths), "digest": episodes_digest(lengths),
-            "trainer": tr.__file__, "wall_s": info["wall_s"]}
+            "trainer": tr.__file__, "wall_s": info["wall_s"], "clock": clock}
 
 
 def run_figures(raw: dict) -> dict:
@@ -157,6 +187,8 @@ def worker(spec: str) -> None:
     out.update({k: raw[k] for k in ("episodes", "digest", "env_steps", "steps_per_env_step",
                                     "trainer")})
     out["env_seen"] = {k: os.environ.get(k) for k in a.get("env_keys", [])}
+    if a.get("program"):
+        out["program"] = program_figures(raw["clock"])
     print("RESULT " + json.dumps(out))
 
 
@@ -206,10 +238,12 @@ def variants(trees: dict, env_variants: list[str]) -> list[dict]:
     return out
 
 
-def run_variant(v: dict, a, env_steps: int) -> dict:
+def run_variant(v: dict, a, env_steps: int, program: bool = False) -> dict:
+    """One run of variant ``v`` in a fresh process (``program``: also the compiled chunk's
+    digest and cost, after the timing)."""
     spec = json.dumps({"tree": str(v["folder"]), "graph": str(a.graph), "agents": a.agents,
                        "env_steps": env_steps, "chunk": a.chunk, "seed": a.seed,
-                       "env_keys": sorted(v["env"])})
+                       "env_keys": sorted(v["env"]), "program": program})
     env = {**os.environ, **v["env"]}
     env.pop("PYTHONPATH", None)
     proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", spec],
@@ -230,7 +264,7 @@ def median_of(runs: list[dict], key: str) -> float:
     return statistics.median(r[key] for r in runs)
 
 
-def report(vs: list[dict], runs: dict, a, load0: str) -> None:
+def report(vs: list[dict], runs: dict, a, load0: str, programs: dict) -> None:
     first = next(iter(runs.values()))[0]
     print(f"Cartpole trainer throughput: {Path(a.graph).name}, {a.agents} agents x "
           f"{a.env_steps:,} environment steps (chunks of {a.chunk}; the first, with the "
@@ -261,6 +295,14 @@ def report(vs: list[dict], runs: dict, a, load0: str) -> None:
         print(f"  {v['label']:<12} " + "  ".join(
             f"{r['agent_env_steps_per_s']:,.0f} ({r['best_agent_env_steps_per_s']:,.0f}; "
             f"{r['setup_s']:.1f})" for r in runs[v["label"]]))
+    print("\ncompiled chunk (a digest of the optimised HLO without source locations; XLA's cost "
+          "analysis):")
+    for v in vs:
+        p = programs[v["label"]]
+        print(f"  {v['label']:<12} digest {p['digest']}, {p['flops'] or 0:,.0f} flops, "
+              f"{p['bytes'] or 0:,.0f} bytes accessed (a loop's body counted once)")
+    same = len({programs[v["label"]]["digest"] for v in vs}) == 1
+    print("the same compiled chunk in every variant: " + ("yes" if same else "no"))
     digests = {r["digest"] for rs in runs.values() for r in rs}
     print("episodes identical in every run of every variant: "
           + ("yes" if len(digests) == 1 else f"no ({len(digests)} different)"))
@@ -275,17 +317,20 @@ def report(vs: list[dict], runs: dict, a, load0: str) -> None:
 def throughput(a) -> None:
     vs = variants(parse_trees(a.trees or f"this={ROOT}"), a.env_variant)
     load0 = load_average()
+    programs = {}
     if not a.no_warmup:
         for v in vs:
-            run_variant(v, a, 2 * a.chunk)
+            programs[v["label"]] = run_variant(v, a, 2 * a.chunk, program=True)["program"]
     runs = {v["label"]: [] for v in vs}
     for r in range(a.repeats):
         for v in (vs if r % 2 == 0 else vs[::-1]):
-            runs[v["label"]].append(run_variant(v, a, a.env_steps))
+            runs[v["label"]].append(run_variant(v, a, a.env_steps,
+                                                program=v["label"] not in programs))
+            programs.setdefault(v["label"], runs[v["label"]][-1].get("program"))
             print(f"  round {r + 1}, {v['label']}: "
                   f"{runs[v['label']][-1]['agent_env_steps_per_s']:,.0f} agent-env steps/s",
                   file=sys.stderr, flush=True)
-    report(vs, runs, a, load0)
+    report(vs, runs, a, load0, programs)
 
 
 # --- the learning bar (this tree, in this process) -----------------------------------------------

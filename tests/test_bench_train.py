@@ -99,10 +99,11 @@ def test_worker_runs_the_trainer_of_its_tree_with_its_environment(bt):
     a = SimpleNamespace(graph=str(ROOT / "resources" / "examples" / "cartpole.json"), agents=2,
                         chunk=25, seed=3, timeout=300)
     v = {"label": "probe", "folder": ROOT, "env": {"SPARK_BENCH_PROBE": "42"}}
-    out = bt.run_variant(v, a, 75)
+    out = bt.run_variant(v, a, 75, program=True)
     assert out["env_seen"] == {"SPARK_BENCH_PROBE": "42"}
     assert Path(out["trainer"]).resolve() == (ROOT / "engine" / "train.py").resolve()
     assert out["env_steps"] == 75 and out["steps_per_env_step"] == 20
+    assert len(out["program"]["digest"]) == 12 and out["program"]["flops"] > 0
     lengths, info = tr.train(engine.load(a.graph), 2, 10**9, 3, chunk_env_steps=25,
                              progress=False, max_env_steps=75)
     assert out["episodes"] == sum(map(len, lengths)) > 0
