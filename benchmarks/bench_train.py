@@ -217,7 +217,8 @@ def parse_env_variant(text: str, trees: dict) -> tuple[str, str, dict[str, str]]
     if not sep or not label or not assigns:
         raise ValueError(f"--env-variant: expected [TREE:]LABEL=VAR=VAL[,VAR=VAL], got {text!r}")
     if tree not in trees:
-        raise ValueError(f"--env-variant {text!r}: unknown tree {tree!r} (trees: {', '.join(trees)})")
+        raise ValueError(f"--env-variant {text!r}: unknown tree {tree!r} "
+                         f"(trees: {', '.join(trees)})")
     env = {}
     for item in assigns.split(","):
         var, eq, val = item.partition("=")
@@ -275,9 +276,9 @@ def report(vs: list[dict], runs: dict, a, load0: str, programs: dict) -> None:
     print(f"steady part: {first['env_steps'] - a.chunk:,} environment steps per agent; "
           f"agent-network steps/s = agent-env steps/s x {first['steps_per_env_step']} network "
           f"steps per environment step (the vmapped program runs 1/{a.agents} of that)\n")
-    print("| variant | env | set-up s (import + build + compile) | steady s | agent-env steps/s "
-          "| agent-network steps/s | chunk ms | fastest chunk: agent-env steps/s | host between chunks "
-          "| episodes (digest) |")
+    print("| variant | env | set-up s (import + build + compile) | steady s "
+          "| agent-env steps/s | agent-network steps/s | chunk ms "
+          "| fastest chunk: agent-env steps/s | host between chunks | episodes (digest) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for v in vs:
         rs = runs[v["label"]]
@@ -335,9 +336,9 @@ def throughput(a) -> None:
 
 # --- the learning bar (this tree, in this process) -----------------------------------------------
 def bar(a) -> None:
-    _, tr = import_trainer(ROOT)
     load0 = os.getloadavg()[0]
     raw = timed_training(ROOT, a.graph, a.agents, 0, a.chunk, a.seed, episodes=a.episodes)
+    _, tr = import_trainer(ROOT)   # (imported already: the timed import was the first)
     wall = raw["end"] - raw["start"]
     s = tr.summarize(raw["lengths"], list(range(a.seed, a.seed + a.agents)), a.episodes, wall)
     load = os.getloadavg()[0]
@@ -351,9 +352,12 @@ def bar(a) -> None:
           f"{raw['env_steps'] * raw['steps_per_env_step']} network steps per agent")
     print("solve episode per seed:", " ".join(f"{k}:{v if v is not None else '-'}"
                                                for k, v in s["solved_episode"].items()))
+    if len(raw["clock"].calls) < 2:
+        print("throughput: one chunk only (set-up and steady part cannot be told apart)")
+        return
     f = run_figures(raw)
     print(f"set-up {f['setup_s']:.2f} s (import {f['import_s']:.2f}, build {f['build_s']:.2f}, "
-          f"compile {f['compile_s']:.2f}); steady {f['steady_s']:.1f} s: "
+          f"compile {f['compile_s']:.2f}); steady {f['steady_s']:.2f} s: "
           f"{f['agent_env_steps_per_s']:,.0f} agent-environment steps/s, "
           f"{f['network_steps_per_s']:,.0f} agent-network steps/s, chunk {f['chunk_ms']:.0f} ms, "
           f"host work between chunks {100 * f['host_share']:.1f} %")
