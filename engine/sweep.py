@@ -261,10 +261,10 @@ class _Runner:
                       for p in pools}
         self.compile_s = 0.0
         self._fns: dict[int, object] = {}
-        self.shard = self.replicate = None
+        self.shard = self.replicate = self.mesh = None
         if len(devices) > 1:
             from jax.sharding import Mesh, NamedSharding, PartitionSpec
-            mesh = Mesh(np.asarray(devices), ("combination",))
+            mesh = self.mesh = Mesh(np.asarray(devices), ("combination",))
             self.shard = NamedSharding(mesh, PartitionSpec("combination"))
             self.replicate = NamedSharding(mesh, PartitionSpec())
         swept = {}
@@ -316,7 +316,17 @@ class _Runner:
             from .compiler import _all_finite
             return state, acc, _all_finite(state["nodes"])
 
-        fn = model.jit(jax.vmap(run, in_axes=(self.axes, None, 0, 0)))
+        fn = jax.vmap(run, in_axes=(self.axes, None, 0, 0))
+        if self.mesh is not None:
+            # each device runs its own combinations (the native kernels are opaque to XLA's
+            # automatic partitioning, which would feed them every combination on every device)
+            from jax.sharding import PartitionSpec as P
+            c = P("combination")
+            params_spec = {nd: {k: (c if ax == 0 else P()) for k, ax in v.items()}
+                           for nd, v in self.axes.items()}
+            fn = jax.shard_map(fn, mesh=self.mesh, in_specs=(params_spec, P(), c, c),
+                               out_specs=c, check_vma=False)
+        fn = model.jit(fn)
         self._fns[n] = fn
         return fn
 

@@ -123,6 +123,20 @@ def agent_layout(agents: int, devices=None):
     return run, NamedSharding(Mesh(np.asarray(devices), ("agents",)), PartitionSpec("agents"))
 
 
+def per_device(fn, devices=None):
+    """``fn`` (vmapped over the agents) run by each local device on its own share of the agents
+    (``jax.shard_map`` over the agent axis of every argument and result). Left to XLA's
+    automatic partitioning, the native kernels (opaque calls to it) would be fed the whole
+    batch on every device, gathered each step; with one device ``fn`` itself."""
+    devices = jax.local_devices() if devices is None else list(devices)
+    if len(devices) < 2:
+        return fn
+    from jax.sharding import Mesh, PartitionSpec
+    return jax.shard_map(fn, mesh=Mesh(np.asarray(devices), ("agents",)),
+                         in_specs=PartitionSpec("agents"), out_specs=PartitionSpec("agents"),
+                         check_vma=False)
+
+
 def place(tree, sharding):
     """``tree`` (leaves with a leading agent axis) on the devices, split along that axis."""
     return tree if sharding is None else jax.device_put(tree, sharding)
@@ -173,7 +187,7 @@ def train(graph, agents: int, episodes: int, seed: int = 0, chunk_env_steps: int
     max_len = int(model.rnodes[env].comp.config["max_episode_steps"])
     k = per * int(chunk_env_steps)
     record = (f"{env}.done", f"{env}.episode_length")
-    fn = model.jit(jax.vmap(model.chunk_function(k, record, ())))
+    fn = model.jit(per_device(jax.vmap(model.chunk_function(k, record, ()))))
     seeds = [seed + i for i in range(agents)]
     lengths = [[] for _ in range(agents)]
     limit = max_env_steps if max_env_steps is not None else episodes * max_len + max_len
