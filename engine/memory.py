@@ -16,8 +16,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .problems import Problem
 from .registry import registry
 
@@ -64,10 +62,9 @@ def estimate(analysis, graph=None, dtype: str | None = None, record=(), steps: i
     if dtype is None:
         settings = graph.settings if graph is not None else {}
         dtype = settings.get("dtype", "float32")
-    try:
-        itemsize = np.dtype(dtype).itemsize
-    except TypeError:
-        itemsize = 4
+    # only the two model dtypes count; anything else in a (broken) file is reported by the
+    # settings check, and np.dtype must never see it (a dict there raises ValueError)
+    itemsize = 8 if dtype == "float64" else 4
     flat = analysis.flat.graph if getattr(analysis, "flat", None) is not None else graph
     reg = registry()
     est = Estimate({k: 0 for k in KINDS}, {})

@@ -312,3 +312,16 @@ def test_every_path_to_gymnasium_checks_consent(env_module, monkeypatch):
     with pytest.raises(gym_env.ImportNotAllowed):
         gym_env.make_env("os:Anything-v0", render=True)
     assert not made
+
+
+@pytest.mark.parametrize("dtype", [{"": ""}, [1, 2], "float16", 3, None])
+def test_a_broken_dtype_setting_is_a_problem_not_an_exception(dtype):
+    """Found by the file fuzzer: ``settings.dtype`` an object made the memory estimate raise
+    (numpy's dtype parser takes a dict as a structured type). Any value that is not float32 or
+    float64 is reported by name, and validation never raises."""
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "resources" / "examples" / "minimal.json"
+    data = json.loads(path.read_text())
+    data["settings"]["dtype"] = dtype
+    problems = engine.validate(engine.loads(json.dumps(data)))
+    assert any("dtype" in str(p) for p in problems), problems
