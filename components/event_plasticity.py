@@ -235,8 +235,7 @@ class EventPlasticProjection(Component):
     def read(self, p, st, ctx):
         if self.batched_pass:
             return {"events": batched.deliver(self, st, ctx.t, ctx.const)}
-        words = arrival_words(st["ring"], ctx.t, self.d_min)
-        return {"events": deliver(words, ctx.t, self.depth, ctx.const, st["weights"],
+        return {"events": deliver(st["ring"], ctx.t, self.d_min, ctx.const, st["weights"],
                                   self.n_post, self.spread)}
 
     def post_traces(self, st, r, const):

@@ -140,6 +140,7 @@ def draw_weights(cfg, pre: np.ndarray, n_pre: int, rng: np.random.Generator):
 
 
 def _ascending(a: np.ndarray) -> bool:
+    """Whether ``a`` is in ascending order (ties allowed)."""
     return a.size < 2 or bool(np.all(a[1:] >= a[:-1]))
 
 
@@ -148,7 +149,7 @@ def order_by_pre_post(pre, post, n_post: int):
     pre))``): one stable sort of a combined integer key, which is fast on the already sorted
     runs that concatenated projections give. None when they are in that order already."""
     key = pre.astype(np.int64) * np.int64(n_post + 1) + post.astype(np.int64)
-    if key.size < 2 or bool(np.all(key[1:] >= key[:-1])):   # already in order (one projection)
+    if _ascending(key):   # already in order (one projection)
         return None
     return np.argsort(key, kind="stable")
 
@@ -172,6 +173,12 @@ def spike_words(spikes):
     bits = jnp.concatenate([spikes > 0, jnp.zeros((-n) % 32, bool)]).reshape(-1, 32)
     return jnp.sum(bits.astype(jnp.uint32) << jnp.arange(32, dtype=jnp.uint32), axis=1,
                    dtype=jnp.uint32)
+
+
+def word_bits(words, n: int):
+    """The spike vector (bool) of ``n`` neurons from its bit set (``spike_words``)."""
+    bits = (words[:, None] >> jnp.arange(32, dtype=jnp.uint32)) & jnp.uint32(1)
+    return bits.reshape(-1)[:n] > 0
 
 
 def event_propagate(spikes, targets, weights, n_out: int):
@@ -251,7 +258,7 @@ def _propagate_parallel(words, targets, weights, n_out: int):
     no-spike row (index n), whose entries add nothing to real targets."""
     n = targets.shape[0] - 1
     b = PARALLEL_BLOCK
-    bits = ((words[:, None] >> jnp.arange(32, dtype=jnp.uint32)) & 1).reshape(-1)[:n] > 0
+    bits = word_bits(words, n)
     count = jnp.sum(bits, dtype=jnp.int32)
     idx = jnp.nonzero(bits, size=n + b, fill_value=n)[0].astype(jnp.int32)
 
@@ -462,10 +469,9 @@ class Projection(Component):
 
     def read(self, p, state, ctx):
         if self.per_synapse_delays:
-            from .spike_history import arrival_words, deliver
+            from .spike_history import deliver
             c = self.config
-            words = arrival_words(state["ring"], ctx.t, c["delay_steps"])
-            return {"events": deliver(words, ctx.t, c["max_delay_steps"], ctx.const,
+            return {"events": deliver(state["ring"], ctx.t, c["delay_steps"], ctx.const,
                                       ctx.const["weights"], self.n_post, True)}
         d = self.config["delay_steps"]
         return {"events": self.deliver(state["buf"][ctx.t % d], ctx.const)}

@@ -90,17 +90,21 @@ def ring_bit(q, b, t, depth: int, nw: int):
     return (q % nw) * 32 + b, (t - 1 - slot) % depth + 1
 
 
-def deliver(words, t, depth: int, tables, weights, n_post: int, spread: bool):
+def deliver(ring, t, d_min: int, tables, weights, n_post: int, spread: bool):
     """Weighted spike arrivals at step t: sum over arriving synapses of their weight.
 
-    ``words``: arrival_words of the ring; ``tables``: dict with ``targets`` (n_pre + 1, F; padding
-    = n_post), ``delays`` (same shape) and ``sign`` (n_pre + 1); ``weights`` (n_pre + 1, F)
+    ``ring``: the projection's ring of recent spikes (read before this step's are stored); only
+    spikes at least ``d_min`` steps old arrive (``arrival_words``). ``tables``: dict with
+    ``targets`` (n_pre + 1, F; padding = n_post), ``delays`` (same shape) and ``sign``
+    (n_pre + 1), and for the native kernels the delay segments; ``weights`` (n_pre + 1, F)
     magnitudes (or signed weights with sign 1). With ``spread`` False every synapse has the same
     delay and the age test is skipped."""
     from .projection import propagation_strategy
     if propagation_strategy() == "native":
         from . import native
-        return native.deliver_delayed(words, t, 1, tables, weights, n_post, spread)
+        return native.deliver_delayed(ring, t, d_min, tables, weights, n_post, spread)
+    words = arrival_words(ring, t, d_min)
+    depth = ring.shape[0]
     nw = words.shape[1]
     tgt, dly, sgn = tables["targets"], tables["delays"], tables["sign"]
 

@@ -45,7 +45,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from spark_snn.components.base import SPIKES
-from spark_snn.components.projection import Projection, spike_words
+from spark_snn.components.projection import Projection, spike_words, word_bits
 
 from .compiler import Model
 from .fusion import FusedEvents
@@ -376,8 +376,7 @@ def _whole_words(words, n: int):
 
 def _unpack(words, n: int, dtype):
     """The spike vector (0/1 of ``dtype``) of ``n`` neurons from its words."""
-    bits = (words[:, None] >> jnp.arange(32, dtype=jnp.uint32)) & jnp.uint32(1)
-    return bits.reshape(-1)[:n].astype(dtype)
+    return word_bits(words, n).astype(dtype)
 
 
 def concat_words(parts):

@@ -115,12 +115,22 @@ def agent_layout(agents: int, devices=None):
     over them (JAX's sharding: each device runs its share of the vmapped agents, the compiled
     program is the same); the count is rounded up to a multiple of the devices, and the extra
     agents (copies) are run and left out of every result."""
+    mesh = agent_mesh(devices)
+    if mesh is None:
+        return agents, None
+    from jax.sharding import NamedSharding, PartitionSpec
+    run = -(-agents // mesh.size) * mesh.size
+    return run, NamedSharding(mesh, PartitionSpec("agents"))
+
+
+def agent_mesh(devices=None):
+    """A one-axis mesh ("agents") over ``devices`` (default: every local device); None for
+    fewer than two."""
     devices = jax.local_devices() if devices is None else list(devices)
     if len(devices) < 2:
-        return agents, None
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec
-    run = -(-agents // len(devices)) * len(devices)
-    return run, NamedSharding(Mesh(np.asarray(devices), ("agents",)), PartitionSpec("agents"))
+        return None
+    from jax.sharding import Mesh
+    return Mesh(np.asarray(devices), ("agents",))
 
 
 def per_device(fn, devices=None):
@@ -128,13 +138,12 @@ def per_device(fn, devices=None):
     (``jax.shard_map`` over the agent axis of every argument and result). Left to XLA's
     automatic partitioning, the native kernels (opaque calls to it) would be fed the whole
     batch on every device, gathered each step; with one device ``fn`` itself."""
-    devices = jax.local_devices() if devices is None else list(devices)
-    if len(devices) < 2:
+    mesh = agent_mesh(devices)
+    if mesh is None:
         return fn
-    from jax.sharding import Mesh, PartitionSpec
-    return jax.shard_map(fn, mesh=Mesh(np.asarray(devices), ("agents",)),
-                         in_specs=PartitionSpec("agents"), out_specs=PartitionSpec("agents"),
-                         check_vma=False)
+    from jax.sharding import PartitionSpec
+    return jax.shard_map(fn, mesh=mesh, in_specs=PartitionSpec("agents"),
+                         out_specs=PartitionSpec("agents"), check_vma=False)
 
 
 def place(tree, sharding):
