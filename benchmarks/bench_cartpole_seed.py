@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -41,7 +40,7 @@ if "--legacy-runtime" in sys.argv:   # before JAX starts
                                "--xla_cpu_use_thunk_runtime=false")
 
 from spark_snn import engine  # noqa: E402
-from machine import cpu_name  # noqa: E402  benchmarks/machine.py
+from machine import load_average, machine  # noqa: E402  benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAPH = ROOT / "resources" / "examples" / "cartpole_seed.json"
@@ -99,7 +98,7 @@ def main(argv=None) -> int:
             native._build(native._compiler(), Path(tmp) / "k.so")
             print(f"native kernels: one fresh build {time.perf_counter() - t0:.1f} s")
     runs = {v: [] for v in a.variant}
-    load0 = os.getloadavg()[0]
+    load0 = load_average()
     for r in range(a.repeats):
         for v in a.variant:
             setup, ms, rate = measure(variant(base, v), a.env_steps)
@@ -108,8 +107,8 @@ def main(argv=None) -> int:
                   f"environment step ({rate:.1f} pool spikes per ms)", flush=True)
     print(f"XLA_FLAGS {os.environ.get('XLA_FLAGS', '')!r}, persistent compilation cache "
           f"{'off' if os.environ.get('SPARK_JAX_CACHE') == '0' else 'on'}")
-    print(f"machine: {cpu_name()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
-          f"load average {load0:.2f} at the start, {os.getloadavg()[0]:.2f} at the end")
+    print(f"machine: {machine()}; load average {load0} at the start, {load_average()} at "
+          "the end")
     for v, xs in runs.items():
         print(f"{v}: median set-up + compile {statistics.median(x[0] for x in xs):.2f} s, "
               f"median {statistics.median(x[1] for x in xs):.2f} ms per environment step "

@@ -45,7 +45,7 @@ ROOT = HERE.parent
 GRAPH = ROOT / "resources" / "examples" / "cartpole.json"
 sys.path.insert(0, str(HERE))
 
-from machine import cpu_name, load_average, machine  # noqa: E402  benchmarks/machine.py
+from machine import load_average, machine  # noqa: E402  benchmarks/machine.py
 
 
 # --- one tree's trainer, timed (runs inside the worker process) ----------------------------------
@@ -336,15 +336,13 @@ def throughput(a) -> None:
 
 # --- the learning bar (this tree, in this process) -----------------------------------------------
 def bar(a) -> None:
-    load0 = os.getloadavg()[0]
+    load0 = load_average()
     raw = timed_training(ROOT, a.graph, a.agents, 0, a.chunk, a.seed, episodes=a.episodes)
     _, tr = import_trainer(ROOT)   # (imported already: the timed import was the first)
     wall = raw["end"] - raw["start"]
     s = tr.summarize(raw["lengths"], list(range(a.seed, a.seed + a.agents)), a.episodes, wall)
-    load = os.getloadavg()[0]
-    print(f"machine: {cpu_name()}, {os.cpu_count()} cpus, "
-          f"affinity {sorted(os.sched_getaffinity(0))}, Python {sys.version.split()[0]}; "
-          f"load average {load0:.2f} at the start, {load:.2f} at the end")
+    print(f"machine: {machine()}, affinity {sorted(os.sched_getaffinity(0))}; "
+          f"load average {load0} at the start, {load_average()} at the end")
     print(f"seeds {a.seed}-{a.seed + a.agents - 1}: {s['agents_solved']}/{a.agents} solved, "
           f"median solve episode {s['median_solve_episode']}, wall {wall:.1f} s "
           f"(model build and compilation included; the trainer's own timer, which spark train "
