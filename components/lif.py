@@ -133,6 +133,16 @@ def end_step(v_new, v0, since, refractory, threshold, v_reset):
     return jnp.where(spike, v_reset, v), spike, jnp.where(spike, 0, since)
 
 
+def native_step() -> bool:
+    """Whether the step runs as the native CPU kernel (components/native ``lif_step``, the same
+    values in one pass instead of XLA's fusions): with the "native" propagation strategy, unless
+    ``SPARK_NATIVE_LIF=0``."""
+    import os
+
+    from .projection import propagation_strategy
+    return propagation_strategy() == "native" and os.environ.get("SPARK_NATIVE_LIF", "1") != "0"
+
+
 class LIF(Component):
     type_name = "lif"
     elementwise = True
@@ -159,6 +169,10 @@ class LIF(Component):
         return prepare_pool(p, self.dt, syn="tau_syn")
 
     def step(self, p, s, inputs, ctx):
+        if native_step():
+            from . import native
+            v, I_syn, since, spikes = native.lif_step(s, inputs, p)
+            return {"v": v, "I_syn": I_syn, "since": since}, {"spikes": spikes, "v": v}
         v0, I_syn, since, refractory = begin_step(s, inputs, p["n_ref"])
         v_inf = p["v_rest"] + inputs["current"]
         v = v_inf + (v0 - v_inf) * p["e_m"] + I_syn * p["k_syn"]

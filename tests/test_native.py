@@ -212,3 +212,108 @@ def test_fixed_fan_in_synapses_are_listed_as_by_a_sort(kernels, monkeypatch, aut
     assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
     keys = want[0] * 3000 + want[1]
     assert np.all(np.diff(keys) > 0)                     # strictly ascending: distinct pairs
+
+
+def _lif_graph(dtype: str):
+    """Two LIF pools (fused into one kernel call, with different parameters: vector parameters)
+    driven on all three inputs: a constant current, Poisson spikes on ``syn`` and on ``jump``,
+    and a recurrent projection; t_ref of 2 ms (held steps) and 0.15 ms (n_ref = 1)."""
+    nodes = [
+        {"id": "src", "type": "poisson_source", "params": {"size": 60, "rate": 150.0}},
+        {"id": "drive", "type": "current_source",
+         "params": {"size": 50, "amplitude": 12.0, "heterogeneity": 4.0}},
+        {"id": "a", "type": "lif", "params": {"size": 50, "v_init": "uniform"}},
+        {"id": "b", "type": "lif", "params": {"size": 30, "tau_m": 10.0, "tau_syn": 3.0,
+                                               "t_ref": 0.15, "v_th": -52.0,
+                                               "v_reset": -70.0}},
+        {"id": "in_syn", "type": "projection",
+         "params": {"connectivity": "fixed_probability", "p": 0.3, "weight": 1.5}},
+        {"id": "in_jump", "type": "projection",
+         "params": {"connectivity": "fixed_probability", "p": 0.3, "weight": 2.5}},
+        {"id": "ab", "type": "projection",
+         "params": {"connectivity": "fixed_probability", "p": 0.2, "weight": 3.0}},
+    ]
+    edges = [("src.spikes", "in_syn.pre"), ("in_syn.events", "a.syn"),
+             ("src.spikes", "in_jump.pre"), ("in_jump.events", "b.jump"),
+             ("drive.current", "a.current"), ("a.spikes", "ab.pre"), ("ab.events", "b.syn")]
+    return engine.loads(json.dumps({
+        "format": "spark-graph", "version": 2,
+        "settings": {"dt": 0.1, "seed": 3, "dtype": dtype}, "nodes": nodes,
+        "edges": [{"from": a, "to": b} for a, b in edges]}))
+
+
+@pytest.fixture
+def lif_calls(monkeypatch):
+    """Counts the traced calls of the native LIF step (so a test knows the kernel ran)."""
+    calls = []
+    real = native.lif_step
+
+    def counted(*args):
+        calls.append(1)
+        return real(*args)
+    monkeypatch.setattr(native, "lif_step", counted)
+    return calls
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_native_lif_step_gives_the_xla_states_bit_for_bit(kernels, monkeypatch, lif_calls,
+                                                              dtype):
+    """Fused LIF pools with per-neuron parameters, input on current, syn and jump, refractory
+    and non-refractory: spikes, v and the state after 3,000 steps equal the XLA expression's."""
+    g = _lif_graph(dtype)
+    monkeypatch.setenv("SPARK_PROPAGATION", "native")
+    runs = {}
+    for flag in ("0", "1"):
+        monkeypatch.setenv("SPARK_NATIVE_LIF", flag)
+        lif_calls.clear()
+        sim = engine.Simulation(g, record=["a.spikes", "b.spikes", "a.v", "b.v"])
+        out = sim.advance(3000, chunk=1000)
+        runs[flag] = (out, sim.state)
+        assert bool(lif_calls) == (flag == "1")
+    (a, sa), (b, sb) = runs["0"], runs["1"]
+    assert a["a.spikes"].sum() > 100 and a["b.spikes"].sum() > 100
+    for k in a:
+        assert np.array_equal(a[k], b[k]), k
+    for x, y in zip(jax.tree_util.tree_leaves(sa), jax.tree_util.tree_leaves(sb)):
+        assert np.array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_the_native_lif_step_under_vmap_gives_each_agent_the_xla_spikes(kernels, monkeypatch,
+                                                                       lif_calls):
+    """A sweep over a threshold (a batched scalar parameter, unbatched vector ones) runs the
+    kernel once per step for all agents: each agent's spike count equals the XLA step's."""
+    from spark_snn.engine import sweep
+    g = _lif_graph("float32")
+    monkeypatch.setenv("SPARK_PROPAGATION", "native")
+    runs = {}
+    for flag in ("0", "1"):
+        monkeypatch.setenv("SPARK_NATIVE_LIF", flag)
+        runs[flag] = sweep.sweep(g, ["a.v_th=-55:-48:4"], steps=1500)
+    a, b = runs["0"].measures["a.spikes"], runs["1"].measures["a.spikes"]
+    assert a.shape == (4,) and np.all(np.diff(a) < 0)       # a higher threshold, fewer spikes
+    assert np.array_equal(a, b)
+    assert np.array_equal(runs["0"].measures["b.spikes"], runs["1"].measures["b.spikes"])
+    assert lif_calls
+
+
+def test_the_native_lif_step_matches_the_equations_on_edge_cases(kernels):
+    """Direct call on hand-made neurons: a refractory one holds v and discards its jump, one
+    crossing the threshold resets, one at the threshold stays (v > v_th is strict), a jump
+    arrives after max(n_ref, 1) steps; shared (scalar) parameters."""
+    f = np.float32
+    state = {"v": jnp.asarray([-60.0, -50.5, -65.0, -64.0], f),
+             "I_syn": jnp.asarray([0.0, 20.0, 0.0, 1.0], f),
+             "since": jnp.asarray([3, 1 << 30, 0, 1], np.int32)}
+    inputs = {"current": jnp.asarray(0.0, f), "syn": jnp.zeros(4, f),
+              "jump": jnp.asarray([5.0, 0.0, 5.0, 5.0], f)}
+    e_m, e_s, k_s = np.exp(-0.1 / 20), np.exp(-0.1 / 5), 0.08
+    p = {"v_rest": -65.0, "v_reset": -70.0, "v_th": -50.0, "e_m": e_m, "k_syn": k_s,
+         "e_syn": e_s, "n_ref": 20}
+    v, i_syn, since, spikes = (np.asarray(x) for x in native.lif_step(state, inputs, p))
+    assert v[0] == f(-60.0) and since[0] == 4            # refractory: held, jump discarded
+    v1 = f(f(-65.0) + f(f(-50.5) - f(-65.0)) * f(e_m) + f(20.0) * f(k_s))
+    assert v1 > -50 and spikes[1] == 1 and v[1] == f(-70.0) and since[1] == 0
+    assert spikes[2] == 0 and since[2] == 1 and v[2] == f(-65.0)   # refractory at rest
+    assert np.isclose(i_syn[1], 20.0 * e_s) and np.isclose(i_syn[3], e_s)
+    assert spikes[3] == 0 and v[3] == f(-64.0)            # since 2 <= 20: jump still discarded
+    assert spikes.dtype == np.float32 and since.dtype == np.int32

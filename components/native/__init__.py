@@ -33,7 +33,7 @@ ENV = "SPARK_NATIVE"
 # For the host's instruction set with multiply-adds fused, as XLA:CPU compiles its own loops:
 # then the kernels round exactly as the XLA path (weights bit-identical, tests/test_native.py).
 FLAGS = ["-O2", "-std=c++17", "-shared", "-fPIC", "-march=native", "-ffp-contract=fast", "-w"]
-KERNELS = ("Propagate", "DeliverDelayed", "PlasticUpdate")
+KERNELS = ("Propagate", "DeliverDelayed", "PlasticUpdate", "LifStep")
 
 _log = logging.getLogger("spark.native")
 _lock = threading.Lock()
@@ -227,3 +227,29 @@ def plastic_update(ring, t, W, c, y, r, x, sf, g, d_min: int, spread: bool):
             _i32(c["col_delay"]), _i32(c["col_kind"]), jnp.asarray(c["col_valid"], bool))
     return _call("PlasticUpdate", W.shape, f, *args, aliases={2: 0},
                  d_min=np.int64(d_min), spread=np.int64(bool(spread)))
+
+
+LIF_PARAMS = ("v_rest", "v_reset", "v_th", "e_m", "k_syn", "e_syn")
+
+
+def lif_step(state, inputs, p):
+    """components.lif ``LIF.step`` in one call: (v, I_syn, since, spikes), the same values as
+    the XLA expression. State is updated in place (its buffers alias the results); a parameter
+    or input may be a scalar (shared by every neuron) or a vector of the pool's size. Under
+    ``jax.vmap`` every argument is broadcast to the batch (the kernel reads strides)."""
+    import jax
+    import jax.numpy as jnp
+    v = state["v"]
+    f = v.dtype
+
+    def vec(x, dtype=f):  # scalars as (1,): a batched scalar must not look like a vector
+        x = jnp.asarray(x, dtype)
+        return x.reshape(1) if x.ndim == 0 else x
+
+    args = (v, state["I_syn"], state["since"], vec(inputs["current"]), vec(inputs["syn"]),
+            vec(inputs["jump"]), *(vec(p[k]) for k in LIF_PARAMS), vec(p["n_ref"], jnp.int32))
+    n = v.shape
+    out = (jax.ShapeDtypeStruct(n, f), jax.ShapeDtypeStruct(n, f),
+           jax.ShapeDtypeStruct(n, jnp.int32), jax.ShapeDtypeStruct(n, f))
+    return jax.ffi.ffi_call(f"spark_LifStep_{_suffix(f)}", out, vmap_method="broadcast_all",
+                            input_output_aliases={0: 0, 1: 1, 2: 2})(*args)

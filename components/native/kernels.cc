@@ -16,6 +16,7 @@
 //   weights (n_pre + 1, F) per synapse, same layout
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -206,6 +207,132 @@ ffi::Error PlasticUpdate(ffi::Buffer<ffi::U32> ring, ffi::Buffer<ffi::S32> t_buf
   return ffi::Error::Success();
 }
 
+// --- the leaky integrate-and-fire step of components/lif.py, in one pass -----------------------
+// Every argument is (rows, last) row-major with rows in {1, B} and last in {1, n}, where (B, n) is
+// the shape of v (B = 1 outside vmap): a parameter shared by every neuron or every batch member
+// is read with stride 0 along that axis. The arithmetic is XLA's for LIF.step: the same operations
+// in the same order, and the two multiply-adds of the exact update fused as XLA:CPU fuses them.
+constexpr int32_t kBig = 1 << 30;  // components/lif.py BIG
+
+template <typename V>
+struct Strided {
+  const V* p;
+  int64_t row, col;  // strides
+  template <ffi::DataType T>
+  static Strided of(const ffi::Buffer<T>& b, int64_t B, int64_t n) {
+    const auto d = b.dimensions();
+    const int64_t last = d.size() == 0 ? 1 : d.back();
+    const int64_t rows = last ? static_cast<int64_t>(b.element_count()) / last : 0;
+    return {b.typed_data(), (rows == B && B > 1) ? last : 0, (last == n && n > 1) ? 1 : 0};
+  }
+};
+
+template <typename V>
+inline V mul_add(V a, V b, V c) {
+#ifdef __FMA__
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+constexpr int64_t kBlock = 512;  // neurons per block
+
+// Pointers to the block's values of every argument: straight into the buffer when the argument
+// varies along the neurons, else into `fill`, a block of its broadcast value. The loop has no
+// dependence between neurons (v, I_syn and since are read and written at the same index only).
+template <typename V>
+struct LifArgs {
+  const V *v, *isyn, *cur, *syn, *jump, *v_rest, *v_reset, *v_th, *e_m, *k_syn, *e_syn;
+  const int32_t *since, *n_ref;
+  V *v_out, *i_out, *spike;
+  int32_t* since_out;
+};
+
+template <typename V>
+__attribute__((optimize("O3"))) void lif_block(const LifArgs<V>& a, int64_t len) {
+  const V *v = a.v, *isyn = a.isyn, *cur = a.cur, *syn = a.syn, *jump = a.jump;
+  const V *v_rest = a.v_rest, *v_reset = a.v_reset, *v_th = a.v_th, *e_m = a.e_m;
+  const V *k_syn = a.k_syn, *e_syn = a.e_syn;
+  const int32_t *since = a.since, *n_ref = a.n_ref;
+  V *v_out = a.v_out, *i_out = a.i_out, *spike = a.spike;
+  int32_t* since_out = a.since_out;
+#pragma GCC ivdep
+  for (int64_t i = 0; i < len; ++i) {
+    const int32_t nref = n_ref[i];
+    const int32_t s1 = since[i] + 1;
+    const int32_t s = s1 < kBig ? s1 : kBig;
+    const bool refractory = s < nref;
+    const V v0 = v[i] + (s <= (nref > 1 ? nref : 1) ? V(0) : jump[i]);
+    const V is = isyn[i] + syn[i];
+    const V vinf = v_rest[i] + cur[i];
+    const V vnew = mul_add(is, k_syn[i], mul_add(v0 - vinf, e_m[i], vinf));
+    const V v1 = refractory ? v0 : vnew;
+    const bool fired = (v1 > v_th[i]) && !refractory;
+    v_out[i] = fired ? v_reset[i] : v1;
+    since_out[i] = fired ? 0 : s;
+    i_out[i] = is * e_syn[i];
+    spike[i] = fired ? V(1) : V(0);
+  }
+}
+
+// The block's pointer into `b` for row r from neuron i0 (the broadcast block when `b` is shared
+// along the neurons; it is filled once per row).
+template <typename V>
+struct Source {
+  Strided<V> s;
+  V fill[kBlock];
+  int64_t filled_row = -1;
+  const V* at(int64_t r, int64_t i0) {
+    if (s.col) return s.p + r * s.row + i0;
+    if (filled_row != r * s.row) {
+      std::fill(fill, fill + kBlock, s.p[r * s.row]);
+      filled_row = r * s.row;
+    }
+    return fill;
+  }
+};
+
+template <ffi::DataType T>
+ffi::Error LifStep(ffi::Buffer<T> v_in, ffi::Buffer<T> i_in, ffi::Buffer<ffi::S32> since_in,
+                   ffi::Buffer<T> current, ffi::Buffer<T> syn, ffi::Buffer<T> jump,
+                   ffi::Buffer<T> v_rest, ffi::Buffer<T> v_reset, ffi::Buffer<T> v_th,
+                   ffi::Buffer<T> e_m, ffi::Buffer<T> k_syn, ffi::Buffer<T> e_syn,
+                   ffi::Buffer<ffi::S32> n_ref, ffi::ResultBuffer<T> v_out,
+                   ffi::ResultBuffer<T> i_out, ffi::ResultBuffer<ffi::S32> since_out,
+                   ffi::ResultBuffer<T> spikes) {
+  using V = ffi::NativeType<T>;
+  const auto dims = v_in.dimensions();
+  const int64_t n = dims.size() == 0 ? 1 : dims.back();
+  const int64_t B = n ? static_cast<int64_t>(v_in.element_count()) / n : 0;
+  // the state is (B, n) like v: read in place
+  const V *v0 = v_in.typed_data(), *i0p = i_in.typed_data();
+  const int32_t* s0 = since_in.typed_data();
+  static thread_local Source<V> src[9];
+  static thread_local Source<int32_t> nref_src;
+  const ffi::Buffer<T>* bufs[9] = {&current, &syn, &jump, &v_rest, &v_reset,
+                                   &v_th, &e_m, &k_syn, &e_syn};
+  for (int k = 0; k < 9; ++k) {
+    src[k].s = Strided<V>::of(*bufs[k], B, n);
+    src[k].filled_row = -1;
+  }
+  nref_src.s = Strided<int32_t>::of(n_ref, B, n);
+  nref_src.filled_row = -1;
+  V *vo = v_out->typed_data(), *io = i_out->typed_data(), *so = spikes->typed_data();
+  int32_t* sio = since_out->typed_data();
+  for (int64_t r = 0; r < B; ++r) {
+    for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+      const int64_t len = std::min(kBlock, n - i0), e = r * n + i0;
+      LifArgs<V> a{v0 + e, i0p + e, src[0].at(r, i0), src[1].at(r, i0), src[2].at(r, i0),
+                   src[3].at(r, i0), src[4].at(r, i0), src[5].at(r, i0), src[6].at(r, i0),
+                   src[7].at(r, i0), src[8].at(r, i0), s0 + e, nref_src.at(r, i0),
+                   vo + e, io + e, so + e, sio + e};
+      lif_block(a, len);
+    }
+  }
+  return ffi::Error::Success();
+}
+
 }  // namespace
 
 #define SPARK_PROPAGATE(name, T)                                                        \
@@ -262,6 +389,29 @@ SPARK_DELIVER(SparkDeliverDelayedF64, ffi::F64)
                                     .Attr<int64_t>("spread"));
 SPARK_PLASTIC(SparkPlasticUpdateF32, ffi::F32)
 SPARK_PLASTIC(SparkPlasticUpdateF64, ffi::F64)
+
+#define SPARK_LIF(name, T)                                                              \
+  XLA_FFI_DEFINE_HANDLER_SYMBOL(name, LifStep<T>,                                       \
+                                ffi::Ffi::Bind()                                        \
+                                    .Arg<ffi::Buffer<T>>()         /* v */              \
+                                    .Arg<ffi::Buffer<T>>()         /* I_syn */          \
+                                    .Arg<ffi::Buffer<ffi::S32>>()  /* since */          \
+                                    .Arg<ffi::Buffer<T>>()         /* current */        \
+                                    .Arg<ffi::Buffer<T>>()         /* syn */            \
+                                    .Arg<ffi::Buffer<T>>()         /* jump */           \
+                                    .Arg<ffi::Buffer<T>>()         /* v_rest */         \
+                                    .Arg<ffi::Buffer<T>>()         /* v_reset */        \
+                                    .Arg<ffi::Buffer<T>>()         /* v_th */           \
+                                    .Arg<ffi::Buffer<T>>()         /* e_m */            \
+                                    .Arg<ffi::Buffer<T>>()         /* k_syn */          \
+                                    .Arg<ffi::Buffer<T>>()         /* e_syn */          \
+                                    .Arg<ffi::Buffer<ffi::S32>>()  /* n_ref */          \
+                                    .Ret<ffi::Buffer<T>>()         /* v */              \
+                                    .Ret<ffi::Buffer<T>>()         /* I_syn */          \
+                                    .Ret<ffi::Buffer<ffi::S32>>()  /* since */          \
+                                    .Ret<ffi::Buffer<T>>());       /* spikes */
+SPARK_LIF(SparkLifStepF32, ffi::F32)
+SPARK_LIF(SparkLifStepF64, ffi::F64)
 
 // --- set-up: synapses drawn per post neuron, listed by pre neuron -------------------------------
 // pre: (n_post, k) pre indices of each post neuron's synapses, distinct within a row. Writes the
