@@ -49,7 +49,7 @@ class OperationIO:
     def __init__(self, sim, inputs, name: str, every: int):
         self.name, self.every = name, every
         self.dt = sim.model.dt
-        self.t = sim.t
+        self.t = self.start = sim.t
         fpacker = sim._fpacker
         self.fed = np.array(sim._host[0], copy=True)
         self._floats = dict(fpacker.float_words)
@@ -107,7 +107,13 @@ class _Saved:
 
     def __init__(self, sim):
         self.sim = sim
-        self.snap = sim.snapshot() if sim.host_nodes else None
+        self.snap = None
+        if sim.host_nodes:  # their environments too, where they can say their state
+            from .state import StateError
+            try:
+                self.snap = sim.snapshot()
+            except StateError:
+                pass
         self.packed, self.t, self.host0 = sim._packed, sim.t, sim._host[0]
         self.params, self.aux = sim._params, (sim._aux, getattr(sim, "_aux_at", None))
         self.totals = {n: v.copy() for n, v in sim.totals.items()}
@@ -173,7 +179,7 @@ def call(sim, io: OperationIO, fn, t: int) -> None:
     try:
         fn(io)
     except Exception as exc:
-        raise failed(io, t, sim.t) from exc
+        raise failed(io, t, io.start) from exc
     finally:
         sim._op_running = None
     bad_input_check(io, t)
@@ -198,12 +204,13 @@ def run_loop(sim, io: OperationIO, fn, n_steps: int, every: int) -> dict:
     before = {n: v.copy() for n, v in sim.totals.items()}
     done = 0
     while done < n_steps:
+        io.fed[...] = sim._host[0]  # what host-side nodes wrote into it in the last block
         call(sim, io, fn, sim.t)
         sim._host[0] = io.fed.copy()
-        recs = sim.advance(min(every, n_steps - done), chunk=every)
-        for n, v in recs.items():
+        m = min(every, n_steps - done)
+        for n, v in sim.advance(m, chunk=every).items():
             parts[n].append(v)
-        done += len(next(iter(recs.values()))) if recs else min(every, n_steps - done)
+        done += m
         for n, c in io.counts.items():
             c[...] = sim.totals[n] - before[n]
             before[n] = sim.totals[n].copy()

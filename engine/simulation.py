@@ -550,7 +550,7 @@ class Simulation:
         if self._aux is None:
             return self.model.zeros_host(name)
         off, size, d = self._aux_at[("last", name)]
-        return self._aux[off:off + size].view(d)
+        return self._aux[off:off + size * (2 if d.itemsize == 8 else 1)].view(d)
 
     def node_state(self, node: str) -> dict:
         """One node's state as NumPy arrays (a group member's own slice); KeyError if none.
