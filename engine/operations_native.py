@@ -20,7 +20,7 @@ from .simulation import SimulationError
 
 def program(sim, every: int, n_blocks: int | None):
     """The jitted ``fn(slot, n_blocks, prest, consts, packed, aux0) -> (packed, records, aux,
-    run counts)``; ``n_blocks`` None: a loop whose length is the argument (no records)."""
+    run counts, the last host call's block number)``; ``n_blocks`` None: a loop whose length is the argument (no records)."""
     record, watch, count = sim.record, sim.watch, sim.count
     check = bool(sim.check_finite)
     key = ("operate", every, n_blocks, record, watch, count, check)
@@ -38,17 +38,17 @@ def program(sim, every: int, n_blocks: int | None):
         base = rest.unpack(prest)
 
         def block(b, carry):
-            state, aux, total = carry
-            pfed = host_call(slot, b, aux, fed.size)
+            state, aux, total, _alive = carry
+            pfed, alive = host_call(slot, b, aux, fed.size)
             params = {**base, **fed.unpack(pfed)}
             state, recs, last, _ = inner(params, consts, state)
             aux = apacker.pack({"ok": jnp.ones(1, bool), "last": {k: last[k] for k in watch},
                                 "sum": {k: last["sum:" + k] for k in count}})
             total = {k: total[k] + last["sum:" + k] for k in count}
-            return (state, aux, total), recs
+            return (state, aux, total, alive), recs
 
         zeros = {k: jnp.zeros(sim.port_size(k), jnp.int32) for k in count}
-        carry = (packer.unpack(packed), aux0, zeros)
+        carry = (packer.unpack(packed), aux0, zeros, jnp.zeros((), jnp.uint32))
         if n_blocks is None:
             carry = jax.lax.fori_loop(0, n, lambda b, c: block(b, c)[0], carry)
             recs = {}
@@ -56,10 +56,10 @@ def program(sim, every: int, n_blocks: int | None):
             carry, recs = jax.lax.scan(lambda c, b: block(b, c), carry,
                                        jnp.arange(n_blocks, dtype=jnp.int32))
             recs = {k: v.reshape((n_blocks * every,) + v.shape[2:]) for k, v in recs.items()}
-        state, aux, total = carry
+        state, aux, total, alive = carry
         out = packer.pack(state)
         ok = packer.all_finite(out) if check else jnp.asarray(True)
-        return out, recs, aux.at[ok_at].set(ok.astype(jnp.uint32)), total
+        return out, recs, aux.at[ok_at].set(ok.astype(jnp.uint32)), total, alive
 
     got = sim._fns[key] = model.jit(run)
     return got
@@ -80,6 +80,10 @@ def run_native(sim, io, fn, n_steps: int, every: int) -> dict:
         for n, v in sim.advance(rest, chunk=rest).items():
             parts[n].append(v)
     return {n: (np.concatenate(v) if v else sim._empty(n)) for n, v in parts.items()}
+
+
+def _i32(x):
+    return np.asarray(x, np.int32)
 
 
 class _Host:
@@ -115,8 +119,8 @@ def _compiled_blocks(sim, io, fn, n_blocks: int, every: int) -> dict:
     aux0 = io.aux.copy()
     with Binding(host, io.aux, io.fed, io._floats) as b:
         try:
-            packed, recs, aux, total = prog(np.int32(b.slot), np.int32(n_blocks), prest,
-                                            sim.consts, sim._packed, aux0)
+            packed, recs, aux, total, _alive = prog(_i32(b.slot), _i32(n_blocks), prest,
+                                                    sim.consts, sim._packed, aux0)
             aux = np.asarray(aux)
         except Exception as exc:
             _explain(io, host, t0, exc)

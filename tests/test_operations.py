@@ -347,6 +347,33 @@ def test_host_call_slots_are_released_and_unbound_slots_fail_cleanly(native):
     with pytest.raises(OperationError):
         sim.operate(10, lambda io: 1 / 0, every=2)
     assert len(hostio._state["free"]) == free
-    call = jax.jit(lambda a: hostio.host_call(63, 0, a, 4))
+    call = jax.jit(lambda a: hostio.host_call(63, 0, a, 4)[1])
     with pytest.raises(Exception, match="no operation bound"):
         call(jnp.zeros(3, jnp.uint32))
+
+
+def test_no_deadlock_with_asynchronous_dispatch_or_xla_threads(native, tmp_path):
+    """The engine dispatches synchronously; a user who turns JAX's asynchronous CPU dispatch and
+    XLA's thread pool back on gets the same operation, calling back into JAX and NumPy."""
+    import subprocess
+    import sys
+    code = (
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "import numpy as np, jax.numpy as jnp\n"
+        "from test_operations import make, operation, INPUTS\n"
+        "sim = make('float32'); seen = []\n"
+        "feed = operation(seen)\n"
+        "def op(io):\n"
+        "    feed(io); float(jnp.sum(jnp.asarray(io.inputs['stim'])))\n"
+        "sim.operate(120, op, every=2, inputs=INPUTS)\n"
+        "print(int(sim.totals['exc.spikes'].sum()), len(seen))\n")
+    ref = make("float32")
+    ref.operate(120, operation([]), every=2, inputs=INPUTS)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "JAX_CPU_ENABLE_ASYNC_DISPATCH": "1", "SPARK_XLA_THREADS": "multi",
+           "PYTHONPATH": root}
+    env.pop("XLA_FLAGS", None)
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [str(int(ref.totals["exc.spikes"].sum())), "60"]

@@ -61,13 +61,17 @@ def available() -> bool:
 
 def host_call(slot, block, aux, fed_words: int):
     """In a traced function: call the function bound to ``slot`` with the block number, after
-    handing it ``aux`` (uint32 words); returns the host-fed parameter buffer it leaves
-    (``fed_words`` uint32 words). Ordered and never removed (it has side effects)."""
+    handing it ``aux`` (uint32 words). Returns (the host-fed parameter buffer it leaves,
+    ``fed_words`` uint32 words; a uint32 scalar that the caller must carry into its outputs).
+
+    The call is not marked as having side effects (that would take JAX's fast dispatch path
+    away): the scalar, kept alive to the end, is what stops XLA from removing it, and the data
+    it depends on (``aux``) orders it."""
     import jax
     import jax.numpy as jnp
-    return jax.ffi.ffi_call(TARGET, jax.ShapeDtypeStruct((fed_words,), jnp.uint32),
-                            has_side_effect=True)(
+    out = jax.ffi.ffi_call(TARGET, jax.ShapeDtypeStruct((fed_words + 1,), jnp.uint32))(
         jnp.asarray(slot, jnp.int32), jnp.asarray(block, jnp.int32), aux)
+    return out[:fed_words], out[fed_words]
 
 
 class Binding:
