@@ -305,17 +305,27 @@ def spark_profile(a, log, n_calls=2000):
 
     out = {"set_input (one call)": per_call(lambda: sim.set_input("stim0", u[0]))}
     out["advance(1 step)"] = per_call(lambda: sim.advance(1, chunk=1))
-    if engine_operates(sim):
-        box = {"total": 0}
-        interrupt, inputs = operation(a, sim.model.dt, box)
+    if engine_operates(sim):  # from one saved state each, so that the activity is the same
+        interrupt, inputs = operation(a, sim.model.dt, {"total": 0})
         steps = max(n_calls, 1000)
         out["host call alone (compiled loop of calls, empty function)"] = host_call_cost(steps)
-        for what, fn in (("operate, every=1, empty function, per step", lambda io: None),
-                         ("operate, every=1, the benchmark's I/O, per step", interrupt)):
-            sim.operate(steps, fn, every=1, inputs=inputs)
-            t0 = time.perf_counter()
-            sim.operate(steps, fn, every=1, inputs=inputs)
-            out[what] = (time.perf_counter() - t0) / steps * 1e6
+        snap = sim.snapshot()
+        runs = {"operate, every=1, empty function, per step":
+                lambda: sim.operate(steps, lambda io: None, every=1, inputs=inputs),
+                "the same steps in one chunk (advance), per step":
+                lambda: sim.advance(steps, chunk=steps),
+                "operate, every=1, the benchmark's I/O, per step":
+                lambda: sim.operate(steps, interrupt, every=1, inputs=inputs)}
+        times = {what: [] for what in runs}
+        for r in range(4):  # alternating; the first round compiles and is not timed
+            for what, run in runs.items():
+                sim.restore(snap)
+                t0 = time.perf_counter()
+                run()
+                if r:
+                    times[what].append((time.perf_counter() - t0) / steps * 1e6)
+        out.update({what: statistics.median(ts) for what, ts in times.items()})
+        sim.restore(snap)
     model = sim.model
     sim.compile(1000)
     t0 = time.perf_counter()

@@ -53,7 +53,7 @@ class OperationIO:
         fpacker = sim._fpacker
         self.fed = np.array(sim._host[0], copy=True)
         self._floats = dict(fpacker.float_words)
-        self._apacker, self.at = sim._aux_layout(None)
+        self._apacker, self.at = aux_layout(sim)
         self.aux = np.zeros(self._apacker.size, np.uint32)
         self.aux[self.at["ok"]] = 1
         self.counts = {n: self._aux_view(("sum", n)) for n in sim.count}
@@ -84,6 +84,15 @@ class OperationIO:
             if not np.isfinite(v).all():
                 return node
         return None
+
+
+def aux_layout(sim):
+    """(packer, offsets) of the aux buffer of a block (Simulation._aux_layout, cached)."""
+    key = ("operate aux", sim.watch, sim.count)
+    got = sim._fns.get(key)
+    if got is None:
+        got = sim._fns[key] = sim._aux_layout(None)
+    return got
 
 
 def _input_spec(sim, node: str):

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .operations import bad_input_check, call, failed
+from .operations import aux_layout, bad_input_check, call, failed
 from .simulation import SimulationError
 
 
@@ -31,7 +31,7 @@ def program(sim, every: int, n_blocks: int | None):
     model = sim.model
     inner = model.chunk_function(every, record, watch, count, prepared=sim._rest_ids)
     packer, fed, rest = sim._packer, sim._fpacker, sim._dpacker
-    apacker, at = sim._aux_layout(None)
+    apacker, at = aux_layout(sim)
     ok_at = at["ok"]
 
     def run(slot, n, prest, consts, packed, aux0):

@@ -377,3 +377,20 @@ def test_no_deadlock_with_asynchronous_dispatch_or_xla_threads(native, tmp_path)
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == [str(int(ref.totals["exc.spikes"].sum())), "60"]
+
+
+def test_a_model_without_host_inputs_still_calls_every_block(path):
+    """No host-fed parameters at all (an empty buffer): the calls happen all the same, and the
+    counts they read equal the totals."""
+    sim = Simulation(ei_graph(), count=["exc.spikes"])
+    calls, spikes = [], []
+
+    def look(io):
+        calls.append(io.t)
+        spikes.append(int(io.counts["exc.spikes"].sum()))
+
+    sim.operate(300, look, every=10)
+    assert calls == list(range(0, 300, 10))
+    ref = Simulation(ei_graph(), count=["exc.spikes"])
+    ref.advance(290, chunk=290)
+    assert sum(spikes) == int(ref.totals["exc.spikes"].sum()) > 0
