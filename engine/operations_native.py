@@ -20,7 +20,8 @@ from .simulation import SimulationError
 
 def program(sim, every: int, n_blocks: int | None):
     """The jitted ``fn(slot, n_blocks, prest, consts, packed, aux0) -> (packed, records, aux,
-    run counts, the last host call's block number)``; ``n_blocks`` None: a loop whose length is the argument (no records)."""
+    run counts, the last host call's block number)``; ``n_blocks`` None: a loop whose length
+    is the argument (no records)."""
     record, watch, count = sim.record, sim.watch, sim.count
     check = bool(sim.check_finite)
     key = ("operate", every, n_blocks, record, watch, count, check)
@@ -96,16 +97,16 @@ class _Host:
         self.error = None      # (exception, step) when the function raised
 
     def __call__(self, _slot, block):
-        io, sim = self.io, self.sim
-        io.t = t = self.t0 + block * self.every
-        sim._op_running = io.name
-        try:
-            self.fn(io)
+        t = self.t0 + block * self.every
+        try:  # everything: an exception escaping a ctypes callback would be lost (Ctrl-C too)
+            self.io.t = t
+            self.sim._op_running = self.io.name
+            self.fn(self.io)
         except BaseException as exc:
             self.error = (exc, t)
             return 1
         finally:
-            sim._op_running = None
+            self.sim._op_running = None
         return 0
 
 

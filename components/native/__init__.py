@@ -134,17 +134,24 @@ def _load() -> None:
 def available() -> bool:
     """Whether the native kernels are built and registered (building them on the first call);
     False with ``SPARK_NATIVE=0`` or when building failed (``status()`` says why)."""
+    return load_once(_state, _load, "native kernels unavailable, using XLA loops")
+
+
+def load_once(state: dict, load, warning: str) -> bool:
+    """Whether ``load()`` succeeded, running it on the first call only (False with
+    ``SPARK_NATIVE=0``); a failure (no compiler, no headers, a failed build) is logged once with
+    ``warning`` and kept in ``state["why"]``."""
     if not wanted():
         return False
     with _lock:
-        if "ok" not in _state:
+        if "ok" not in state:
             try:
-                _load()
-                _state.update(ok=True, why="")
-            except Exception as exc:   # no compiler, no headers, a failed build: use XLA loops
-                _state.update(ok=False, why=str(exc))
-                _log.warning("native kernels unavailable, using XLA loops: %s", exc)
-        return _state["ok"]
+                load()
+                state.update(ok=True, why="")
+            except Exception as exc:
+                state.update(ok=False, why=str(exc))
+                _log.warning("%s: %s", warning, exc)
+        return state["ok"]
 
 
 def status() -> str:

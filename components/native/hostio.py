@@ -13,20 +13,18 @@ operations from a Python loop instead.
 from __future__ import annotations
 
 import ctypes
-import logging
 import threading
 from pathlib import Path
 
 import numpy as np
 
-from . import build_library, wanted
+from . import build_library, load_once
 
 SOURCE = Path(__file__).with_name("hostio.cc")
 TARGET = "spark_host_call"
 # the C signature of the bound function: int fn(int64 slot, int64 block); nonzero stops the run
 HOST_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
 
-_log = logging.getLogger("spark.native")
 _lock = threading.Lock()
 _state: dict = {}    # "ok", "why", "lib", "free" (slots not in use)
 
@@ -45,18 +43,7 @@ def _load() -> None:
 
 def available() -> bool:
     """Whether host calls can be compiled into a run (building the library on the first call)."""
-    if not wanted():
-        return False
-    with _lock:
-        if "ok" not in _state:
-            try:
-                _load()
-                _state.update(ok=True, why="")
-            except Exception as exc:   # no compiler, a failed build: operations use a loop
-                _state.update(ok=False, why=str(exc))
-                _log.warning("native host calls unavailable, operations run a Python loop: %s",
-                             exc)
-        return _state["ok"]
+    return load_once(_state, _load, "native host calls unavailable, operations run a Python loop")
 
 
 def host_call(slot, block, aux, fed_words: int):
@@ -75,8 +62,8 @@ def host_call(slot, block, aux, fed_words: int):
 
 
 class Binding:
-    """Slot ``self.slot`` bound to ``fn(slot, block) -> int`` and the buffers ``aux`` (written before
-    each call) and ``fed`` (read after it), while the ``with`` block lasts.
+    """Slot ``self.slot`` bound to ``fn(slot, block) -> int`` and the buffers ``aux`` (written
+    before each call) and ``fed`` (read after it), while the ``with`` block lasts.
 
     ``floats``: {itemsize: (first word, end word)} of ``fed``'s floating-point values
     (StatePacker.float_words), which must stay finite. The buffers and the ctypes callback are
