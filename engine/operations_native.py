@@ -28,7 +28,10 @@ def program(sim, every: int, n_blocks: int | None):
     got = sim._fns.get(key)
     if got is not None:
         return got
-    from spark_snn.components.native.hostio import host_call
+    from spark_snn.components.native import hostio
+    if not hostio.available():  # registers the handler the program calls
+        raise RuntimeError("native host calls unavailable: operations run a Python loop")
+    host_call = hostio.host_call
     model = sim.model
     inner = model.chunk_function(every, record, watch, count, prepared=sim._rest_ids)
     packer, fed, rest = sim._packer, sim._fpacker, sim._dpacker
