@@ -10,9 +10,9 @@ port's value at its last step) and writes the host inputs of the next block
 With the native host calls (components/native/hostio.py) the whole run is one compiled program:
 a loop over blocks, each running its ``every`` steps inside XLA and then calling back into Python
 through our own FFI handler (a few microseconds, instead of a chunk dispatch per block). Without
-them (``SPARK_NATIVE=0``, no compiler), and whenever the simulation has breakpoints or host-side
-nodes (Gymnasium environments), the same calls happen from a Python loop of ``advance(every)``:
-the same spikes, counts and state.
+them (``SPARK_NATIVE=0``, no compiler), on a GPU, and whenever the simulation has breakpoints
+or host-side nodes (Gymnasium environments), the same calls happen from a Python loop of
+``advance(every)``: the same spikes, counts and state.
 
 A failure (the function raises, writes a NaN or infinite input, or a state becomes non-finite)
 stops the run and puts the simulation back where it was before the call: state, step, spike
@@ -173,8 +173,11 @@ def _checked(value, what: str, least: int) -> int:
 
 
 def _native_ok(sim) -> bool:
-    """Whether the run can be one compiled program (else a Python loop)."""
-    if sim.host_nodes or sim._stop is not None:
+    """Whether the run can be one compiled program (else a Python loop): on the CPU backend
+    (the handler is a CPU one; a GPU run takes the loop), without breakpoints or host-side
+    nodes, the host-call library built."""
+    import jax
+    if sim.host_nodes or sim._stop is not None or jax.default_backend() != "cpu":
         return False
     from spark_snn.components.native import hostio
     return hostio.available()

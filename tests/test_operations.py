@@ -394,3 +394,17 @@ def test_a_model_without_host_inputs_still_calls_every_block(path):
     ref = Simulation(ei_graph(), count=["exc.spikes"])
     ref.advance(290, chunk=290)
     assert sum(spikes) == int(ref.totals["exc.spikes"].sum()) > 0
+
+
+def test_other_backends_run_the_python_loop(monkeypatch):
+    """The host-call handler is a CPU one: on another backend (a GPU) the loop runs instead."""
+    monkeypatch.delenv("SPARK_NATIVE", raising=False)
+    used = []
+    loop = operations.run_loop
+    monkeypatch.setattr(operations, "run_loop", lambda *a: used.append(1) or loop(*a))
+    sim = make("float32")
+    sim.operate(20, operation([]), every=5, inputs=INPUTS)
+    assert not used or not hostio.available()
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+    sim.operate(20, operation([]), every=5, inputs=INPUTS)
+    assert used and sim.t == 40
