@@ -50,9 +50,8 @@ class OperationIO:
         self.name, self.every = name, every
         self.dt = sim.model.dt
         self.t = self.start = sim.t
-        fpacker = sim._fpacker
         self.fed = np.array(sim._host[0], copy=True)
-        self._floats = dict(fpacker.float_words)
+        self._floats = dict(sim._fpacker.float_words)
         self._apacker, self.at = aux_layout(sim)
         self.aux = np.zeros(self._apacker.size, np.uint32)
         self.aux[self.at["ok"]] = 1
@@ -60,11 +59,10 @@ class OperationIO:
         self.watched = {n: self._aux_view(("last", n)) for n in sim.watch}
         for n, v in self.watched.items():
             v[...] = sim.output(n)
-        self.inputs, self._shapes = {}, {}
+        self.inputs = {}
         for node in inputs:
-            _prm, shape, i, (off, size, w, d) = _input_spec(sim, node)
+            _prm, shape, _i, (off, size, w, d) = _input_spec(sim, node)
             self.inputs[node] = self.fed[off:off + size * w].view(d).reshape(shape)
-            self._shapes[node] = shape
 
     def _aux_view(self, key):
         off, size, d = self.at[key]

@@ -84,6 +84,7 @@ class Simulation:
 
         Live parameter edits made so far are kept.
         """
+        self._not_in_operation("reset")
         if seed is not None:
             self.seed = int(seed)
         old = getattr(self, "_params", None)
@@ -337,8 +338,8 @@ class Simulation:
         loop of ``advance(every)``: the same results. Returns the recorded arrays (as
         ``advance``). If ``fn`` raises (OperationError, the exception chained), writes a NaN
         input (GraphError) or a state becomes non-finite (SimulationError), the simulation is
-        back where it was before the call. ``fn`` must not call ``advance``, ``set_param`` or
-        ``set_input`` (RuntimeError): it writes ``io.inputs`` instead.
+        back where it was before the call. ``fn`` must not call ``advance``, ``set_param``,
+        ``set_input``, ``reset`` or ``operate`` (RuntimeError): it writes ``io.inputs`` instead.
         """
         from .operations import operate
         return operate(self, n_steps, fn, every, inputs, name)

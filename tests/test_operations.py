@@ -257,7 +257,7 @@ def test_bad_arguments_are_refused_clearly():
 def test_the_function_cannot_run_or_edit_the_simulation_itself(path):
     sim = make("float32")
     for act in (lambda io: sim.advance(1), lambda io: sim.set_input("stim", 1.0),
-                lambda io: sim.operate(1, lambda j: None)):
+                lambda io: sim.operate(1, lambda j: None), lambda io: sim.reset()):
         with pytest.raises(OperationError) as err:
             sim.operate(10, act, every=2, name="meddle")
         assert isinstance(err.value.__cause__, RuntimeError)
