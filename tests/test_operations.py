@@ -20,8 +20,8 @@ import pytest
 from conftest import ei_graph, overflow_graph
 
 from spark_snn.components.native import hostio
-from spark_snn.engine import GraphError, Node, Simulation, SimulationError, operations
-from spark_snn.engine.operations import OperationError
+from spark_snn.engine import (GraphError, Node, OperationError, Simulation, SimulationError,
+                               operations)
 
 COUNT = ("exc.spikes", "inh.spikes")
 INPUTS = ("stim", "stim2")
