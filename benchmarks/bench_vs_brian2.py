@@ -12,6 +12,11 @@ spike counts of pool 6 of the last K steps back into numpy.
   inside the scan (``count=``), counts = the difference of the running totals. Each engine runs in
   a worker process of its own (``--engines label=DIR,...`` compares several source trees, e.g.
   the previous commit against this one, in one invocation).
+* Spark operations (float32, engines that have ``Simulation.operate``): the same I/O from a
+  network operation, ``operate(steps, fn, every=K, inputs=["stim0", "stim1"])``, where ``fn``
+  reads pool 6's counts of the last K steps (``io.counts``) and writes the inputs
+  (``io.inputs[...]``): one compiled run calling ``fn`` from inside every K steps through the
+  native host call (engine/operations.py). Its spikes read back must equal the first variant's.
 * Brian2 cython runtime: one ``network_operation`` every K steps that sets the input and reads a
   per-neuron spike counter of pool 6, through the raw NumPy arrays behind the variables
   (``group.variables[name].get_value()``, fetched once), which is how a Brian2 user makes a
@@ -163,7 +168,41 @@ def spark_run(sim, a, n_steps, k):
     return time.perf_counter() - t0, box["total"]
 
 
-def spark_counts(a, n_steps, k, dtype, graph=GRAPH):
+def engine_operates(sim) -> bool:
+    """True when this engine has network operations (``Simulation.operate``)."""
+    return hasattr(sim, "operate") and READOUT in getattr(sim, "count", ())
+
+
+def operation(a, dt, box):
+    """The network operation doing the interrupt's I/O: pool 6's counts of the last K steps
+    into ``box["total"]``, then the inputs of the driven pools for the next K steps."""
+    import numpy as np
+    inputs = [node for node, _pool in DRIVEN]
+
+    def interrupt(io):
+        box["total"] += int(np.sum(io.counts[READOUT], dtype=np.int64))
+        u = input_at(a, io.t, dt)
+        for row, node in enumerate(inputs):
+            io.inputs[node][:] = u[row]
+    return interrupt, inputs
+
+
+def spark_operate(sim, a, n_steps, k):
+    """The interrupted run as one network operation; returns (seconds, total spikes read back
+    from pool 6). The counts of the last K steps, which no call sees, are read from the totals
+    afterwards, as the advance variant reads them after its last chunk."""
+    box = {"total": 0}
+    fn, inputs = operation(a, sim.model.dt, box)
+    before = sim.totals[READOUT].copy()
+    t0 = time.perf_counter()
+    sim.operate(n_steps, fn, every=k, inputs=inputs)
+    sec = time.perf_counter() - t0
+    total = int((sim.totals[READOUT] - before).sum())
+    assert total >= box["total"]
+    return sec, total
+
+
+def spark_counts(a, n_steps, k, dtype, graph=GRAPH, variant="advance"):
     """Total spikes per pool of an interrupted run (every pool recorded)."""
     import numpy as np
     rec = [f"pool{i}.spikes" for i in range(N_POOLS)]
@@ -172,7 +211,11 @@ def spark_counts(a, n_steps, k, dtype, graph=GRAPH):
 
     def add(recs):
         totals[:] += [int(recs[n].sum()) for n in rec]
-    drive(sim, a, n_steps, k, add)
+    if variant == "operate":
+        fn, inputs = operation(a, sim.model.dt, {"total": 0})
+        add(sim.operate(n_steps, fn, every=k, inputs=inputs))
+    else:
+        drive(sim, a, n_steps, k, add)
     return totals
 
 
@@ -192,11 +235,16 @@ def spark_worker(root: str, a_file: str) -> None:
         req = json.loads(line)
         if req["op"] == "run":
             sim.reset()
-            sec, read = spark_run(sim, a, req["steps"], req["k"])
+            if req.get("variant") == "operate":
+                sec, read = spark_operate(sim, a, req["steps"], req["k"])
+            else:
+                sec, read = spark_run(sim, a, req["steps"], req["k"])
             ans = {"sec": sec, "read": read}
+        elif req["op"] == "operates":
+            ans = {"operates": engine_operates(sim)}
         elif req["op"] == "counts":
-            ans = {"counts": spark_counts(a, req["steps"], req["k"], req["dtype"],
-                                          graph).tolist()}
+            ans = {"counts": spark_counts(a, req["steps"], req["k"], req["dtype"], graph,
+                                          req.get("variant", "advance")).tolist()}
         else:
             break
         answers.write(json.dumps(ans) + "\n")
@@ -220,8 +268,17 @@ class SparkProcess:
             raise RuntimeError(f"Spark worker '{self.label}' ({self.root}) died")
         return json.loads(line)
 
-    def run(self, n_steps, k):
-        return self.ask(op="run", steps=n_steps, k=k)["sec"]
+    def run(self, n_steps, k, variant="advance"):
+        """(seconds, pool-6 spikes read back) of one interrupted run of ``variant``."""
+        ans = self.ask(op="run", steps=n_steps, k=k, variant=variant)
+        return ans["sec"], ans["read"]
+
+    def variants(self):
+        """{label: variant} of the Spark variants this engine has."""
+        out = {self.label: "advance"}
+        if self.ask(op="operates")["operates"]:
+            out[f"{self.label} operations"] = "operate"
+        return out
 
     def close(self):
         try:
@@ -248,6 +305,27 @@ def spark_profile(a, log, n_calls=2000):
 
     out = {"set_input (one call)": per_call(lambda: sim.set_input("stim0", u[0]))}
     out["advance(1 step)"] = per_call(lambda: sim.advance(1, chunk=1))
+    if engine_operates(sim):  # from one saved state each, so that the activity is the same
+        interrupt, inputs = operation(a, sim.model.dt, {"total": 0})
+        steps = max(n_calls, 1000)
+        out["host call alone (compiled loop of calls, empty function)"] = host_call_cost(steps)
+        snap = sim.snapshot()
+        runs = {"operate, every=1, empty function, per step":
+                lambda: sim.operate(steps, lambda io: None, every=1, inputs=inputs),
+                "the same steps in one chunk (advance), per step":
+                lambda: sim.advance(steps, chunk=steps),
+                "operate, every=1, the benchmark's I/O, per step":
+                lambda: sim.operate(steps, interrupt, every=1, inputs=inputs)}
+        times = {what: [] for what in runs}
+        for r in range(4):  # alternating; the first round compiles and is not timed
+            for what, run in runs.items():
+                sim.restore(snap)
+                t0 = time.perf_counter()
+                run()
+                if r:
+                    times[what].append((time.perf_counter() - t0) / steps * 1e6)
+        out.update({what: statistics.median(ts) for what, ts in times.items()})
+        sim.restore(snap)
     model = sim.model
     sim.compile(1000)
     t0 = time.perf_counter()
@@ -262,6 +340,31 @@ def spark_profile(a, log, n_calls=2000):
         log(f"  {name:52s} {us:9.1f}")
     log(f"  pytree leaves: {leaves}; model: {len(model.ids)} runtime nodes")
     return out
+
+
+def host_call_cost(n_calls):
+    """Microseconds per native host call (components/native/hostio.py) in a compiled loop that
+    does nothing else, the function called being empty."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from spark_snn.components.native import hostio
+    aux, fed = np.zeros(1025, np.uint32), np.zeros(2048, np.uint32)
+
+    def loop(slot, n):
+        def body(b, c):
+            pfed, alive = hostio.host_call(slot, b, c, fed.size)
+            return c + pfed[:aux.size] + alive
+        return jax.lax.fori_loop(0, n, body, jnp.zeros(aux.size, jnp.uint32))
+    fn = jax.jit(loop)
+    with hostio.Binding(lambda _slot, _block: 0, aux, fed, {4: (0, fed.size)}) as b:
+        times = []
+        for n in (1, n_calls, 1, n_calls):
+            t0 = time.perf_counter()
+            fn(np.int32(b.slot), np.int32(n)).block_until_ready()
+            times.append(time.perf_counter() - t0)
+    return (times[3] - times[2]) / (n_calls - 1) * 1e6
 
 
 # --- Brian2 --------------------------------------------------------------------------------------
@@ -416,7 +519,8 @@ def speeds(tab, n_steps, ks, repeats, engines, brian2, standalone, log):
     the machine's speed hits all alike; the first run of each system and K compiles and is not
     timed. Returns {system: {K: [seconds of each timed run]}}.
     """
-    times: dict = {e.label: {} for e in engines}
+    variants = [(e, label, v) for e in engines for label, v in e.variants().items()]
+    times: dict = {label: {} for _e, label, _v in variants}
     if brian2:
         times["Brian2 cython"] = {}
     if standalone is not None and standalone.dir:
@@ -424,10 +528,15 @@ def speeds(tab, n_steps, ks, repeats, engines, brian2, standalone, log):
     for k in ks:
         kk = min(k, n_steps)
         for r in range(repeats + 1):
-            for e in engines:
-                sec = e.run(n_steps, kk)
+            reads = {}
+            for e, name, variant in variants:
+                sec, reads[name] = e.run(n_steps, kk, variant)
                 if r:
-                    times[e.label].setdefault(k, []).append(sec)
+                    times[name].setdefault(k, []).append(sec)
+            for e, name, variant in variants:  # operations read what advance reads
+                if variant == "operate" and reads[name] != reads[e.label]:
+                    raise SystemExit(f"{name} read {reads[name]} spikes of pool 6 at K={k}, "
+                                     f"{e.label} {reads[e.label]}")
             if brian2:
                 sec, _, _ = brian2_run(tab, n_steps, kk)
                 if r:
@@ -595,8 +704,10 @@ def main(argv=None):
             times = speeds(tab, n, ks, args.repeats, engines, not args.no_brian2, standalone,
                            log)
             check = min(args.check_chunk, n)
-            counts = {e.label: e.ask(op="counts", steps=n, k=check, dtype="float64")["counts"]
-                      for e in engines}
+            counts = {label: e.ask(op="counts", steps=n, k=check, dtype="float64",
+                                   variant=variant)["counts"]
+                      for e, label, variant in ((e, label, v) for e in engines
+                                                for label, v in e.variants().items())}
             c32 = engines[-1].ask(op="counts", steps=n, k=check, dtype="float32")["counts"]
             c_un = None
             if standalone is not None and standalone.counts:

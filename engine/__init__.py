@@ -36,10 +36,11 @@ from .memory import estimate as estimate_memory  # noqa: E402
 from .problems import GraphError, Problem  # noqa: E402
 from .registry import registry  # noqa: E402
 from .simulation import Simulation, SimulationError, StructuralEdit  # noqa: E402
+from .operations import OperationError  # noqa: E402
 from .partition_sim import PartitionedSimulation  # noqa: E402
 from .validate import analyze, validate  # noqa: E402
 
 __all__ = ["Model", "compile_graph", "dumps", "load", "loads", "save", "Edge", "Graph", "Node",
            "available_memory", "estimate_memory",
-           "GraphError", "Problem", "registry", "Simulation", "SimulationError",
+           "GraphError", "Problem", "registry", "Simulation", "SimulationError", "OperationError",
            "PartitionedSimulation", "StructuralEdit", "analyze", "validate"]

@@ -73,6 +73,7 @@ class Simulation:
         self._stop = None          # the breakpoints' compiled conditions (a Watch), if any
         self._stop_carry = None
         self.hit = None            # where the last advance stopped (engine.breakpoints.Hit)
+        self._op_running = None    # the name of the operation whose function is being called
         self.reset()
         if breakpoints:
             self.breakpoints = breakpoints
@@ -83,6 +84,7 @@ class Simulation:
 
         Live parameter edits made so far are kept.
         """
+        self._not_in_operation("reset")
         if seed is not None:
             self.seed = int(seed)
         old = getattr(self, "_params", None)
@@ -301,6 +303,7 @@ class Simulation:
         n_steps = int(n_steps)
         if n_steps < 0:
             raise ValueError("n_steps must be >= 0")
+        self._not_in_operation("advance")
         k = int(chunk or self.default_chunk)
         if k < 1:
             raise ValueError("chunk must be >= 1")
@@ -321,6 +324,31 @@ class Simulation:
             if progress is not None:
                 progress(done, n_steps)
         return {n: (np.concatenate(v) if v else self._empty(n)) for n, v in parts.items()}
+
+    def operate(self, n_steps: int, fn: Callable, every: int = 1, inputs=(),
+                name: str | None = None) -> dict[str, np.ndarray]:
+        """Run ``n_steps`` steps calling ``fn(io)`` every ``every`` steps (Brian2's
+        network_operation): at steps t, t + every, ... before the block of steps starting there.
+        ``io`` (engine.operations.OperationIO) holds ``t``, ``counts`` (each ``count`` port's
+        spikes in the previous block), ``watched`` (each watched port's value) and ``inputs``
+        (writable values of the host input nodes named in ``inputs``, held for the next block).
+
+        With the native host calls the run is one compiled program that calls ``fn`` from inside
+        (microseconds per call); otherwise, and with breakpoints or host-side nodes, a Python
+        loop of ``advance(every)``: the same results. Returns the recorded arrays (as
+        ``advance``). If ``fn`` raises (OperationError, the exception chained), writes a NaN
+        input (GraphError) or a state becomes non-finite (SimulationError), the simulation is
+        back where it was before the call. ``fn`` must not call ``advance``, ``set_param``,
+        ``set_input``, ``reset`` or ``operate`` (RuntimeError): it writes ``io.inputs`` instead.
+        """
+        from .operations import operate
+        return operate(self, n_steps, fn, every, inputs, name)
+
+    def _not_in_operation(self, what: str) -> None:
+        if self._op_running is not None:
+            raise RuntimeError(f"{what} called from inside operation '{self._op_running}': an "
+                               "operation writes io.inputs[...] and cannot run or edit the "
+                               "simulation itself")
 
     def _check_recording_memory(self, n_steps: int, record) -> None:
         """GraphError (naming the largest recorded node) when recording ``record`` for
@@ -391,24 +419,30 @@ class Simulation:
         got = self._fns.get(key)
         if got is None:
             stop = self._stop
-            apacker = StatePacker(self.model.aux_example(
-                self.watch, self.count, None if stop is None else len(stop.conditions)))
-            # where each host-read value sits in the aux buffer: (part, name) -> (offset, n, dtype)
-            at = {}
-            for part, names in (("last", self.watch), ("sum", self.count)):
-                for n in names:
-                    off, size, _w, d = apacker.slot((part, n))
-                    at[(part, n)] = (off, size, d)
-            at["ok"] = apacker.slot(("ok",))[0]
-            if stop is not None:
-                at["stop_n"] = apacker.slot(("stop_n",))[0]
-                off, size, _w, d = apacker.slot(("stop_fired",))
-                at["stop_fired"] = (off, size)
+            apacker, at = self._aux_layout(stop)
             fn = self.model.packed_chunk(self._packer, self._fpacker, self._dpacker, apacker, m,
                                          self.record, self.watch, self.count,
                                          prepared=self._rest_ids, stop=stop)
             got = self._fns[key] = (fn, at)
         return got
+
+    def _aux_layout(self, stop=None):
+        """(packer of the aux buffer a chunk returns, where each host-read value sits in it:
+        (part, name) -> (offset, n, dtype), "ok" -> offset) for the current watch/count and
+        breakpoint Watch ``stop``."""
+        apacker = StatePacker(self.model.aux_example(
+            self.watch, self.count, None if stop is None else len(stop.conditions)))
+        at = {}
+        for part, names in (("last", self.watch), ("sum", self.count)):
+            for n in names:
+                off, size, _w, d = apacker.slot((part, n))
+                at[(part, n)] = (off, size, d)
+        at["ok"] = apacker.slot(("ok",))[0]
+        if stop is not None:
+            at["stop_n"] = apacker.slot(("stop_n",))[0]
+            off, size, _w, d = apacker.slot(("stop_fired",))
+            at["stop_fired"] = (off, size)
+        return apacker, at
 
     def _fn_key(self, m: int):
         return (m, self.record, self.watch, self.count, self.breakpoints)
@@ -517,7 +551,7 @@ class Simulation:
         if self._aux is None:
             return self.model.zeros_host(name)
         off, size, d = self._aux_at[("last", name)]
-        return self._aux[off:off + size].view(d)
+        return self._aux[off:off + size * (2 if d.itemsize == 8 else 1)].view(d)
 
     def node_state(self, node: str) -> dict:
         """One node's state as NumPy arrays (a group member's own slice); KeyError if none.
@@ -603,6 +637,8 @@ class Simulation:
         (naming node and parameter) for an unknown node/parameter or a bad value. Cheap enough to
         call before every chunk (a few microseconds).
         """
+        if self._op_running is not None:
+            self._not_in_operation("set_param")
         spec = self._param_specs.get((node, name))
         if spec is None:
             if node not in self.graph.nodes and node in self.instances:

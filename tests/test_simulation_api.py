@@ -183,3 +183,13 @@ def test_host_written_parameters_are_not_settings():
     rec = sim.advance(40, 40)
     assert rec["env.steps"][0, 0] == 0.0     # written by the host at reset, not the file's 3
     assert rec["env.observation"][-1].tolist() == pytest.approx([0.1] * 3)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_watched_values_are_whole_in_both_precisions(dtype):
+    """output() of a watched port equals the recorded last step (float64 values take two words
+    of the packed buffer each; a half-length view was returned before)."""
+    sim = Simulation(ei_graph(), dtype=dtype, watch=["inh.v", "exc.spikes"], record=["inh.v"])
+    rec = sim.advance(20, chunk=20)["inh.v"]
+    assert sim.output("inh.v").shape == (10,) and sim.output("exc.spikes").shape == (40,)
+    np.testing.assert_array_equal(sim.output("inh.v"), rec[-1])

@@ -75,7 +75,7 @@ def _cpu_signature() -> bytes:
     return (platform.machine() + platform.processor()).encode()
 
 
-def _library_path(cxx: str) -> Path:
+def _library_path(cxx: str, source: Path = SOURCE) -> Path:
     import jaxlib
     try:
         version = subprocess.run([cxx, "--version"], capture_output=True, text=True,
@@ -83,19 +83,32 @@ def _library_path(cxx: str) -> Path:
     except (OSError, subprocess.SubprocessError):
         version = ""
     h = hashlib.sha256()
-    for part in (SOURCE.read_bytes(), jaxlib.__version__.encode(), version.encode(),
+    for part in (source.read_bytes(), jaxlib.__version__.encode(), version.encode(),
                  " ".join(FLAGS).encode(), _cpu_signature()):
         h.update(part)
-    return cache_dir() / f"spark_kernels_{h.hexdigest()[:16]}.so"
+    return cache_dir() / f"spark_{source.stem}_{h.hexdigest()[:16]}.so"
 
 
-def _build(cxx: str, target: Path) -> None:
+def build_library(source: Path) -> Path:
+    """The shared library of ``source`` (a C++ file of FFI handlers next to this one), built
+    into ``cache_dir()`` unless it is there already; RuntimeError without a compiler or when
+    the build fails."""
+    cxx = _compiler()
+    if cxx is None:
+        raise RuntimeError("no C++ compiler found (set CXX, or install g++)")
+    path = _library_path(cxx, source)
+    if not path.exists():
+        _build(cxx, path, source)
+    return path
+
+
+def _build(cxx: str, target: Path, source: Path = SOURCE) -> None:
     import jax.ffi
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        cmd = [cxx, *FLAGS, f"-I{jax.ffi.include_dir()}", str(SOURCE), "-o", tmp]
+        cmd = [cxx, *FLAGS, f"-I{jax.ffi.include_dir()}", str(source), "-o", tmp]
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if res.returncode != 0:
             raise RuntimeError(f"{Path(cxx).name} failed: {res.stderr.strip()[-800:]}")
@@ -107,12 +120,7 @@ def _build(cxx: str, target: Path) -> None:
 
 def _load() -> None:
     import jax
-    cxx = _compiler()
-    if cxx is None:
-        raise RuntimeError("no C++ compiler found (set CXX, or install g++)")
-    path = _library_path(cxx)
-    if not path.exists():
-        _build(cxx, path)
+    path = build_library(SOURCE)
     lib = ctypes.cdll.LoadLibrary(str(path))
     for kernel in KERNELS:
         for suffix in ("F32", "F64"):
@@ -126,17 +134,24 @@ def _load() -> None:
 def available() -> bool:
     """Whether the native kernels are built and registered (building them on the first call);
     False with ``SPARK_NATIVE=0`` or when building failed (``status()`` says why)."""
+    return load_once(_state, _load, "native kernels unavailable, using XLA loops")
+
+
+def load_once(state: dict, load, warning: str) -> bool:
+    """Whether ``load()`` succeeded, running it on the first call only (False with
+    ``SPARK_NATIVE=0``); a failure (no compiler, no headers, a failed build) is logged once with
+    ``warning`` and kept in ``state["why"]``."""
     if not wanted():
         return False
     with _lock:
-        if "ok" not in _state:
+        if "ok" not in state:
             try:
-                _load()
-                _state.update(ok=True, why="")
-            except Exception as exc:   # no compiler, no headers, a failed build: use XLA loops
-                _state.update(ok=False, why=str(exc))
-                _log.warning("native kernels unavailable, using XLA loops: %s", exc)
-        return _state["ok"]
+                load()
+                state.update(ok=True, why="")
+            except Exception as exc:
+                state.update(ok=False, why=str(exc))
+                _log.warning("%s: %s", warning, exc)
+        return state["ok"]
 
 
 def status() -> str:
