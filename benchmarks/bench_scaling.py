@@ -8,7 +8,10 @@ step later; a constant drive U(12, 18) mV per neuron (as in the 7-pool network o
 Activity settles near 10 Hz at every size, so the work per step is spikes x fan-out and grows in
 proportion to N.
 
-Each size runs in fresh processes, one system at a time, alternating (Spark, Brian2, Spark, ...):
+Each size runs in fresh processes, one system at a time, alternating (Spark, Brian2, Spark, ...),
+every process pinned to one core (``--core``, default the last one; children inherit it), so
+that neither system uses a second core (XLA:CPU would otherwise spread a step's kernels over the
+machine's cores, and Brian2's binary is single-threaded):
 
 * Spark: ``Simulation(graph, count=[pool spikes])`` timed from the file text (validation,
   connectivity, tables: "set-up"), then ``advance`` of one step (tracing and XLA compilation:
@@ -163,10 +166,15 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=2.0,
                     help="about how long each timed run lasts")
+    ap.add_argument("--core", type=int, default=None,
+                    help="CPU core every process is pinned to (default: the last one)")
     ap.add_argument("--brian2-python", default=None,
                     help="a Python with Brian2 (e.g. .venv-bench/bin/python); none: Spark only")
     args = ap.parse_args()
-    print(f"machine: {machine()}; load average before: {load_average()}", flush=True)
+    core = args.core if args.core is not None else sorted(os.sched_getaffinity(0))[-1]
+    os.sched_setaffinity(0, {core})  # the Spark and Brian2 processes started below inherit it
+    print(f"machine: {machine()}; every process pinned to core {core}; "
+          f"load average before: {load_average()}", flush=True)
     print("| neurons | synapses | steps | Spark set-up s | Spark compile s | Spark steps/s | "
           "Spark rate Hz | Spark peak MiB | Brian2 set-up s | Brian2 steps/s | Brian2 rate Hz | "
           "Brian2 peak MiB | Spark / Brian2 |", flush=True)
