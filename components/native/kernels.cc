@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "xla/ffi/api/ffi.h"
 
@@ -66,6 +67,8 @@ inline void for_each_column(int64_t i, int64_t k, int64_t fan, bool spread, cons
   for (int32_t m = st[k]; m < st[k + 1]; ++m) f(static_cast<int64_t>(row[m]));
 }
 
+constexpr int64_t kAhead = 4;  // rows fetched ahead (10^5 neurons: 7-15 % faster)
+
 // --- static projections: the rows of the spiking neurons summed --------------------------------
 template <ffi::DataType T>
 ffi::Error Propagate(ffi::Buffer<ffi::U32> words, ffi::Buffer<ffi::S32> targets,
@@ -77,17 +80,34 @@ ffi::Error Propagate(ffi::Buffer<ffi::U32> words, ffi::Buffer<ffi::S32> targets,
   std::fill(acc, acc + n_out, V(0));
   const int32_t* tg = targets.typed_data();
   const V* w = weights.typed_data();
+  // The spiking rows, listed first (ascending), so that the rows a few spikes ahead can be
+  // fetched from memory while the current one is added: a large network's tables do not fit in
+  // the caches, and a row's first cache lines would otherwise each cost a memory latency.
+  static thread_local std::vector<int64_t> list;
+  list.clear();
   for_each_bit(words.typed_data(), static_cast<int64_t>(words.element_count()),
                [&](int64_t q, int b) {
                  const int64_t i = q * 32 + b;
-                 if (i >= rows - 1) return;  // the last row is the "no spike" row
-                 const int32_t* t = tg + i * fan;
-                 const V* ww = w + i * fan;
-                 for (int64_t c = 0; c < fan; ++c) {
-                   const int32_t j = t[c];
-                   if (j >= 0 && j < n_out) acc[j] += ww[c];
-                 }
+                 if (i < rows - 1) list.push_back(i);  // the last row is the "no spike" row
                });
+  const int64_t n_rows = static_cast<int64_t>(list.size());
+  const int64_t row_bytes_t = fan * int64_t(sizeof(int32_t)), row_bytes_w = fan * int64_t(sizeof(V));
+  for (int64_t k = 0; k < n_rows; ++k) {
+    if (k + kAhead < n_rows) {
+      const int64_t a = list[k + kAhead] * fan;
+      const char* pt = reinterpret_cast<const char*>(tg + a);
+      const char* pw = reinterpret_cast<const char*>(w + a);
+      for (int64_t o = 0; o < row_bytes_t; o += 64) __builtin_prefetch(pt + o);
+      for (int64_t o = 0; o < row_bytes_w; o += 64) __builtin_prefetch(pw + o);
+    }
+    const int64_t i = list[k];
+    const int32_t* t = tg + i * fan;
+    const V* ww = w + i * fan;
+    for (int64_t c = 0; c < fan; ++c) {
+      const int32_t j = t[c];
+      if (j >= 0 && j < n_out) acc[j] += ww[c];
+    }
+  }
   return ffi::Error::Success();
 }
 
