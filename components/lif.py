@@ -171,7 +171,8 @@ class LIF(Component):
     def step(self, p, s, inputs, ctx):
         if native_step():
             from . import native
-            v, I_syn, since, spikes = native.lif_step(s, inputs, p)
+            v, I_syn, since, spikes = native.lif_step(
+                s, inputs, p, getattr(ctx, "open_inputs", frozenset()))
             return {"v": v, "I_syn": I_syn, "since": since}, {"spikes": spikes, "v": v}
         v0, I_syn, since, refractory = begin_step(s, inputs, p["n_ref"])
         v_inf = p["v_rest"] + inputs["current"]

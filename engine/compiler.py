@@ -84,7 +84,10 @@ class StepCtx(Ctx):
     Most components (neuron pools, projections) draw no random numbers; deriving a key for every
     node at every step anyway put two Threefry hashes per node into the traced step, which XLA
     then had to compile and throw away: with thousands of small nodes most of the compilation
-    time (benchmarks/bench_many_nodes.py). The key is the same whenever it is read."""
+    time (benchmarks/bench_many_nodes.py). The key is the same whenever it is read.
+
+    ``open_inputs``: the names of the node's input ports that nothing feeds (their values are
+    zeros), so that a step may skip reading them."""
 
     def __new__(cls, t, dt, const, make_key):
         self = super().__new__(cls, t, dt, None, const)
@@ -442,6 +445,13 @@ class Model:
             inputs[pname] = self._zeros(f"{r.id}.{pname}") if acc is None else acc
         return inputs
 
+    def _open_inputs(self, nid: str) -> frozenset:
+        """The input ports of runtime node ``nid`` that nothing feeds (in a group: no member's),
+        which its step receives as zeros (StepCtx.open_inputs)."""
+        members = [m for m, _, _ in self.groups[nid]] if nid in self.groups else [nid]
+        return frozenset(p for p in self.rnodes[nid].inputs
+                         if not any(self.rnodes[m].sources.get(p) for m in members))
+
     def _call(self, r: RNode, what: str, fn, *args):
         try:
             out = fn(*args)
@@ -470,8 +480,10 @@ class Model:
 
         def ctx(nid):
             h = node_hash(self.seed_key(nid))
-            return StepCtx(t, self.dt, consts[nid],
-                           lambda: jax.random.fold_in(jax.random.fold_in(key, h), t))
+            c = StepCtx(t, self.dt, consts[nid],
+                        lambda: jax.random.fold_in(jax.random.fold_in(key, h), t))
+            c.open_inputs = self._open_inputs(nid)
+            return c
 
         for nid in self.latched:
             r = self.rnodes[nid]

@@ -256,22 +256,28 @@ def lif_calls(monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("graph", ["fused", "single"])
 def test_the_native_lif_step_gives_the_xla_states_bit_for_bit(kernels, monkeypatch, lif_calls,
-                                                              dtype):
+                                                              dtype, graph):
     """Fused LIF pools with per-neuron parameters, input on current, syn and jump, refractory
-    and non-refractory: spikes, v and the state after 3,000 steps equal the XLA expression's."""
-    g = _lif_graph(dtype)
+    and non-refractory; and a lone pool fed only on syn (current and jump open: scalar zeros):
+    spikes, v and the state after 3,000 steps equal the XLA expression's."""
+    if graph == "fused":
+        g, pools, steps = _lif_graph(dtype), ("a", "b"), 3000
+    else:
+        g, pools, steps = _delay_graph("projection", dtype), ("pool",), 400
     monkeypatch.setenv("SPARK_PROPAGATION", "native")
     runs = {}
     for flag in ("0", "1"):
         monkeypatch.setenv("SPARK_NATIVE_LIF", flag)
         lif_calls.clear()
-        sim = engine.Simulation(g, record=["a.spikes", "b.spikes", "a.v", "b.v"])
-        out = sim.advance(3000, chunk=1000)
+        sim = engine.Simulation(g, record=[f"{q}.{port}" for q in pools
+                                           for port in ("spikes", "v")])
+        out = sim.advance(steps, chunk=steps // 3)
         runs[flag] = (out, sim.state)
         assert bool(lif_calls) == (flag == "1")
     (a, sa), (b, sb) = runs["0"], runs["1"]
-    assert a["a.spikes"].sum() > 100 and a["b.spikes"].sum() > 100
+    assert all(a[f"{q}.spikes"].sum() > 50 for q in pools)
     for k in a:
         assert np.array_equal(a[k], b[k]), k
     for x, y in zip(jax.tree_util.tree_leaves(sa), jax.tree_util.tree_leaves(sb)):

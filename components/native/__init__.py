@@ -247,11 +247,12 @@ def plastic_update(ring, t, W, c, y, r, x, sf, g, d_min: int, spread: bool):
 LIF_PARAMS = ("v_rest", "v_reset", "v_th", "e_m", "k_syn", "e_syn")
 
 
-def lif_step(state, inputs, p):
+def lif_step(state, inputs, p, open_inputs=frozenset()):
     """components.lif ``LIF.step`` in one call: (v, I_syn, since, spikes), the same values as
     the XLA expression. State is updated in place (its buffers alias the results); a parameter
     or input may be a scalar (shared by every neuron) or a vector of the pool's size. Under
-    ``jax.vmap`` every argument is broadcast to the batch (the kernel reads strides)."""
+    ``jax.vmap`` every argument is broadcast to the batch (the kernel reads strides). The
+    inputs named in ``open_inputs`` (fed by nothing) go in as one zero, not a vector of zeros."""
     import jax
     import jax.numpy as jnp
     v = state["v"]
@@ -261,8 +262,11 @@ def lif_step(state, inputs, p):
         x = jnp.asarray(x, dtype)
         return x.reshape(1) if x.ndim == 0 else x
 
-    args = (v, state["I_syn"], state["since"], vec(inputs["current"]), vec(inputs["syn"]),
-            vec(inputs["jump"]), *(vec(p[k]) for k in LIF_PARAMS), vec(p["n_ref"], jnp.int32))
+    def given(name):
+        return vec(0.0) if name in open_inputs else vec(inputs[name])
+
+    args = (v, state["I_syn"], state["since"], given("current"), given("syn"), given("jump"),
+            *(vec(p[k]) for k in LIF_PARAMS), vec(p["n_ref"], jnp.int32))
     n = v.shape
     out = (jax.ShapeDtypeStruct(n, f), jax.ShapeDtypeStruct(n, f),
            jax.ShapeDtypeStruct(n, jnp.int32), jax.ShapeDtypeStruct(n, f))
