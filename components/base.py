@@ -15,6 +15,9 @@ the compiler for one node once the graph is valid; it holds that node's structur
     parameter edit during a run needs no recompilation. ``inputs`` maps every input port name to an
     array of shape ``(size,)`` (the sum over edges for a multi-edge port, zeros where nothing is
     connected). ``outputs`` maps every output port name to an array of shape ``(size,)``.
+    ``ctx.t`` is the step index, ``ctx.dt`` the step in ms, ``ctx.key`` a PRNG key of this node
+    and step, ``ctx.const`` the node's const pytree; ``getattr(ctx, "open_inputs", ())`` names
+    the input ports nothing feeds, whose zeros a step may skip reading.
 
 ``prepare(p) -> dict`` (optional)
     Values that depend on the live parameters only (decay factors exp(-dt/tau), step counts):
