@@ -474,14 +474,14 @@ class Projection(Component):
             return {"events": deliver(state["ring"], ctx.t, c["delay_steps"], ctx.const,
                                       ctx.const["weights"], self.n_post, True)}
         d = self.config["delay_steps"]
-        return {"events": self.deliver(state["buf"][ctx.t % d], ctx.const)}
+        return {"events": self.deliver(state["buf"][0 if d == 1 else ctx.t % d], ctx.const)}
 
     def update(self, p, state, inputs, ctx):
         if self.per_synapse_delays:
             from .spike_history import push_words
             return {"ring": push_words(state["ring"], ctx.t, inputs["pre"])}
-        d = self.config["delay_steps"]
-        return {"buf": state["buf"].at[ctx.t % d].set(inputs["pre"])}
+        from .spike_history import store_slot
+        return {"buf": store_slot(state["buf"], ctx.t, inputs["pre"])}
 
 
 def delay_range_problems(p):

@@ -64,7 +64,15 @@ def arrival_words(ring, t, d_min: int):
 
 def push_words(ring, t, spikes):
     """The ring after storing this step's spikes (slot t % depth)."""
-    return ring.at[t % ring.shape[0]].set(spike_words(spikes))
+    return store_slot(ring, t, spike_words(spikes))
+
+
+def store_slot(ring, t, row):
+    """``ring`` with ``row`` in slot t % depth. A ring of one slot is replaced outright: no
+    index to compute and bound-check at every step (two XLA kernels of a step's ten)."""
+    if ring.shape[0] == 1:
+        return row[None]
+    return ring.at[t % ring.shape[0]].set(row)
 
 
 def for_each_bit(words, body, carry):

@@ -16,6 +16,7 @@ import numpy as np
 from spark_snn.components.base import EVENTS, SPIKES, Component, Port
 from spark_snn.components.projection import (event_propagate_words, order_by_pre_post,
                                              padded_tables, spike_words)
+from spark_snn.components.spike_history import store_slot
 
 
 class FusedEvents(Component):
@@ -63,11 +64,12 @@ class FusedEvents(Component):
 
     def read(self, p, state, ctx):
         n_post = int(self.dst_off[-1])
-        ev = event_propagate_words(state["buf"][ctx.t % self.delay], ctx.const["targets"],
+        words = state["buf"][0] if self.delay == 1 else state["buf"][ctx.t % self.delay]
+        ev = event_propagate_words(words, ctx.const["targets"],
                                    ctx.const["weights"], n_post)
         return {f"slot{k}": ev[self.dst_off[k]:self.dst_off[k + 1]] for k in range(len(self.dests))}
 
     def update(self, p, state, inputs, ctx):
         import jax.numpy as jnp
         spikes = jnp.concatenate([inputs[f"pre{k}"] for k in range(len(self.sources))])
-        return {"buf": state["buf"].at[ctx.t % self.delay].set(spike_words(spikes))}
+        return {"buf": store_slot(state["buf"], ctx.t, spike_words(spikes))}
