@@ -394,7 +394,7 @@ class Model:
 
     # where ``init`` puts the drawn arrays: the default device (engine/partition.py keeps them
     # on the host to send each device its share)
-    _init_array = staticmethod(jnp.asarray)
+    _init_array = staticmethod(lambda x: _to_device(x))
 
     def _init_keys(self, seed: int) -> dict:
         """Each graph node's JAX key for ``init``: fold_in(PRNGKey(seed), node_hash(seed
@@ -801,6 +801,17 @@ class StatePacker:
             buf[off:off + n] = np.broadcast_to(np.asarray(a, d), (n,)).view(np.uint16)
         else:
             buf[off:off + n] = np.asarray(a, d).astype(_WORD)
+
+
+def _to_device(x):
+    """``jnp.asarray(x)``, except that a read-only NumPy array (a component's promise that it
+    will not change it: components/fan_in.py's tables) goes by ``jax.device_put``, which on
+    the CPU uses a 64-byte aligned buffer in place instead of copying it (10^8 synapses: 1.2
+    GB not copied)."""
+    if (isinstance(x, np.ndarray) and not x.flags.writeable
+            and x.dtype == jax.dtypes.canonicalize_dtype(x.dtype)):
+        return jax.device_put(x)
+    return jnp.asarray(x)
 
 
 def _to_words(x, d: np.dtype):

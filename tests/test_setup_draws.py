@@ -1,0 +1,202 @@
+"""The fast set-up of fixed_fan_in projections draws exactly what the NumPy loop drew.
+
+References: NumPy's own ``Generator.choice(m, k, replace=False)`` called once per post neuron
+(the rule in components/projection.py before the C++ draws), a sort by (pre, post), the weight
+rule of the projection's docstring, and per-row table filling in plain Python loops. Each case
+runs with the C++ library (components/native/draws.cc) and without it (``SPARK_NATIVE=0``).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+
+import jax
+import numpy as np
+import pytest
+
+from spark_snn.components import fan_in, projection
+from spark_snn.components.native import draws
+from spark_snn.components.projection import Projection, draw_connectivity, padded_tables
+from spark_snn.engine import Simulation
+from spark_snn.engine.compiler import _to_device, node_rng
+from tests.conftest import graph_of as graph
+
+
+@pytest.fixture
+def lib(monkeypatch):
+    """The draws library, built (a machine with a C++ compiler must build it)."""
+    monkeypatch.delenv("SPARK_NATIVE", raising=False)
+    if not (os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")):
+        pytest.skip("no C++ compiler on this machine: NumPy draws")
+    assert draws.library() is not None
+
+
+@pytest.fixture(params=["native", "numpy"])
+def mode(request, monkeypatch):
+    """Both ways of drawing: the C++ library, and NumPy alone (SPARK_NATIVE=0)."""
+    if request.param == "native":
+        request.getfixturevalue("lib")
+    else:
+        monkeypatch.setenv("SPARK_NATIVE", "0")
+    return request.param
+
+
+def choice_rows(rng, m, k, n_post, exclude_own):
+    """The reference: one ``rng.choice`` per post neuron, own index skipped."""
+    out = np.empty((n_post, k), np.int64)
+    for j in range(n_post):
+        idx = rng.choice(m, size=k, replace=False)
+        out[j] = idx + (idx >= j) if exclude_own else idx
+    return out
+
+
+# (m, k, rows, exclude own): Floyd's method with and without repeats, k = 0, k = m, m = 1,
+# the tail shuffle (m > 10000 and k > m // 50) including k = m and k = m - 1, a population
+# above 2^24 (a hash set instead of marks), neurons skipping their own index
+CASES = [(10, 3, 40, False), (100, 100, 5, False), (1, 1, 3, False), (7, 0, 3, False),
+         (64, 63, 20, True), (20000, 1000, 3, False), (20000, 20000, 2, False),
+         (20001, 20000, 2, True), (12000, 11999, 2, False), (10001, 200, 6, False),
+         (10001, 201, 4, True), (1000, 100, 300, True), (10**6, 100, 40, True),
+         (2**31 - 1, 5, 4, False), (3 * 2**24, 40, 5, True)]
+
+
+@pytest.mark.parametrize("m,k,n_post,excl", CASES)
+@pytest.mark.parametrize("seed", [0, 12345])
+@pytest.mark.parametrize("odd", [False, True])
+def test_native_rows_are_numpys_choice_and_leave_the_same_generator(lib, m, k, n_post, excl,
+                                                                   seed, odd):
+    """Row for row NumPy's choice, and the generator left in the same state (the buffered half
+    of a 64-bit draw included: ``odd`` starts with one 32-bit draw taken)."""
+    a, b = np.random.default_rng([seed, m]), np.random.default_rng([seed, m])
+    if odd:
+        a.integers(0, 9, dtype=np.int32), b.integers(0, 9, dtype=np.int32)
+    want = choice_rows(a, m, k, n_post, excl)
+    got = draws.fan_in_rows(b, m, k, n_post, excl)
+    assert got.dtype == np.int32 and got.shape == (n_post, k)
+    assert np.array_equal(got, want)
+    assert b.bit_generator.state == a.bit_generator.state
+    assert b.integers(0, 2**40, 5).tolist() == a.integers(0, 2**40, 5).tolist()
+
+
+def test_native_rows_only_for_pcg64_and_turned_off_by_spark_native(lib, monkeypatch):
+    assert draws.fan_in_rows(np.random.Generator(np.random.MT19937(1)), 9, 3, 2, False) is None
+    assert draws.fan_in_rows(np.random.default_rng(1), 2**31, 3, 2, False) is None
+    monkeypatch.setenv("SPARK_NATIVE", "0")
+    assert draws.library() is None
+    assert draws.fan_in_rows(np.random.default_rng(1), 9, 3, 2, False) is None
+    assert draws.sort_rows(np.zeros((2, 1), np.int32), 3) is None
+
+
+def test_sort_rows_is_a_sort_by_pre_then_post(lib):
+    rows = draws.fan_in_rows(np.random.default_rng(3), 3000, 50, 2500, False)
+    pre, post = draws.sort_rows(rows, 3000)
+    want = sorted((int(p), j) for j in range(2500) for p in rows[j])
+    assert list(zip(pre.tolist(), post.tolist())) == want
+    assert pre.dtype == post.dtype == np.int64
+    with pytest.raises(ValueError, match="out of range"):
+        draws.sort_rows(np.array([[0, 3]], np.int32), 3)
+
+
+def test_fill_targets_rejects_a_table_too_narrow(lib):
+    t = np.full((3, 1), 9, np.int32)
+    with pytest.raises(ValueError, match="out of range"):
+        draws.fill_targets(np.array([[0], [0]], np.int32), t)
+
+
+def reference_tables(cfg, n_pre, n_post, rng, dtype):
+    """The tables by the rule, in plain loops: choice rows, synapses sorted by (pre, post),
+    weights |weight| * max(factor, 0) with the sign of the pre neuron, one row per pre neuron."""
+    excl = not cfg["autapses"] and n_pre == n_post
+    rows = choice_rows(rng, n_pre - excl, cfg["fan_in"], n_post, excl)
+    syn = sorted((int(p), j) for j in range(n_post) for p in rows[j])
+    n, s = len(syn), cfg["weight_spread"]
+    f = {"constant": lambda: np.ones(n), "uniform": lambda: rng.uniform(1 - s, 1 + s, n),
+         "normal": lambda: 1 + s * rng.standard_normal(n),
+         "lognormal": lambda: rng.lognormal(-np.log1p(s * s) / 2, np.sqrt(np.log1p(s * s)), n)
+         }[cfg["weight_init"]]()
+    w = np.maximum(f, 0.0) * cfg["weight"]
+    n_exc = round(cfg["excitatory_fraction"] * n_pre)
+    for e, (p, _) in enumerate(syn):
+        if cfg["sign"] == "inhibitory":
+            w[e] = -w[e]
+        elif cfg["sign"] == "mixed" and p >= n_exc:
+            w[e] *= -cfg["inhibitory_ratio"]
+    fan = max(max(np.bincount([p for p, _ in syn], minlength=n_pre)), 1)
+    targets = np.full((n_pre + 1, fan), n_post, np.int32)
+    weights = np.zeros((n_pre + 1, fan), dtype)
+    col = [0] * n_pre
+    for (p, j), x in zip(syn, w):
+        targets[p, col[p]], weights[p, col[p]] = j, x
+        col[p] += 1
+    return targets, weights
+
+
+@pytest.mark.parametrize("n_pre,n_post,k,autapses,init,sign", [
+    (300, 300, 20, False, "uniform", "mixed"), (300, 300, 299, False, "normal", "mixed"),
+    (50, 400, 50, True, "lognormal", "excitatory"), (700, 90, 3, True, "constant", "inhibitory"),
+    (5000, 30, 300, True, "uniform", "mixed"), (1, 4, 1, True, "normal", "mixed")])
+def test_fan_in_tables_are_the_tables_of_the_drawn_synapses(mode, n_pre, n_post, k, autapses,
+                                                            init, sign, monkeypatch):
+    """fan_in_tables (in blocks of a few pre neurons here) = padded_tables of draw_connectivity
+    and draw_weights = the rule in loops, entry for entry; read-only, 64-byte aligned."""
+    monkeypatch.setattr(fan_in, "TABLE_BLOCK", 7)
+    cfg = {**Projection.defaults(), "connectivity": "fixed_fan_in", "fan_in": k,
+           "autapses": autapses, "weight": 0.7, "weight_init": init, "weight_spread": 0.6,
+           "sign": sign, "excitatory_fraction": 0.8, "inhibitory_ratio": 4.0}
+    want = reference_tables(cfg, n_pre, n_post, np.random.default_rng(5), np.float32)
+    got = fan_in.fan_in_tables(cfg, n_pre, n_post, np.random.default_rng(5), np.float32)
+    comp = Projection(cfg, {"n_pre": n_pre, "n_post": n_post}, 0.1, np.float32)
+    pre, post, w = comp.synapses(np.random.default_rng(5))
+    via_synapses = padded_tables(pre, post, w, n_pre, n_post, np.float32)
+    for g, s, r in zip(got, via_synapses, want):
+        assert g.dtype == r.dtype and np.array_equal(g, r) and np.array_equal(s, r)
+        assert not g.flags.writeable and g.ctypes.data % 64 == 0
+
+
+def test_padded_tables_list_each_pre_neurons_synapses_in_order(monkeypatch):
+    monkeypatch.setattr(fan_in, "TABLE_BLOCK", 5)
+    rng = np.random.default_rng(2)
+    pre = np.sort(rng.integers(0, 40, 500))
+    post = rng.integers(0, 30, 500)
+    w = rng.standard_normal(500)
+    t, wt = padded_tables(pre, post, w, 41, 30, np.float64)
+    assert t.shape == wt.shape == (42, np.bincount(pre).max())
+    for p in range(42):
+        mine = post[pre == p]
+        assert t[p, :mine.size].tolist() == mine.tolist()
+        assert np.all(t[p, mine.size:] == 30) and np.all(wt[p, mine.size:] == 0)
+        assert wt[p, :mine.size].tolist() == w[pre == p].tolist()
+
+
+@pytest.mark.parametrize("a,want", [([], True), ([4], True), ([2, 2], True), ([3, 1], False),
+                                    (list(range(600_000)) + [5], False),
+                                    (list(range(2**18)) + [2**18 - 2], False),
+                                    (list(range(2**18 + 1)), True)])
+def test_ascending_in_blocks(a, want):
+    assert projection._ascending(np.array(a, np.int64)) is want
+
+
+def test_read_only_arrays_go_to_the_device_without_a_copy():
+    a = fan_in.aligned_full((1000, 300), 3, np.float32)
+    a.flags.writeable = False
+    x = _to_device(a)
+    assert x.unsafe_buffer_pointer() == a.ctypes.data and np.array_equal(np.asarray(x), a)
+    b = np.full((1000, 300), 3, np.float32)
+    y = _to_device(b)
+    b[0, 0] = 5                       # a writable array is copied: the device keeps 3
+    assert float(y[0, 0]) == 3.0 and isinstance(y, jax.Array)
+
+
+def test_a_simulation_holds_the_tables_of_the_rule(mode):
+    """Through the engine: a recurrent fixed_fan_in pool's device tables are the reference
+    tables drawn from the node's own generator."""
+    cfg = {"connectivity": "fixed_fan_in", "fan_in": 30, "autapses": False, "weight": 0.5,
+           "weight_init": "uniform", "weight_spread": 0.5, "sign": "mixed",
+           "excitatory_fraction": 0.8, "inhibitory_ratio": 5.0}
+    g = graph(("pool", "lif", {"size": 400}), ("rec", "projection", cfg),
+              edges=[("pool.spikes", "rec.pre"), ("rec.events", "pool.syn")], seed=7)
+    sim = Simulation(g)
+    want = reference_tables({**Projection.defaults(), **cfg}, 400, 400,
+                            node_rng(7, sim.model.seed_key("rec")), np.float32)
+    assert np.array_equal(np.asarray(sim.consts["rec"]["targets"]), want[0])
+    assert np.array_equal(np.asarray(sim.consts["rec"]["weights"]), want[1])
