@@ -181,7 +181,7 @@ def test_read_only_arrays_go_to_the_device_without_a_copy():
     a.flags.writeable = False
     x = _to_device(a)
     assert x.unsafe_buffer_pointer() == a.ctypes.data and np.array_equal(np.asarray(x), a)
-    b = np.full((1000, 300), 3, np.float32)
+    b = fan_in.aligned_full((1000, 300), 3, np.float32)
     y = _to_device(b)
     b[0, 0] = 5                       # a writable array is copied: the device keeps 3
     assert float(y[0, 0]) == 3.0 and isinstance(y, jax.Array)
@@ -200,3 +200,24 @@ def test_a_simulation_holds_the_tables_of_the_rule(mode):
                             node_rng(7, sim.model.seed_key("rec")), np.float32)
     assert np.array_equal(np.asarray(sim.consts["rec"]["targets"]), want[0])
     assert np.array_equal(np.asarray(sim.consts["rec"]["weights"]), want[1])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 42, 2**31 - 1])
+def test_numpy_threefry_keys_are_jaxs(seed):
+    """prng_key and fold_in written in NumPy give jax.random.PRNGKey and fold_in's keys."""
+    from spark_snn.engine import threefry
+    key = threefry.prng_key(seed)
+    assert key.dtype == np.uint32 and np.array_equal(key, np.asarray(jax.random.PRNGKey(seed)))
+    data = np.array([0, 1, 77, 2**31, 2**32 - 1, 3_141_592_653], np.uint32)
+    want = np.stack([np.asarray(jax.random.fold_in(jax.random.PRNGKey(seed), int(d)))
+                     for d in data])
+    assert np.array_equal(threefry.fold_in(key, data), want)
+    assert threefry.prng_key(-1) is None and threefry.prng_key(2**31) is None
+
+
+def test_numpy_values_go_to_the_device_with_jnp_asarrays_types():
+    for x in (np.zeros(3), np.zeros(3, np.int64), np.float32(2), np.int32(0), np.ones(2, bool),
+              np.zeros((2, 0), np.float32)):
+        got, want = _to_device(x), jax.numpy.asarray(x)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.weak_type == want.weak_type and np.array_equal(got, want)
