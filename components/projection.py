@@ -52,17 +52,11 @@ def draw_connectivity(cfg, n_pre: int, n_post: int, rng: np.random.Generator):
     elif kind == "one_to_one":
         pre = post = np.arange(n_pre, dtype=np.int64)
     elif kind == "fixed_probability":
-        # one uniform number per (pre, post) pair, drawn row after row (the same stream as one
-        # row per call), in blocks of rows that keep memory bounded for large pools
-        pres, posts = [], []
-        rows = max(1, DRAW_BLOCK // max(n_post, 1))
-        for i0 in range(0, n_pre, rows):
-            r = min(rows, n_pre - i0)
-            ii, js = np.nonzero(rng.random((r, n_post)) < cfg["p"])
-            pres.append(ii.astype(np.int64) + i0)
-            posts.append(js.astype(np.int64))
-        pre = np.concatenate(pres) if pres else np.zeros(0, np.int64)
-        post = np.concatenate(posts) if posts else np.zeros(0, np.int64)
+        # one uniform number per (pre, post) pair, drawn row after row: in C++, else NumPy
+        from .native import draws
+        listed = draws.pairs_below(rng, n_pre, n_post, cfg["p"],
+                                   synapse_count(cfg, n_pre, n_post))
+        pre, post = listed if listed is not None else _pairs_below(rng, n_pre, n_post, cfg["p"])
     elif kind == "fixed_fan_in":
         from .fan_in import draw_rows
         from .native import draws
@@ -83,6 +77,20 @@ def draw_connectivity(cfg, n_pre: int, n_post: int, rng: np.random.Generator):
         keep = pre != post
         pre, post = pre[keep], post[keep]
     return pre, post
+
+
+def _pairs_below(rng, n_pre: int, n_post: int, p: float):
+    """The (pre, post) pairs whose ``rng.random()`` is below p, one number per pair, row after
+    row (the same stream as one row per call), in blocks of rows that keep memory bounded."""
+    pres, posts = [], []
+    rows = max(1, DRAW_BLOCK // max(n_post, 1))
+    for i0 in range(0, n_pre, rows):
+        r = min(rows, n_pre - i0)
+        ii, js = np.nonzero(rng.random((r, n_post)) < p)
+        pres.append(ii.astype(np.int64) + i0)
+        posts.append(js.astype(np.int64))
+    return (np.concatenate(pres) if pres else np.zeros(0, np.int64),
+            np.concatenate(posts) if posts else np.zeros(0, np.int64))
 
 
 def synapse_count(cfg, n_pre: int, n_post: int) -> int:

@@ -221,3 +221,34 @@ def test_numpy_values_go_to_the_device_with_jnp_asarrays_types():
         got, want = _to_device(x), jax.numpy.asarray(x)
         assert got.dtype == want.dtype and got.shape == want.shape
         assert got.weak_type == want.weak_type and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("n_pre,n_post,p", [(300, 200, 0.1), (1, 1, 0.5), (40, 3000, 0.02),
+                                            (50, 60, 0.0), (30, 20, 1.0), (0, 5, 0.5),
+                                            (1000, 1, 0.3)])
+def test_native_pairs_are_numpys_uniforms_below_p(lib, n_pre, n_post, p):
+    """``rng.random((n_pre, n_post)) < p`` in row order, and the generator left alike."""
+    a, b = np.random.default_rng(9), np.random.default_rng(9)
+    b.integers(0, 9, dtype=np.int32), a.integers(0, 9, dtype=np.int32)   # a buffered half
+    want = np.nonzero(a.random((n_pre, n_post)) < p)
+    got = draws.pairs_below(b, n_pre, n_post, p, n_pre * n_post)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    assert b.bit_generator.state == a.bit_generator.state
+
+
+def test_pairs_beyond_the_capacity_leave_the_generator_untouched(lib):
+    rng = np.random.default_rng(3)
+    before = rng.bit_generator.state
+    assert draws.pairs_below(rng, 100, 100, 0.5, 10) is None
+    assert rng.bit_generator.state == before
+
+
+@pytest.mark.parametrize("autapses", [True, False])
+def test_fixed_probability_is_the_same_with_and_without_the_library(lib, monkeypatch, autapses):
+    cfg = {"connectivity": "fixed_probability", "p": 0.07, "autapses": autapses}
+    a, b = np.random.default_rng(4), np.random.default_rng(4)
+    got = draw_connectivity(cfg, 700, 700, a)
+    monkeypatch.setenv("SPARK_NATIVE", "0")
+    want = draw_connectivity(cfg, 700, 700, b)
+    assert got[0].size > 30_000 and np.array_equal(got[0], want[0])
+    assert np.array_equal(got[1], want[1]) and a.bit_generator.state == b.bit_generator.state

@@ -226,3 +226,26 @@ extern "C" int spark_fill_targets(const int32_t* rows, int64_t n_post, int64_t k
   }
   return 0;
 }
+
+// fixed_probability: for each (pre i, post j), row after row, NumPy's Generator.random() (the
+// next 64-bit output's top 53 bits times 2^-53) below p makes a synapse: the pairs, in that
+// order, into out_pre / out_post (at most ``capacity``). Returns how many, or -1 when there are
+// more than ``capacity`` (the state ``st`` is then left as it was).
+extern "C" int64_t spark_pairs_below(uint64_t* st, int64_t n_rows, int64_t n_cols, double p,
+                                     int64_t* out_pre, int64_t* out_post, int64_t capacity) {
+  Pcg64 g;
+  load(g, st);
+  int64_t n = 0;
+  for (int64_t i = 0; i < n_rows; ++i)
+    for (int64_t j = 0; j < n_cols; ++j) {
+      const double u = (double)(g.next64() >> 11) * (1.0 / 9007199254740992.0);
+      if (u < p) {
+        if (n == capacity) return -1;
+        out_pre[n] = i;
+        out_post[n] = j;
+        ++n;
+      }
+    }
+  store(g, st);
+  return n;
+}

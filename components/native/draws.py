@@ -65,6 +65,9 @@ def _load():
     lib.spark_sort_rows.restype = ctypes.c_int
     lib.spark_sort_rows.argtypes = [ctypes.c_void_p, _i64, _i64, _i64, ctypes.c_void_p,
                                     ctypes.c_void_p]
+    lib.spark_pairs_below.restype = ctypes.c_int64
+    lib.spark_pairs_below.argtypes = [ctypes.c_void_p, _i64, _i64, ctypes.c_double,
+                                      ctypes.c_void_p, ctypes.c_void_p, _i64]
     lib.spark_fill_targets.restype = ctypes.c_int
     lib.spark_fill_targets.argtypes = [ctypes.c_void_p, _i64, _i64, _i64, _i64, ctypes.c_void_p]
     return lib
@@ -92,26 +95,62 @@ def _check(rc: int, what: str) -> None:
         raise ValueError(f"{what}: sizes out of range")
 
 
+def _get_state(bitgen) -> np.ndarray:
+    """A PCG64's state as the six words draws.cc reads and writes."""
+    s = bitgen.state
+    return np.array([s["state"]["state"] >> 64, s["state"]["state"] & _MASK64,
+                     s["state"]["inc"] >> 64, s["state"]["inc"] & _MASK64,
+                     s["has_uint32"], s["uinteger"]], np.uint64)
+
+
+def _set_state(bitgen, st: np.ndarray) -> None:
+    v = [int(x) for x in st]
+    bitgen.state = {"bit_generator": "PCG64",
+                    "state": {"state": (v[0] << 64) | v[1], "inc": (v[2] << 64) | v[3]},
+                    "has_uint32": v[4], "uinteger": v[5]}
+
+
+def _pcg64(rng):
+    """The library and rng's bit generator when both can be used, else (None, None)."""
+    lib = library()
+    bitgen = rng.bit_generator
+    if lib is None or type(bitgen) is not np.random.PCG64:
+        return None, None
+    return lib, bitgen
+
+
+def pairs_below(rng: np.random.Generator, n_rows: int, n_cols: int, p: float, capacity: int):
+    """(rows, columns) int64 of the entries of ``rng.random((n_rows, n_cols)) < p``, in row
+    order, drawn as NumPy draws them (``rng`` advanced alike); None when the library is
+    unavailable, ``rng`` is not PCG64 or there are more than ``capacity`` (``rng`` is then
+    left as it was)."""
+    lib, bitgen = _pcg64(rng)
+    if lib is None:
+        return None
+    pre = np.empty(capacity, np.int64)
+    post = np.empty(capacity, np.int64)
+    st = _get_state(bitgen)
+    n = lib.spark_pairs_below(st.ctypes.data, n_rows, n_cols, float(p), pre.ctypes.data,
+                              post.ctypes.data, capacity)
+    if n < 0:
+        return None
+    _set_state(bitgen, st)
+    return pre[:n], post[:n]
+
+
 def fan_in_rows(rng: np.random.Generator, m: int, k: int, n_post: int, exclude_own: bool):
     """An (n_post, k) int32 array whose row j is ``rng.choice(m, k, replace=False)``, drawn
     row after row, with indices >= j moved up by one when ``exclude_own``; ``rng`` is advanced
     as those calls advance it. None when the library is unavailable, ``rng`` is not PCG64 or m
     is 2^31 or more."""
-    lib = library()
-    bitgen = rng.bit_generator
-    if lib is None or type(bitgen) is not np.random.PCG64 or not 0 <= k <= m < 2**31:
+    lib, bitgen = _pcg64(rng)
+    if lib is None or not 0 <= k <= m < 2**31:
         return None
     rows = np.empty((n_post, k), np.int32)
-    s = bitgen.state
-    st = np.array([s["state"]["state"] >> 64, s["state"]["state"] & _MASK64,
-                   s["state"]["inc"] >> 64, s["state"]["inc"] & _MASK64,
-                   s["has_uint32"], s["uinteger"]], np.uint64)
+    st = _get_state(bitgen)
     _check(lib.spark_fan_in(st.ctypes.data, m, k, n_post, int(exclude_own), rows.ctypes.data),
            "fan_in_rows")
-    v = [int(x) for x in st]
-    bitgen.state = {"bit_generator": "PCG64",
-                    "state": {"state": (v[0] << 64) | v[1], "inc": (v[2] << 64) | v[3]},
-                    "has_uint32": v[4], "uinteger": v[5]}
+    _set_state(bitgen, st)
     return rows
 
 
