@@ -152,7 +152,8 @@ def order_by_pre_post(pre, post, n_post: int):
     """The permutation sorting synapses by pre, then post, stable (as ``np.lexsort((post,
     pre))``): one stable sort of a combined integer key, which is fast on the already sorted
     runs that concatenated projections give. None when they are in that order already."""
-    key = pre.astype(np.int64) * np.int64(n_post + 1) + post.astype(np.int64)
+    key = pre.astype(np.int64, copy=False) * np.int64(n_post + 1)
+    key += post     # in place: one array of keys, no temporaries
     if _ascending(key):   # already in order (one projection)
         return None
     return np.argsort(key, kind="stable")
