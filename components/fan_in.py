@@ -5,9 +5,8 @@ their weights in that order (components/projection.py ``synapses``); event propa
 pads them into one row per pre neuron (``padded_tables``). For fixed_fan_in with one delay this
 module builds the same two tables without the intermediate arrays of every synapse (for 10^8
 synapses: 1.6 GB of indices and 0.8 GB of weights): the post neurons are written into the
-target table as they are drawn (components/native/draws.cc draws the rows twice, first to
-count each pre neuron's synapses, which sets the table's width; without it, NumPy draws the
-rows once and a stable sort orders them by pre neuron), and the weights are drawn TABLE_BLOCK pre neurons at a time (the same stream: each weight
+target table directly from the drawn rows (components/native/draws.cc, else a stable sort),
+and the weights are drawn TABLE_BLOCK pre neurons at a time (the same stream: each weight
 factor is one draw after the other) and written into their rows. The tables are the same,
 entry for entry (tests/test_setup_draws.py), in less memory and time.
 
@@ -49,19 +48,14 @@ def fan_in_rows(rng: np.random.Generator, m: int, k: int, n_post: int, exclude_o
     return rows
 
 
-def _sizes(cfg, n_pre: int, n_post: int):
-    """(m, k, exclude_own) of the fixed_fan_in draw: k of the m = n_pre (- 1) allowed pre
-    neurons per post neuron; without autapses between equal sizes, indices >= j skip j."""
-    excl = (not cfg["autapses"]) and n_pre == n_post
-    return n_pre - 1 if excl else n_pre, cfg["fan_in"], excl
-
-
 def draw_rows(cfg, n_pre: int, n_post: int, rng: np.random.Generator) -> np.ndarray:
     """The fixed_fan_in draw: row j holds the fan_in distinct pre neurons of post neuron j
     (all pre neurons, or all but j without autapses between equal sizes), in drawn order."""
+    k = cfg["fan_in"]
+    excl = (not cfg["autapses"]) and n_pre == n_post
     # choosing k of the m = n_pre (- 1) indices and skipping j draws the same stream as
     # choosing from the list of allowed neurons, in O(k) instead of O(n_pre)
-    m, k, excl = _sizes(cfg, n_pre, n_post)
+    m = n_pre - 1 if excl else n_pre
     rows = draws.fan_in_rows(rng, m, k, n_post, excl)   # the same draws, in C++
     return fan_in_rows(rng, m, k, n_post, excl) if rows is None else rows
 
@@ -95,23 +89,17 @@ def fan_in_tables(cfg, n_pre: int, n_post: int, rng: np.random.Generator, dtype)
     """(targets, weights) as ``padded_tables`` of the projection's ``synapses`` (the same
     draws from ``rng``, the same tables), both read-only and 64-byte aligned."""
     from .projection import draw_weights
-    m, k, excl = _sizes(cfg, n_pre, n_post)
-    # in C++: the rows are drawn twice, first only counted (for the table's width), then
-    # written into the table; with NumPy: drawn once, then sorted by pre neuron
-    counts = draws.fan_in_counts(rng, m, k, n_post, excl, n_pre)
-    rows = None if counts is not None else fan_in_rows(rng, m, k, n_post, excl)
-    if rows is not None:
-        counts = pre_counts(rows, n_pre)
+    rows = draw_rows(cfg, n_pre, n_post, rng)
+    counts = pre_counts(rows, n_pre)
     fan = max(int(counts.max()) if n_pre else 0, 1)
     targets = aligned_full((n_pre + 1, fan), n_post, np.int32)   # extra row: "no spike"
-    if rows is None:
-        draws.fan_in_fill(rng, m, k, n_post, excl, targets[:n_pre])
-    else:
+    if not draws.fill_targets(rows, targets[:n_pre]):
         # pre neuron after pre neuron, each one's posts ascending: a stable sort by pre
-        post = np.argsort(rows.reshape(-1), kind="stable") // k
+        post = np.argsort(rows.reshape(-1), kind="stable") // rows.shape[1]
         for i0, r, e0, e1, used in leading_blocks(counts):
             targets[i0:i0 + r][used] = post[e0:e1]
-        del post, rows
+        del post
+    del rows
     weights = aligned_full((n_pre + 1, fan), 0, dtype)
     for i0, r, e0, e1, used in leading_blocks(counts):
         pre = np.repeat(np.arange(i0, i0 + r, dtype=np.int64), counts[i0:i0 + r])

@@ -97,24 +97,10 @@ def test_sort_rows_is_a_sort_by_pre_then_post(lib):
         draws.sort_rows(np.array([[0, 3]], np.int32), 3)
 
 
-def test_counts_then_fill_give_the_rows_in_a_table(lib):
-    """fan_in_counts counts the rows fan_in_rows draws without advancing the generator;
-    fan_in_fill writes them into a table and advances it alike; a table too narrow is an
-    error."""
-    a, b = np.random.default_rng(6), np.random.default_rng(6)
-    rows = draws.fan_in_rows(a, 499, 30, 800, True)
-    counts = draws.fan_in_counts(b, 499, 30, 800, True, 500)
-    assert np.array_equal(counts, np.bincount(rows.ravel(), minlength=500))
-    assert b.bit_generator.state == np.random.default_rng(6).bit_generator.state
-    t = np.full((500, counts.max()), -1, np.int32)
-    draws.fan_in_fill(b, 499, 30, 800, True, t)
-    assert b.bit_generator.state == a.bit_generator.state
-    for p in (0, 17, 499):
-        assert t[p, :counts[p]].tolist() == [j for j in range(800) if p in rows[j]]
-        assert np.all(t[p, counts[p]:] == -1)
+def test_fill_targets_rejects_a_table_too_narrow(lib):
+    t = np.full((3, 1), 9, np.int32)
     with pytest.raises(ValueError, match="out of range"):
-        draws.fan_in_fill(np.random.default_rng(6), 499, 30, 800, True,
-                          np.full((500, counts.max() - 1), -1, np.int32))
+        draws.fill_targets(np.array([[0], [0]], np.int32), t)
 
 
 def reference_tables(cfg, n_pre, n_post, rng, dtype):
@@ -190,7 +176,6 @@ def test_ascending_in_blocks(a, want):
     assert projection._ascending(np.array(a, np.int64)) is want
 
 
-@pytest.mark.skipif(jax.default_backend() != "cpu", reason="in place on the CPU only")
 def test_read_only_arrays_go_to_the_device_without_a_copy():
     a = fan_in.aligned_full((1000, 300), 3, np.float32)
     a.flags.writeable = False

@@ -1,8 +1,8 @@
 // Set-up draws of the connectivity, in C++ (components/native/draws.py loads this with ctypes).
 //
-// spark_fan_in (and _counts, _fill): for each post neuron j, NumPy's Generator(PCG64).choice(m,
-// k, replace=False), drawn from the same stream in the same order, so the synapses are those
-// of the NumPy loop in components/fan_in.py (tests/test_setup_draws.py compares them for many m, k, seeds).
+// spark_fan_in: for each post neuron j, NumPy's Generator(PCG64).choice(m, k, replace=False),
+// drawn from the same stream in the same order, so the synapses are those of the NumPy loop
+// in components/projection.py (tests/test_setup_draws.py compares them for many m, k, seeds).
 // The steps, as NumPy 2 does them (Generator.choice without p, shuffle on):
 //  * a bounded integer in [0, r] (r < 2^32 - 1) is Lemire's method on 32-bit draws: x * (r+1)
 //    as a 64-bit product, rejected while its low word is below (2^32 - 1 - r) mod (r + 1);
@@ -16,11 +16,7 @@
 //    else take i; then the k taken are shuffled: i from k-1 down to 1, swap i with [0, i].
 // ``excl`` skips post neuron j's own index (indices >= j move up by one).
 //
-// spark_fan_in returns the rows; spark_fan_in_counts only counts each pre neuron's synapses
-// (without advancing the generator) and spark_fan_in_fill draws the same rows again straight
-// into the padded target table: no array of all the synapses in between.
 // spark_sort_rows: the (post, pre) rows ordered by pre, then post (a counting sort).
-// spark_pairs_below: fixed_probability's pairs, NumPy's uniforms below p.
 #include <cstdint>
 #include <algorithm>
 #include <new>
@@ -87,12 +83,13 @@ void store(const Pcg64& g, uint64_t* s) {
   s[5] = g.buf32;
 }
 
-// Draws the rows one after the other, handing each (post neuron j, its k pre neurons) to
-// ``sink``, which returns false to stop (then 2 is returned). The state ``st`` is written back
-// when ``advance``. Returns 0, 1 (out of memory) or 2 (sizes out of range: 0 <= k <= m < 2^31).
-template <class Sink>
-int draw_rows(uint64_t* st, int64_t m, int64_t k, int64_t n_post, bool excl, bool advance,
-              Sink sink) {
+}  // namespace
+
+// rows[j * k + c]: the c-th pre neuron of post neuron j. st: the PCG64 state (state hi, lo,
+// inc hi, lo, has_uint32, uinteger), read and written back. Returns 0, 1 (out of memory) or
+// 2 (sizes out of range: 0 <= k <= m < 2^31).
+extern "C" int spark_fan_in(uint64_t* st, int64_t m, int64_t k, int64_t n_post, int32_t excl,
+                            int32_t* rows) {
   if (m < 0 || k < 0 || k > m || m >= ((int64_t)1 << 31) || n_post < 0) return 2;
   Pcg64 g;
   load(g, st);
@@ -110,10 +107,9 @@ int draw_rows(uint64_t* st, int64_t m, int64_t k, int64_t n_post, bool excl, boo
     for (size_t i = 0; i < pool.size(); ++i) pool[i] = (int32_t)i;
     std::vector<int32_t> idx((size_t)k);
     std::vector<int64_t> touched;
-    std::vector<int32_t> row((size_t)k);
     uint32_t stamp = 0;
     for (int64_t j = 0; j < n_post; ++j) {
-      int32_t* out = row.data();
+      int32_t* out = rows + j * k;
       if (tail) {
         const int64_t first = m - k > 1 ? m - k : 1;
         touched.clear();
@@ -162,63 +158,12 @@ int draw_rows(uint64_t* st, int64_t m, int64_t k, int64_t n_post, bool excl, boo
       }
       if (excl)
         for (int64_t c = 0; c < k; ++c) out[c] += out[c] >= j ? 1 : 0;
-      if (!sink(j, out)) return 2;
     }
   } catch (const std::bad_alloc&) {
     return 1;
   }
-  if (advance) store(g, st);
+  store(g, st);
   return 0;
-}
-
-
-
-}  // namespace
-
-// rows[j * k + c]: the c-th pre neuron of post neuron j. st: the PCG64 state (state hi, lo,
-// inc hi, lo, has_uint32, uinteger), read and written back.
-extern "C" int spark_fan_in(uint64_t* st, int64_t m, int64_t k, int64_t n_post, int32_t excl,
-                            int32_t* rows) {
-  return draw_rows(st, m, k, n_post, excl != 0, true, [&](int64_t j, const int32_t* row) {
-    std::copy(row, row + k, rows + j * k);
-    return true;
-  });
-}
-
-// The same draws, only counted: counts[p] += synapses of pre neuron p (0 .. n_pre-1). The
-// state is not advanced (spark_fan_in_fill draws the same rows again).
-extern "C" int spark_fan_in_counts(const uint64_t* st, int64_t m, int64_t k, int64_t n_post,
-                                   int32_t excl, int64_t n_pre, int64_t* counts) {
-  uint64_t copy[6];
-  std::copy(st, st + 6, copy);
-  return draw_rows(copy, m, k, n_post, excl != 0, false, [&](int64_t, const int32_t* row) {
-    for (int64_t c = 0; c < k; ++c) {
-      if (row[c] >= n_pre) return false;
-      ++counts[row[c]];
-    }
-    return true;
-  });
-}
-
-// The same draws written straight into the padded target table (n_pre x fan, holding the
-// padding value): row p gets pre neuron p's post neurons in ascending order. The state is
-// advanced. Returns 2 also when a pre neuron has more than fan synapses.
-extern "C" int spark_fan_in_fill(uint64_t* st, int64_t m, int64_t k, int64_t n_post,
-                                 int32_t excl, int64_t n_pre, int64_t fan, int32_t* targets) {
-  std::vector<int64_t> used;
-  try {
-    used.assign((size_t)n_pre, 0);
-  } catch (const std::bad_alloc&) {
-    return 1;
-  }
-  return draw_rows(st, m, k, n_post, excl != 0, true, [&](int64_t j, const int32_t* row) {
-    for (int64_t c = 0; c < k; ++c) {
-      const int64_t p = row[c];
-      if (p >= n_pre || used[p] >= fan) return false;
-      targets[p * fan + used[p]++] = (int32_t)j;
-    }
-    return true;
-  });
 }
 
 // The synapses of rows (n_post x k, distinct within a row) ordered by pre, then post:
@@ -260,6 +205,24 @@ extern "C" int spark_sort_rows(const int32_t* rows, int64_t n_post, int64_t k, i
     }
   } catch (const std::bad_alloc&) {
     return 1;
+  }
+  return 0;
+}
+
+// The padded target table of the synapses rows[j] -> j: row p of ``targets`` (n_pre x fan,
+// filled beforehand with the padding value) gets pre neuron p's post neurons in ascending
+// order from its first entry on. Returns 0 or 2 (a pre index out of range, or more than fan
+// synapses for one pre neuron).
+extern "C" int spark_fill_targets(const int32_t* rows, int64_t n_post, int64_t k, int64_t n_pre,
+                                  int64_t fan, int32_t* targets) {
+  std::vector<int64_t> used((size_t)n_pre, 0);
+  for (int64_t j = 0; j < n_post; ++j) {
+    const int32_t* row = rows + j * k;
+    for (int64_t c = 0; c < k; ++c) {
+      const int64_t p = row[c];
+      if (p < 0 || p >= n_pre || used[p] >= fan) return 2;
+      targets[p * fan + used[p]++] = (int32_t)j;
+    }
   }
   return 0;
 }

@@ -68,12 +68,8 @@ def _load():
     lib.spark_pairs_below.restype = ctypes.c_int64
     lib.spark_pairs_below.argtypes = [ctypes.c_void_p, _i64, _i64, ctypes.c_double,
                                       ctypes.c_void_p, ctypes.c_void_p, _i64]
-    lib.spark_fan_in_counts.restype = ctypes.c_int
-    lib.spark_fan_in_counts.argtypes = [ctypes.c_void_p, _i64, _i64, _i64, ctypes.c_int32, _i64,
-                                        ctypes.c_void_p]
-    lib.spark_fan_in_fill.restype = ctypes.c_int
-    lib.spark_fan_in_fill.argtypes = [ctypes.c_void_p, _i64, _i64, _i64, ctypes.c_int32, _i64,
-                                      _i64, ctypes.c_void_p]
+    lib.spark_fill_targets.restype = ctypes.c_int
+    lib.spark_fill_targets.argtypes = [ctypes.c_void_p, _i64, _i64, _i64, _i64, ctypes.c_void_p]
     return lib
 
 
@@ -173,30 +169,17 @@ def sort_rows(rows: np.ndarray, n_pre: int):
     return pre, post
 
 
-def fan_in_counts(rng: np.random.Generator, m: int, k: int, n_post: int, exclude_own: bool,
-                  n_pre: int):
-    """How many synapses each of the n_pre pre neurons gets from the rows ``fan_in_rows``
-    would draw, without advancing ``rng`` (``fan_in_fill`` then draws them); None as for
-    ``fan_in_rows``."""
-    lib, bitgen = _pcg64(rng)
-    if lib is None or not 0 <= k <= m < 2**31:
-        return None
-    counts = np.zeros(n_pre, np.int64)
-    _check(lib.spark_fan_in_counts(_get_state(bitgen).ctypes.data, m, k, n_post,
-                                   int(exclude_own), n_pre, counts.ctypes.data), "fan_in_counts")
-    return counts
-
-
-def fan_in_fill(rng: np.random.Generator, m: int, k: int, n_post: int, exclude_own: bool,
-                targets: np.ndarray) -> None:
-    """Draw the rows of ``fan_in_rows`` (advancing ``rng`` alike) straight into the padded
-    table ``targets`` (int32, C order, n_pre x fan, holding the padding value): row p gets
-    pre neuron p's post neurons in ascending order. Only after ``fan_in_counts`` said yes."""
-    lib, bitgen = _pcg64(rng)
+def fill_targets(rows: np.ndarray, targets: np.ndarray) -> bool:
+    """Write the synapses ``rows[j]`` -> j (int32 rows) into the padded table ``targets``
+    (int32, C order, n_pre x fan, already holding the padding value): row p gets pre neuron
+    p's post neurons in ascending order. False when the library is unavailable."""
+    lib = library()
+    if lib is None or rows.dtype != np.int32 or not rows.flags.c_contiguous:
+        return False
     if targets.dtype != np.int32 or not targets.flags.c_contiguous:
-        raise TypeError("fan_in_fill: targets must be a C-ordered int32 array")
+        raise TypeError("fill_targets: targets must be a C-ordered int32 array")
+    n_post, k = rows.shape
     n_pre, fan = targets.shape
-    st = _get_state(bitgen)
-    _check(lib.spark_fan_in_fill(st.ctypes.data, m, k, n_post, int(exclude_own), n_pre, fan,
-                                 targets.ctypes.data), "fan_in_fill")
-    _set_state(bitgen, st)
+    _check(lib.spark_fill_targets(rows.ctypes.data, n_post, k, n_pre, fan, targets.ctypes.data),
+           "fill_targets")
+    return True
