@@ -176,6 +176,7 @@ def test_ascending_in_blocks(a, want):
     assert projection._ascending(np.array(a, np.int64)) is want
 
 
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="in place on the CPU only")
 def test_read_only_arrays_go_to_the_device_without_a_copy():
     a = fan_in.aligned_full((1000, 300), 3, np.float32)
     a.flags.writeable = False
