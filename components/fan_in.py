@@ -26,13 +26,18 @@ TABLE_BLOCK = 2**12   # pre neurons whose table rows are filled at once (tempora
 ALIGN = 64            # bytes: XLA's CPU client uses such host buffers in place
 
 
-def aligned_full(shape, fill, dtype) -> np.ndarray:
-    """``np.full(shape, fill, dtype)`` whose data starts on an ALIGN-byte boundary."""
+def aligned_empty(shape, dtype) -> np.ndarray:
+    """``np.empty(shape, dtype)`` whose data starts on an ALIGN-byte boundary."""
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     raw = np.empty(nbytes + ALIGN, np.uint8)
     off = (-raw.ctypes.data) % ALIGN
-    out = raw[off:off + nbytes].view(dtype).reshape(shape)
+    return raw[off:off + nbytes].view(dtype).reshape(shape)
+
+
+def aligned_full(shape, fill, dtype) -> np.ndarray:
+    """``np.full(shape, fill, dtype)`` whose data starts on an ALIGN-byte boundary."""
+    out = aligned_empty(shape, dtype)
     out.fill(fill)
     return out
 

@@ -813,10 +813,15 @@ def _to_device(x):
     on a cold start): NumPy values go by ``jax.device_put`` (the same type rules). A read-only
     NumPy array (a component's promise that it will not change it: components/fan_in.py's
     tables) is handed over as it is, which on the CPU uses a 64-byte aligned buffer in place
-    (10^8 synapses: 1.2 GB not copied); a writable one is copied first, so that changing it
-    later cannot reach the device's copy."""
+    (10^8 synapses: 1.2 GB not copied); a writable one is copied first (into an aligned buffer:
+    one copy, as before), so that changing it later cannot reach the device's copy."""
     if isinstance(x, np.ndarray):
-        return jax.device_put(x if not x.flags.writeable else x.copy())
+        if x.flags.writeable:
+            from spark_snn.components.fan_in import aligned_empty
+            copy = aligned_empty(x.shape, x.dtype)
+            copy[...] = x
+            x = copy
+        return jax.device_put(x)
     if isinstance(x, np.generic):
         return jax.device_put(x)
     return jnp.asarray(x)

@@ -253,3 +253,11 @@ def test_fixed_probability_is_the_same_with_and_without_the_library(lib, monkeyp
     want = draw_connectivity(cfg, 700, 700, b)
     assert got[0].size > 30_000 and np.array_equal(got[0], want[0])
     assert np.array_equal(got[1], want[1]) and a.bit_generator.state == b.bit_generator.state
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="in place on the CPU only")
+def test_a_writable_array_is_copied_into_an_aligned_buffer():
+    b = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    y = _to_device(b)
+    assert y.unsafe_buffer_pointer() % 64 == 0 and y.unsafe_buffer_pointer() != b.ctypes.data
+    assert np.array_equal(np.asarray(y), b) and y.shape == (3, 4)
