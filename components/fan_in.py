@@ -45,12 +45,104 @@ def aligned_full(shape, fill, dtype) -> np.ndarray:
 def fan_in_rows(rng: np.random.Generator, m: int, k: int, n_post: int, exclude_own: bool):
     """Row j: ``rng.choice(m, k, replace=False)`` (one call per post neuron j, in order), with
     indices >= j moved up by one when ``exclude_own`` (so j itself is never chosen). The
-    NumPy form of ``native.draws.fan_in_rows``."""
+    NumPy form of ``native.draws.fan_in_rows``: ROW_BLOCK rows at a time by ``_floyd_rows``
+    where NumPy's choice uses Floyd's method on a PCG64 generator, else one call per row."""
     rows = np.empty((n_post, k), np.int32 if m < 2**31 else np.int64)
-    for j in range(n_post):
-        idx = rng.choice(m, size=k, replace=False)
-        rows[j] = idx + (idx >= j) if exclude_own else idx
+    floyd = (type(rng.bit_generator) is np.random.PCG64 and 0 < k <= m < 2**31
+             and not (m > 10000 and k > m // 50))
+    for j0 in range(0, n_post, ROW_BLOCK if floyd else max(n_post, 1)):
+        j1 = min(n_post, j0 + ROW_BLOCK)
+        if floyd:
+            rows[j0:j1] = _floyd_rows(rng, m, k, j1 - j0)
+        else:
+            for j in range(j0, n_post):
+                rows[j] = rng.choice(m, size=k, replace=False)
+    if exclude_own:
+        rows += rows >= np.arange(n_post, dtype=rows.dtype)[:, None]
     return rows
+
+
+ROW_BLOCK = 2048     # rows _floyd_rows draws at once
+_WINDOW = 16384      # bounded draws checked for rejection at once
+
+
+def _floyd_rows(rng: np.random.Generator, m: int, k: int, n_rows: int) -> np.ndarray:
+    """``n_rows`` rows of ``rng.choice(m, k, replace=False)`` (PCG64, Floyd's method: k < m /
+    50 or m <= 10000), computed as NumPy computes them but for all rows at once: the 32-bit
+    draws are the halves of the generator's 64-bit outputs (low first, a leftover high half
+    kept for the next draw), each bounded draw in [0, r] is Lemire's (x * (r + 1)) >> 32,
+    repeated with the next 32 bits while its low word is below (2^32 - 1 - r) mod (r + 1);
+    Floyd takes v drawn in [0, i] for i = m-k .. m-1, or i when v was taken before; then the
+    row is shuffled (i = k-1 .. 1 swapped with a draw in [0, i]). The generator ends in the
+    state those calls leave it in."""
+    bitgen = rng.bit_generator
+    bounds = np.concatenate([np.arange(m - k, m), np.arange(k - 1, 0, -1)]).astype(np.uint64)
+    drawn = bounds > 0                   # a draw in [0, 0] takes no bits
+    span = bounds[drawn] + np.uint64(1)
+    thresh = (np.uint64(2**32 - 1) - bounds[drawn]) % span
+    d = span.size
+    total = n_rows * d
+    s0 = bitgen.state
+    lead = [s0["uinteger"]] if s0["has_uint32"] else []
+    raws = [bitgen.random_raw((total + total // 64 + 64) // 2 + 1)]
+    u = _halves(lead, raws[0])
+    vals = np.empty(total, np.uint64)
+    t = skip = 0                         # draws done, 32-bit words rejected so far
+    while t < total:
+        e = min(total, t + _WINDOW)
+        while e + skip > u.size:          # more rejections than foreseen: more bits
+            raws.append(bitgen.random_raw(_WINDOW))
+            u = np.concatenate([u, _halves([], raws[-1])])
+        b = np.arange(t, e) % d
+        prod = u[t + skip:e + skip] * span[b]
+        bad = (prod & np.uint64(0xFFFFFFFF)) < thresh[b]
+        if bad.any():                   # a rejection: that draw takes the next word
+            f = int(np.argmax(bad))
+            vals[t:t + f] = prod[:f] >> np.uint64(32)
+            t, skip = t + f, skip + 1
+        else:
+            vals[t:e] = prod >> np.uint64(32)
+            t = e
+    bitgen.state = s0                   # then advanced by what was used
+    if total + skip:
+        used = total + skip - len(lead)  # 32-bit halves of raw outputs
+        n64 = (used + 1) // 2
+        bitgen.advance(n64)
+        st = bitgen.state
+        st["has_uint32"] = used % 2
+        st["uinteger"] = (int(np.concatenate(raws)[n64 - 1] >> np.uint64(32)) if n64
+                          else s0["uinteger"])
+        bitgen.state = st
+    vals = vals.reshape(n_rows, d).astype(np.int64)
+    n_floyd = k - int(bounds[0] == 0)
+    picks, swaps = vals[:, :n_floyd], vals[:, n_floyd:]
+    if bounds[0] == 0:                  # i = 0 (k = m): v = 0 without a draw
+        picks = np.concatenate([np.zeros((n_rows, 1), np.int64), picks], axis=1)
+    out = picks.copy()
+    ordered = np.sort(picks, axis=1)
+    for r in np.nonzero(np.any(ordered[:, 1:] == ordered[:, :-1], axis=1))[0]:
+        taken: set = set()               # a repeat in the row: Floyd's rule, in order
+        for c, v in enumerate(picks[r].tolist()):
+            x = v if v not in taken else m - k + c
+            taken.add(x)
+            out[r, c] = x
+    rows = np.arange(n_rows)
+    for c, i in enumerate(range(k - 1, 0, -1)):
+        s = swaps[:, c]
+        a = out[rows, i].copy()
+        out[rows, i] = out[rows, s]
+        out[rows, s] = a
+    return out
+
+
+def _halves(lead, raw: np.ndarray) -> np.ndarray:
+    """The 32-bit words of 64-bit outputs in the order NumPy draws them (low, then high),
+    after ``lead`` (a kept half), as uint64."""
+    u = np.empty(len(lead) + 2 * raw.size, np.uint64)
+    u[:len(lead)] = lead
+    u[len(lead)::2] = raw & np.uint64(0xFFFFFFFF)
+    u[len(lead) + 1::2] = raw >> np.uint64(32)
+    return u
 
 
 def draw_rows(cfg, n_pre: int, n_post: int, rng: np.random.Generator) -> np.ndarray:
