@@ -182,6 +182,22 @@ def pre_counts(rows: np.ndarray, n_pre: int) -> np.ndarray:
     return counts
 
 
+def fill_targets(rows: np.ndarray, targets: np.ndarray) -> None:
+    """NumPy's ``native.draws.fill_targets``: row p of ``targets`` gets the post neurons j
+    whose ``rows[j]`` holds p, ascending, from its first entry on; ROW_BLOCK rows at a time, each
+    block's synapses put in order of pre neuron by a stable sort (post ascending within each)."""
+    k = rows.shape[1]
+    used = np.zeros(targets.shape[0], np.int64)     # entries of each row filled so far
+    for j0 in range(0, rows.shape[0], ROW_BLOCK):
+        pre = rows[j0:j0 + ROW_BLOCK].reshape(-1)
+        order = np.argsort(pre, kind="stable")
+        ps = pre[order].astype(np.int64)
+        rank = np.arange(ps.size) - np.searchsorted(ps, ps)   # among equal pre neurons
+        targets[ps, used[ps] + rank] = j0 + order // k
+        first = np.flatnonzero(np.diff(ps, prepend=-1))
+        used[ps[first]] += np.diff(np.append(first, ps.size))
+
+
 def fan_in_tables(cfg, n_pre: int, n_post: int, rng: np.random.Generator, dtype):
     """(targets, weights) as ``padded_tables`` of the projection's ``synapses`` (the same
     draws from ``rng``, the same tables), both read-only and 64-byte aligned."""
@@ -191,11 +207,7 @@ def fan_in_tables(cfg, n_pre: int, n_post: int, rng: np.random.Generator, dtype)
     fan = max(int(counts.max()) if n_pre else 0, 1)
     targets = aligned_full((n_pre + 1, fan), n_post, np.int32)   # extra row: "no spike"
     if not draws.fill_targets(rows, targets[:n_pre]):
-        # pre neuron after pre neuron, each one's posts ascending: a stable sort by pre
-        post = np.argsort(rows.reshape(-1), kind="stable") // rows.shape[1]
-        for i0, r, e0, e1, used in leading_blocks(counts):
-            targets[i0:i0 + r][used] = post[e0:e1]
-        del post
+        fill_targets(rows, targets)
     del rows
     weights = aligned_full((n_pre + 1, fan), 0, dtype)
     for i0, r, e0, e1, used in leading_blocks(counts):

@@ -146,6 +146,7 @@ def test_fan_in_tables_are_the_tables_of_the_drawn_synapses(mode, n_pre, n_post,
     """fan_in_tables (in blocks of a few pre neurons here) = padded_tables of draw_connectivity
     and draw_weights = the rule in loops, entry for entry; read-only, 64-byte aligned."""
     monkeypatch.setattr(fan_in, "TABLE_BLOCK", 7)
+    monkeypatch.setattr(fan_in, "ROW_BLOCK", 3)
     cfg = {**Projection.defaults(), "connectivity": "fixed_fan_in", "fan_in": k,
            "autapses": autapses, "weight": 0.7, "weight_init": init, "weight_spread": 0.6,
            "sign": sign, "excitatory_fraction": 0.8, "inhibitory_ratio": 4.0}
