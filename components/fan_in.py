@@ -5,13 +5,17 @@ their weights in that order (components/projection.py ``synapses``); event propa
 pads them into one row per pre neuron (``padded_tables``). For fixed_fan_in with one delay this
 module builds the same two tables without the intermediate arrays of every synapse (for 10^8
 synapses: 1.6 GB of indices and 0.8 GB of weights): the post neurons are written into the
-target table directly from the drawn rows (components/native/draws.cc, else a stable sort),
-and the weights are drawn TABLE_BLOCK pre neurons at a time (the same stream: each weight
+target table directly from the drawn rows (components/native/draws.cc, else ``fill_targets``
+block by block), and the weights are drawn TABLE_BLOCK pre neurons at a time (the same stream: each weight
 factor is one draw after the other) and written into their rows. The tables are the same,
 entry for entry (tests/test_setup_draws.py), in less memory and time.
 
 The tables are allocated 64-byte aligned and returned read-only, so the compiler's upload
-(engine/compiler.py ``_init_array``) can hand them to XLA's CPU client without a copy.
+(engine/compiler.py ``_to_device``) can hand them to XLA's CPU client without a copy.
+
+The rows themselves (``fan_in_rows``) are NumPy's ``Generator.choice`` per post neuron; without
+the C++ library ``_floyd_rows`` computes them for a block of rows at once from the generator's
+raw output, exactly as ``choice`` does one row (tests/test_setup_draws.py).
 """
 from __future__ import annotations
 
