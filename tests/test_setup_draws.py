@@ -268,3 +268,34 @@ def test_a_writable_array_is_copied_into_an_aligned_buffer():
     y = _to_device(b)
     assert y.unsafe_buffer_pointer() % 64 == 0 and y.unsafe_buffer_pointer() != b.ctypes.data
     assert np.array_equal(np.asarray(y), b) and y.shape == (3, 4)
+
+
+def test_without_a_compiler_numpy_draws_the_same_synapses(lib, tmp_path):
+    """A compiler that fails (CXX=false, an empty library folder): the draws library is
+    reported unavailable once and NumPy draws the same fixed_fan_in and fixed_probability
+    synapses as the C++ code here."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("import numpy as np\n"
+            "from spark_snn.components.native import draws\n"
+            "from spark_snn.components.projection import draw_connectivity\n"
+            "print(draws.library() is None)\n"
+            "for cfg in ({'connectivity': 'fixed_fan_in', 'fan_in': 25, 'autapses': False},\n"
+            "            {'connectivity': 'fixed_probability', 'p': 0.1, 'autapses': True}):\n"
+            "    pre, post = draw_connectivity(cfg, 600, 600, np.random.default_rng(2))\n"
+            "    print(pre.tolist() == sorted(pre.tolist()), int((pre * 600 + post).sum()))\n")
+    env = {k: v for k, v in os.environ.items() if k != "SPARK_NATIVE"}
+    env.update(CXX=shutil.which("false") or "/bin/false", SPARK_NATIVE_DIR=str(tmp_path / "k"))
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       cwd=Path(__file__).resolve().parents[1], timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "native draws unavailable" in r.stderr
+    lines = r.stdout.split("\n")
+    assert lines[0] == "True"
+    for line, cfg in zip(lines[1:3], ({"connectivity": "fixed_fan_in", "fan_in": 25,
+                                       "autapses": False},
+                                      {"connectivity": "fixed_probability", "p": 0.1,
+                                       "autapses": True})):
+        pre, post = draw_connectivity(cfg, 600, 600, np.random.default_rng(2))
+        assert line == f"True {int((pre * 600 + post).sum())}"
