@@ -195,19 +195,24 @@ def test_read_only_arrays_go_to_the_device_without_a_copy():
     assert float(y[0, 0]) == 3.0 and isinstance(y, jax.Array)
 
 
-def test_a_simulation_holds_the_tables_of_the_rule(mode):
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_simulation_holds_the_tables_of_the_rule(mode, dtype):
     """Through the engine: a recurrent fixed_fan_in pool's device tables are the reference
-    tables drawn from the node's own generator."""
+    tables drawn from the node's own generator, and its JAX key is JAX's own."""
     cfg = {"connectivity": "fixed_fan_in", "fan_in": 30, "autapses": False, "weight": 0.5,
            "weight_init": "uniform", "weight_spread": 0.5, "sign": "mixed",
            "excitatory_fraction": 0.8, "inhibitory_ratio": 5.0}
     g = graph(("pool", "lif", {"size": 400}), ("rec", "projection", cfg),
-              edges=[("pool.spikes", "rec.pre"), ("rec.events", "pool.syn")], seed=7)
+              edges=[("pool.spikes", "rec.pre"), ("rec.events", "pool.syn")], seed=7,
+              dtype=dtype)
     sim = Simulation(g)
     want = reference_tables({**Projection.defaults(), **cfg}, 400, 400,
-                            node_rng(7, sim.model.seed_key("rec")), np.float32)
-    assert np.array_equal(np.asarray(sim.consts["rec"]["targets"]), want[0])
-    assert np.array_equal(np.asarray(sim.consts["rec"]["weights"]), want[1])
+                            node_rng(7, sim.model.seed_key("rec")), np.dtype(dtype))
+    got = sim.consts["rec"]
+    assert got["weights"].dtype == want[1].dtype
+    assert np.array_equal(np.asarray(got["targets"]), want[0])
+    assert np.array_equal(np.asarray(got["weights"]), want[1])
+    assert np.array_equal(np.asarray(sim.state["key"]), np.asarray(jax.random.PRNGKey(7)))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 42, 2**31 - 1])
