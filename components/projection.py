@@ -52,36 +52,23 @@ def draw_connectivity(cfg, n_pre: int, n_post: int, rng: np.random.Generator):
     elif kind == "one_to_one":
         pre = post = np.arange(n_pre, dtype=np.int64)
     elif kind == "fixed_probability":
-        # one uniform number per (pre, post) pair, drawn row after row (the same stream as one
-        # row per call), in blocks of rows that keep memory bounded for large pools
-        pres, posts = [], []
-        rows = max(1, DRAW_BLOCK // max(n_post, 1))
-        for i0 in range(0, n_pre, rows):
-            r = min(rows, n_pre - i0)
-            ii, js = np.nonzero(rng.random((r, n_post)) < cfg["p"])
-            pres.append(ii.astype(np.int64) + i0)
-            posts.append(js.astype(np.int64))
-        pre = np.concatenate(pres) if pres else np.zeros(0, np.int64)
-        post = np.concatenate(posts) if posts else np.zeros(0, np.int64)
+        # one uniform number per (pre, post) pair, drawn row after row: in C++, else NumPy
+        from .native import draws
+        listed = draws.pairs_below(rng, n_pre, n_post, cfg["p"],
+                                   synapse_count(cfg, n_pre, n_post))
+        pre, post = listed if listed is not None else _pairs_below(rng, n_pre, n_post, cfg["p"])
     elif kind == "fixed_fan_in":
-        k = cfg["fan_in"]
-        excl = (not cfg["autapses"]) and n_pre == n_post
-        # per post neuron j, k of the pre neurons (all of them, or all but j) without
-        # replacement: choosing k of the m = n_pre (- 1) indices and skipping j draws the same
-        # stream as choosing from the list of allowed neurons, in O(k) instead of O(n_pre)
-        m = n_pre - 1 if excl else n_pre
-        pre = np.empty((n_post, k), np.int64)
-        for j in range(n_post):
-            idx = rng.choice(m, size=k, replace=False)
-            pre[j] = idx + (idx >= j) if excl else idx
+        from .fan_in import draw_rows
+        from .native import draws
+        rows = draw_rows(cfg, n_pre, n_post, rng)
         # ordered by pre, then post: a counting sort in the native library, else (the same
         # order: the pairs are distinct) a sort of their combined keys, one integer each
-        from . import native
-        listed = native.rows_by_pre(pre, n_pre)
+        listed = draws.sort_rows(rows, n_pre)
         if listed is not None:
             pre, post = listed
         else:
-            keys = pre * np.int64(n_post) + np.arange(n_post, dtype=np.int64)[:, None]
+            keys = rows.astype(np.int64) * np.int64(n_post)   # pre * n_post + post
+            keys += np.arange(n_post, dtype=np.int64)[:, None]
             keys = np.sort(keys.reshape(-1))
             pre, post = np.divmod(keys, np.int64(n_post))
     else:  # pragma: no cover - validated
@@ -90,6 +77,20 @@ def draw_connectivity(cfg, n_pre: int, n_post: int, rng: np.random.Generator):
         keep = pre != post
         pre, post = pre[keep], post[keep]
     return pre, post
+
+
+def _pairs_below(rng, n_pre: int, n_post: int, p: float):
+    """The (pre, post) pairs whose ``rng.random()`` is below p, one number per pair, row after
+    row (the same stream as one row per call), in blocks of rows that keep memory bounded."""
+    pres, posts = [], []
+    rows = max(1, DRAW_BLOCK // max(n_post, 1))
+    for i0 in range(0, n_pre, rows):
+        r = min(rows, n_pre - i0)
+        ii, js = np.nonzero(rng.random((r, n_post)) < p)
+        pres.append(ii.astype(np.int64) + i0)
+        posts.append(js.astype(np.int64))
+    return (np.concatenate(pres) if pres else np.zeros(0, np.int64),
+            np.concatenate(posts) if posts else np.zeros(0, np.int64))
 
 
 def synapse_count(cfg, n_pre: int, n_post: int) -> int:
@@ -140,30 +141,36 @@ def draw_weights(cfg, pre: np.ndarray, n_pre: int, rng: np.random.Generator):
 
 
 def _ascending(a: np.ndarray) -> bool:
-    """Whether ``a`` is in ascending order (ties allowed)."""
-    return a.size < 2 or bool(np.all(a[1:] >= a[:-1]))
+    """Whether ``a`` is in ascending order (ties allowed); compared in blocks (no temporary as
+    large as ``a``)."""
+    n, b = a.size, DRAW_BLOCK
+    return all(bool(np.all(a[i + 1:min(i + b, n - 1) + 1] >= a[i:min(i + b, n - 1)]))
+               for i in range(0, n - 1, b))
 
 
 def order_by_pre_post(pre, post, n_post: int):
     """The permutation sorting synapses by pre, then post, stable (as ``np.lexsort((post,
     pre))``): one stable sort of a combined integer key, which is fast on the already sorted
     runs that concatenated projections give. None when they are in that order already."""
-    key = pre.astype(np.int64) * np.int64(n_post + 1) + post.astype(np.int64)
+    key = pre.astype(np.int64, copy=False) * np.int64(n_post + 1)
+    key += post     # in place: one array of keys, no temporaries
     if _ascending(key):   # already in order (one projection)
         return None
     return np.argsort(key, kind="stable")
 
 
 def padded_tables(pre, post, w, n_pre: int, sentinel: int, dtype):
-    """Per-pre-neuron target lists padded to the largest fan-out (padding -> ``sentinel``)."""
+    """Per-pre-neuron target lists padded to the largest fan-out (padding -> ``sentinel``),
+    of synapses ordered by pre neuron (``pre`` ascending): each row takes its pre neuron's
+    synapses in the order given, in blocks of rows (no index arrays as large as ``pre``)."""
+    from .fan_in import leading_blocks
     counts = np.bincount(pre, minlength=n_pre) if pre.size else np.zeros(n_pre, np.int64)
     fan = max(int(counts.max()) if n_pre else 0, 1)
     targets = np.full((n_pre + 1, fan), sentinel, np.int32)  # extra row: the "no spike" row
     weights = np.zeros((n_pre + 1, fan), dtype)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    col = np.arange(pre.size) - starts[pre]
-    targets[pre, col] = post
-    weights[pre, col] = w
+    for i0, r, e0, e1, used in leading_blocks(counts):
+        targets[i0:i0 + r][used] = post[e0:e1]
+        weights[i0:i0 + r][used] = w[e0:e1]
     return targets, weights
 
 
@@ -433,6 +440,12 @@ class Projection(Component):
         return pre, post, draw_weights(self.config, pre, self.n_pre, rng)
 
     def init(self, key, rng):
+        c = self.config
+        if c["connectivity"] == "fixed_fan_in" and not self.dense and not self.per_synapse_delays:
+            from .fan_in import fan_in_tables   # the same tables, without the synapse arrays
+            t, wt = fan_in_tables(c, self.n_pre, self.n_post, rng, self.dtype)
+            return {"targets": t, "weights": wt}, {
+                "buf": np.zeros((c["delay_steps"], self.n_pre), self.dtype)}
         pre, post, w = self.synapses(rng)
         if self.per_synapse_delays:
             return self._init_spread(pre, post, w, rng)

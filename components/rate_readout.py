@@ -12,6 +12,7 @@ r * dt / tau = (1000 / tau) * nu * dt / 1000. ``rate`` is r after this step's up
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from .base import SPIKES, VALUE, Component, Param, Port
 from .spike_count import group_sizes_problem
@@ -40,7 +41,7 @@ class RateReadout(Component):
         return group_sizes_problem(p, sizes)
 
     def init(self, key, rng):
-        return {}, {"r": jnp.zeros(self.config["groups"], self.dtype)}
+        return {}, {"r": np.zeros(self.config["groups"], self.dtype)}
 
     def step(self, p, s, inputs, ctx):
         g = self.config["groups"]

@@ -13,6 +13,7 @@ itself when t ends a window; it is zero until the first window completes.
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
 from .base import SPIKES, VALUE, Component, Param, Port
 
@@ -56,7 +57,7 @@ class SpikeCount(Component):
 
     def init(self, key, rng):
         g = self.config["groups"]
-        return {}, {"acc": jnp.zeros(g, self.dtype), "counts": jnp.zeros(g, self.dtype)}
+        return {}, {"acc": np.zeros(g, self.dtype), "counts": np.zeros(g, self.dtype)}
 
     def step(self, p, s, inputs, ctx):
         g = self.config["groups"]

@@ -22,7 +22,7 @@ import numpy as np
 
 from spark_snn.components.base import ACTION, SPIKES, Ctx
 
-from . import memory
+from . import memory, threefry
 from .fusion import FusedEvents
 from .graph import Graph
 from .problems import GraphError, Problem
@@ -371,7 +371,7 @@ class Model:
                         lambda m: node_rng(seed, self.seed_key(m)))
                 else:
                     sk = self.seed_key(nid)
-                    const, state = r.comp.init(jnp.asarray(keys[nid]), node_rng(seed, sk))
+                    const, state = r.comp.init(_to_device(keys[nid]), node_rng(seed, sk))
                 params[nid] = r.comp.live_params()
             except Exception as exc:
                 raise GraphError([Problem(f"could not initialise: {type(exc).__name__}: {exc}",
@@ -389,7 +389,9 @@ class Model:
             consts[nid] = jax.tree_util.tree_map(self._init_array, const)
             nodes[nid] = jax.tree_util.tree_map(self._init_array, state)
         prev = {name: self._zeros(name) for name in self.delayed_ports}
-        state = {"t": jnp.asarray(0, jnp.int32), "key": jax.random.PRNGKey(seed),
+        key = threefry.prng_key(seed)     # NumPy: nothing to compile
+        key = jax.random.PRNGKey(seed) if key is None else _to_device(key)
+        state = {"t": _to_device(np.int32(0)), "key": key,
                  "nodes": nodes, "prev": prev}
         # the live parameters stay NumPy arrays (of the model's dtype): the chunk functions take
         # them as they are, and thousands of small uploads here cost a second per 2,500 nodes
@@ -397,7 +399,7 @@ class Model:
 
     # where ``init`` puts the drawn arrays: the default device (engine/partition.py keeps them
     # on the host to send each device its share)
-    _init_array = staticmethod(jnp.asarray)
+    _init_array = staticmethod(lambda x: _to_device(x))
 
     def _init_keys(self, seed: int) -> dict:
         """Each graph node's JAX key for ``init``: fold_in(PRNGKey(seed), node_hash(seed
@@ -407,8 +409,11 @@ class Model:
         if not nids:
             return {}
         hashes = np.array([node_hash(self.seed_key(n)) for n in nids], np.uint32)
-        base = jax.random.PRNGKey(seed)
-        keys = np.asarray(jax.vmap(lambda h: jax.random.fold_in(base, h))(hashes))
+        base = threefry.prng_key(seed)
+        keys = None if base is None else threefry.fold_in(base, hashes)   # NumPy
+        if keys is None:
+            base = jax.random.PRNGKey(seed)
+            keys = np.asarray(jax.vmap(lambda h: jax.random.fold_in(base, h))(hashes))
         return dict(zip(nids, keys))
 
     def port(self, name: str):
@@ -430,7 +435,7 @@ class Model:
         return np.zeros(*self._port_shape(name))
 
     def _zeros(self, name: str):
-        return jnp.zeros(*self._port_shape(name))
+        return _to_device(self.zeros_host(name))
 
     # --- one step ------------------------------------------------------------------------------
     def _gather(self, r: RNode, vals: dict, prev: dict):
@@ -813,6 +818,25 @@ class StatePacker:
             buf[off:off + n] = np.broadcast_to(np.asarray(a, d), (n,)).view(np.uint16)
         else:
             buf[off:off + n] = np.asarray(a, d).astype(_WORD)
+
+
+def _to_device(x):
+    """``jnp.asarray(x)`` without its small XLA program per shape and type (about 15 ms each
+    on a cold start): NumPy values go by ``jax.device_put`` (the same type rules). A read-only
+    NumPy array (a component's promise that it will not change it: components/fan_in.py's
+    tables) is handed over as it is, which on the CPU uses a 64-byte aligned buffer in place
+    (10^8 synapses: 1.2 GB not copied); a writable one is copied first (into an aligned buffer:
+    one copy, as before), so that changing it later cannot reach the device's copy."""
+    if isinstance(x, np.ndarray):
+        if x.flags.writeable:
+            from spark_snn.components.fan_in import aligned_empty
+            copy = aligned_empty(x.shape, x.dtype)
+            copy[...] = x
+            x = copy
+        return jax.device_put(x)
+    if isinstance(x, np.generic):
+        return jax.device_put(x)
+    return jnp.asarray(x)
 
 
 def _to_words(x, d: np.dtype):
