@@ -201,8 +201,8 @@ def test_native_kernels_can_be_turned_off_and_asking_for_them_then_fails(monkeyp
 
 @pytest.mark.parametrize("autapses", [True, False])
 def test_fixed_fan_in_synapses_are_listed_as_by_a_sort(kernels, monkeypatch, autapses):
-    """The counting sort of the native library lists a fixed_fan_in projection's synapses in
-    the order NumPy's sort of their keys gives (pre, then post), for the same drawn pairs."""
+    """With the native library a fixed_fan_in projection's synapses are the pairs NumPy's draw
+    gives, listed in the order of a sort of their keys (pre, then post)."""
     from spark_snn.components.projection import draw_connectivity
     cfg = {"connectivity": "fixed_fan_in", "fan_in": 40, "autapses": autapses}
     got = draw_connectivity(cfg, 3000, 3000, np.random.default_rng(8))

@@ -127,7 +127,6 @@ def _load() -> None:
             fn = getattr(lib, f"Spark{kernel}{suffix}")
             jax.ffi.register_ffi_target(f"spark_{kernel}_{suffix}", jax.ffi.pycapsule(fn),
                                         platform="cpu")
-    lib.spark_rows_by_pre.restype = ctypes.c_int
     _state["path"], _state["lib"] = path, lib
 
 
@@ -161,26 +160,6 @@ def status() -> str:
     if available():
         return f"native kernels: {_state['path']}"
     return f"native kernels unavailable ({_state['why']}): XLA loops"
-
-
-def rows_by_pre(pre: np.ndarray, n_pre: int):
-    """(pre, post) of the synapses drawn as ``pre[j]`` = the pre neurons of post neuron j
-    (distinct within a row), ordered by pre, then post; None when the kernels are unavailable
-    (the caller sorts instead: the same order)."""
-    if not available():
-        return None
-    pre = np.ascontiguousarray(pre, np.int64)
-    n_post, k = pre.shape
-    out_pre = np.empty(n_post * k, np.int64)
-    out_post = np.empty(n_post * k, np.int64)
-    ptr = ctypes.POINTER(ctypes.c_int64)
-    rc = _state["lib"].spark_rows_by_pre(
-        pre.ctypes.data_as(ptr), ctypes.c_int64(n_post), ctypes.c_int64(k),
-        ctypes.c_int64(n_pre), out_pre.ctypes.data_as(ptr), out_post.ctypes.data_as(ptr))
-    if rc:
-        raise MemoryError("rows_by_pre: out of memory") if rc == 1 else ValueError(
-            "rows_by_pre: a pre index out of range")
-    return out_pre, out_post
 
 
 def _suffix(dtype) -> str:

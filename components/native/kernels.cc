@@ -432,31 +432,3 @@ SPARK_PLASTIC(SparkPlasticUpdateF64, ffi::F64)
                                     .Ret<ffi::Buffer<T>>());       /* spikes */
 SPARK_LIF(SparkLifStepF32, ffi::F32)
 SPARK_LIF(SparkLifStepF64, ffi::F64)
-
-// --- set-up: synapses drawn per post neuron, listed by pre neuron -------------------------------
-// pre: (n_post, k) pre indices of each post neuron's synapses, distinct within a row. Writes the
-// n_post * k pairs ordered by pre, then post (a counting sort: the same order as sorting the
-// distinct keys pre * n_post + post, in O(n_post k + n_pre) instead of a comparison sort).
-extern "C" int spark_rows_by_pre(const int64_t* pre, int64_t n_post, int64_t k, int64_t n_pre,
-                                 int64_t* out_pre, int64_t* out_post) {
-  int64_t* next = new (std::nothrow) int64_t[n_pre + 1]();
-  if (!next) return 1;
-  const int64_t n = n_post * k;
-  for (int64_t e = 0; e < n; ++e) {
-    if (pre[e] < 0 || pre[e] >= n_pre) {
-      delete[] next;
-      return 2;
-    }
-    ++next[pre[e] + 1];
-  }
-  for (int64_t i = 0; i < n_pre; ++i) next[i + 1] += next[i];
-  for (int64_t j = 0; j < n_post; ++j)
-    for (int64_t c = 0; c < k; ++c) {
-      const int64_t p = pre[j * k + c];
-      const int64_t at = next[p]++;
-      out_pre[at] = p;
-      out_post[at] = j;
-    }
-  delete[] next;
-  return 0;
-}
