@@ -11,6 +11,14 @@ event loop, no CPU used). So while a RunController lives (``hold``/``release``),
 collection is off and a timer in the GUI thread collects instead, generation by generation,
 with the interpreter's own thresholds, ten times a second; when the last one goes, automatic
 collection is switched back on as it was.
+
+The objects alive when the first hold starts (the app, Qt, JAX and its caches: a few hundred
+thousand) are frozen out of the collector (``gc.freeze``) until the last release: a full
+collection, which walks every tracked object, would otherwise take the GUI thread 50-120 ms
+whenever the thresholds call for one (about every 8 s of a fast live run: the worst GUI tick
+of bench_live.py). CPython's own collector skips most of those full passes with a heuristic
+this timer cannot see. What becomes garbage among the frozen objects is collected at the
+release.
 """
 from __future__ import annotations
 
@@ -27,6 +35,7 @@ class _Collector(QObject):
         self.was_enabled = gc.isenabled()
         self.thresholds = gc.get_threshold()
         gc.disable()
+        gc.freeze()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.collect)
         self.timer.start(INTERVAL_MS)
@@ -41,6 +50,7 @@ class _Collector(QObject):
 
     def stop(self) -> None:
         self.timer.stop()
+        gc.unfreeze()
         if self.was_enabled:
             gc.enable()
 

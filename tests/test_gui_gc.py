@@ -60,6 +60,25 @@ def test_cycles_are_freed_by_the_gui_thread_while_held(qtbot):
     assert gc.isenabled() and not gui_gc.active()
 
 
+def test_objects_alive_before_the_hold_are_left_out_until_the_last_release(qtbot):
+    """The timer's full collections do not walk what lived before the run (gc.freeze): a cycle
+    made before the hold and dropped during it survives the held collections and is freed by
+    the last release, which unfreezes everything."""
+    log = []
+    early = Cycle(log)
+    gui_gc.hold()
+    try:
+        assert gc.get_freeze_count() > 0
+        del early                                   # garbage now, but frozen
+        late = [Cycle(log) for _ in range(3)]
+        del late                                    # garbage made during the hold
+        gc.collect(2)
+        assert log == [True, True, True]            # only the cycles made while held
+    finally:
+        gui_gc.release()
+    assert gc.get_freeze_count() == 0 and len(log) == 4
+
+
 def test_holds_nest_and_the_last_release_restores(qtbot):
     gui_gc.hold()
     gui_gc.hold()
