@@ -444,18 +444,17 @@ class Projection(Component):
         if c["connectivity"] == "fixed_fan_in" and not self.dense and not self.per_synapse_delays:
             from .fan_in import fan_in_tables   # the same tables, without the synapse arrays
             t, wt = fan_in_tables(c, self.n_pre, self.n_post, rng, self.dtype)
-            return {"targets": t, "weights": wt}, {
-                "buf": np.zeros((c["delay_steps"], self.n_pre), self.dtype)}
-        pre, post, w = self.synapses(rng)
-        if self.per_synapse_delays:
-            return self._init_spread(pre, post, w, rng)
-        if self.dense:
-            const = {"W": self.weight_matrix(pre, post, w)}
-        else:
-            t, wt = padded_tables(pre, post, w, self.n_pre, self.n_post, self.dtype)
             const = {"targets": t, "weights": wt}
-        d = self.config["delay_steps"]
-        return const, {"buf": np.zeros((d, self.n_pre), self.dtype)}
+        else:
+            pre, post, w = self.synapses(rng)
+            if self.per_synapse_delays:
+                return self._init_spread(pre, post, w, rng)
+            if self.dense:
+                const = {"W": self.weight_matrix(pre, post, w)}
+            else:
+                t, wt = padded_tables(pre, post, w, self.n_pre, self.n_post, self.dtype)
+                const = {"targets": t, "weights": wt}
+        return const, {"buf": np.zeros((c["delay_steps"], self.n_pre), self.dtype)}
 
     def weight_matrix(self, pre, post, w) -> np.ndarray:
         """The synapses (``synapses``) as a dense n_pre x n_post matrix (repeats summed)."""
@@ -486,8 +485,8 @@ class Projection(Component):
             c = self.config
             return {"events": deliver(state["ring"], ctx.t, c["delay_steps"], ctx.const,
                                       ctx.const["weights"], self.n_post, True)}
-        d = self.config["delay_steps"]
-        return {"events": self.deliver(state["buf"][0 if d == 1 else ctx.t % d], ctx.const)}
+        from .spike_history import read_slot
+        return {"events": self.deliver(read_slot(state["buf"], ctx.t), ctx.const)}
 
     def update(self, p, state, inputs, ctx):
         if self.per_synapse_delays:

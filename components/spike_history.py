@@ -75,6 +75,11 @@ def store_slot(ring, t, row):
     return ring.at[t % ring.shape[0]].set(row)
 
 
+def read_slot(ring, t):
+    """Slot t % depth of ``ring`` (store_slot's counterpart; slot 0 of a one-slot ring)."""
+    return ring[0] if ring.shape[0] == 1 else ring[t % ring.shape[0]]
+
+
 def for_each_bit(words, body, carry):
     """``carry = body(carry, q, b)`` for every set bit b of every word q of ``words`` (any shape,
     read flattened), in ascending order; one loop iteration per set bit (lowest set bit of the

@@ -130,8 +130,8 @@ class PlasticProjection(Component):
         return {"mask": mask}, state
 
     def read(self, p, st, ctx):
-        d = self.config["delay_steps"]
-        return {"events": st["buf"][ctx.t % d] @ st["w"]}
+        from .spike_history import read_slot
+        return {"events": read_slot(st["buf"], ctx.t) @ st["w"]}
 
     def traces(self, p, st, pre, post):
         """Decayed traces and the STDP pairing term a+ x r - a- s y (see the docstring)."""
@@ -141,9 +141,9 @@ class PlasticProjection(Component):
         return x + pre, y + post, pair
 
     def store(self, p, st, pre, w, ctx):
-        d = self.config["delay_steps"]
+        from .spike_history import store_slot
         w = jnp.clip(w, p["w_min"], p["w_max"]) * ctx.const["mask"]
-        return {**st, "w": w.astype(self.dtype), "buf": st["buf"].at[ctx.t % d].set(pre)}
+        return {**st, "w": w.astype(self.dtype), "buf": store_slot(st["buf"], ctx.t, pre)}
 
 
 class STDPProjection(PlasticProjection):

@@ -16,7 +16,7 @@ import numpy as np
 from spark_snn.components.base import EVENTS, SPIKES, Component, Port
 from spark_snn.components.projection import (event_propagate_words, order_by_pre_post,
                                              padded_tables, spike_words)
-from spark_snn.components.spike_history import store_slot
+from spark_snn.components.spike_history import read_slot, store_slot
 
 
 class FusedEvents(Component):
@@ -64,8 +64,7 @@ class FusedEvents(Component):
 
     def read(self, p, state, ctx):
         n_post = int(self.dst_off[-1])
-        words = state["buf"][0] if self.delay == 1 else state["buf"][ctx.t % self.delay]
-        ev = event_propagate_words(words, ctx.const["targets"],
+        ev = event_propagate_words(read_slot(state["buf"], ctx.t), ctx.const["targets"],
                                    ctx.const["weights"], n_post)
         return {f"slot{k}": ev[self.dst_off[k]:self.dst_off[k + 1]] for k in range(len(self.dests))}
 

@@ -65,8 +65,8 @@ class OperationIO:
             self.inputs[node] = self.fed[off:off + size * w].view(d).reshape(shape)
 
     def _aux_view(self, key):
-        off, size, d = self.at[key]
-        return self.aux[off:off + size * (2 if d.itemsize == 8 else 1)].view(d)
+        off, words, d = self.at[key]
+        return self.aux[off:off + words].view(d)
 
     @property
     def time_ms(self) -> float:
@@ -142,8 +142,7 @@ def operate(sim, n_steps: int, fn, every: int = 1, inputs=(), name: str | None =
     n_steps, every = _checked(n_steps, "n_steps", 0), _checked(every, "every", 1)
     if not callable(fn):
         raise TypeError(f"operate: fn must be callable, not {type(fn).__name__}")
-    if sim._op_running is not None:
-        raise RuntimeError(f"operate called from inside operation '{sim._op_running}'")
+    sim._not_in_operation("operate")
     name = str(name or getattr(fn, "__name__", None) or "operation")
     inputs = tuple(dict.fromkeys([inputs] if isinstance(inputs, str) else inputs))
     io = OperationIO(sim, inputs, name, every)

@@ -45,6 +45,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from spark_snn.components.base import SPIKES
+from spark_snn.components.spike_history import store_slot
 from spark_snn.components.projection import Projection, spike_words, word_bits
 
 from .compiler import Model
@@ -404,7 +405,7 @@ class SplitFusedEvents(FusedEvents):
     def update(self, p, state, inputs, ctx):
         words = concat_words([(inputs[f"pre{k}"], n)
                               for k, (_, _, n) in enumerate(self.sources)])
-        return {"buf": state["buf"].at[ctx.t % self.delay].set(words)}
+        return {"buf": store_slot(state["buf"], ctx.t, words)}
 
 
 def _copies(x, d: int):

@@ -428,15 +428,15 @@ class Simulation:
 
     def _aux_layout(self, stop=None):
         """(packer of the aux buffer a chunk returns, where each host-read value sits in it:
-        (part, name) -> (offset, n, dtype), "ok" -> offset) for the current watch/count and
-        breakpoint Watch ``stop``."""
+        (part, name) -> (offset, uint32 words, dtype), "ok" -> offset) for the current
+        watch/count and breakpoint Watch ``stop``: ``aux[off:off + words].view(dtype)``."""
         apacker = StatePacker(self.model.aux_example(
             self.watch, self.count, None if stop is None else len(stop.conditions)))
         at = {}
         for part, names in (("last", self.watch), ("sum", self.count)):
             for n in names:
-                off, size, _w, d = apacker.slot((part, n))
-                at[(part, n)] = (off, size, d)
+                off, size, w, d = apacker.slot((part, n))
+                at[(part, n)] = (off, size * w, d)
         at["ok"] = apacker.slot(("ok",))[0]
         if stop is not None:
             at["stop_n"] = apacker.slot(("stop_n",))[0]
@@ -476,8 +476,8 @@ class Simulation:
         self._t += n
         self._aux, self._aux_at = aux, at
         for name in self.count:
-            off, size, d = at[("sum", name)]
-            self.totals[name] += aux[off:off + size].view(d)
+            off, words, d = at[("sum", name)]
+            self.totals[name] += aux[off:off + words].view(d)
         for nid, per in self._host_periods.items():
             if self._t % per == 0:
                 self.model.rnodes[nid].comp.host_exchange(self, nid)
@@ -550,8 +550,8 @@ class Simulation:
             raise KeyError(f"'{name}' is not watched; pass watch=[...] to Simulation")
         if self._aux is None:
             return self.model.zeros_host(name)
-        off, size, d = self._aux_at[("last", name)]
-        return self._aux[off:off + size * (2 if d.itemsize == 8 else 1)].view(d)
+        off, words, d = self._aux_at[("last", name)]
+        return self._aux[off:off + words].view(d)
 
     def node_state(self, node: str) -> dict:
         """One node's state as NumPy arrays (a group member's own slice); KeyError if none.
@@ -637,8 +637,7 @@ class Simulation:
         (naming node and parameter) for an unknown node/parameter or a bad value. Cheap enough to
         call before every chunk (a few microseconds).
         """
-        if self._op_running is not None:
-            self._not_in_operation("set_param")
+        self._not_in_operation("set_param")
         spec = self._param_specs.get((node, name))
         if spec is None:
             if node not in self.graph.nodes and node in self.instances:

@@ -75,7 +75,7 @@ def _cpu_signature() -> bytes:
     return (platform.machine() + platform.processor()).encode()
 
 
-def _library_path(cxx: str, source: Path = SOURCE) -> Path:
+def _library_path(cxx: str, source: Path) -> Path:
     import jaxlib
     try:
         version = subprocess.run([cxx, "--version"], capture_output=True, text=True,
@@ -102,7 +102,7 @@ def build_library(source: Path) -> Path:
     return path
 
 
-def _build(cxx: str, target: Path, source: Path = SOURCE) -> None:
+def _build(cxx: str, target: Path, source: Path) -> None:
     import jax.ffi
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
