@@ -29,6 +29,7 @@ from .problems import GraphError, Problem
 from .registry import registry
 from .schedule import order_nodes
 from .validate import Analysis, require_valid
+from .xla_options import compiler_options
 
 # small dense projections of one delay fused into one event kernel from this many on (_fuse).
 # Fewer cost at most a few seconds of compilation and keep their exact matrix product; the
@@ -172,6 +173,7 @@ class Model:
                                          self.rid(d.rsplit(".", 1)[0])) in self.delayed})
         self.ids = ids
         self._chunks: dict = {}
+        self._largest = None  # the largest port's size (``jit``)
 
     def seed_key(self, nid: str) -> str:
         """The name node ``nid`` draws its random numbers under (its ``seed_id``, else its id)."""
@@ -182,9 +184,15 @@ class Model:
         """The context this model's JAX work runs in (64-bit types on for float64 only)."""
         return precision(self.x64)
 
-    def jit(self, fn) -> InPrecision:
-        """``jax.jit(fn)``, always traced and called in this model's precision."""
-        return InPrecision(jax.jit(fn), self.x64)
+    def jit(self, fn, throughput: bool = False) -> InPrecision:
+        """``jax.jit(fn)``, always traced and called in this model's precision, compiled with
+        the options engine/xla_options.py chooses for this network (``throughput``: a vmapped
+        or sharded program, of training, sweeps or a partitioned network)."""
+        if self._largest is None:
+            self._largest = max((self.port_size(r, p) for r in self.rnodes.values()
+                                 for p in (*r.inputs.values(), *r.outputs.values())), default=0)
+        options = compiler_options(self._largest, throughput)
+        return InPrecision(jax.jit(fn, compiler_options=options), self.x64)
 
     # --- grouping of equal elementwise nodes ---------------------------------------------------
     def rid(self, nid: str) -> str:

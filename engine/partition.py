@@ -362,7 +362,7 @@ class PartitionedModel(Model):
 
         fn = jax.shard_map(per_device, mesh=mesh, in_specs=(P(AXIS), P(AXIS), P(AXIS)),
                            out_specs=(P(AXIS), P(), P(), P()), check_vma=False)
-        self._chunks[key] = got = self.jit(fn)
+        self._chunks[key] = got = self.jit(fn, throughput=True)
         return got
 
 

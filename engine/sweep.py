@@ -326,7 +326,7 @@ class _Runner:
                            for nd, v in self.axes.items()}
             fn = jax.shard_map(fn, mesh=self.mesh, in_specs=(params_spec, P(), c, c),
                                out_specs=c, check_vma=False)
-        fn = model.jit(fn)
+        fn = model.jit(fn, throughput=True)
         self._fns[n] = fn
         return fn
 

@@ -196,7 +196,7 @@ def train(graph, agents: int, episodes: int, seed: int = 0, chunk_env_steps: int
     max_len = int(model.rnodes[env].comp.config["max_episode_steps"])
     k = per * int(chunk_env_steps)
     record = (f"{env}.done", f"{env}.episode_length")
-    fn = model.jit(per_device(jax.vmap(model.chunk_function(k, record, ()))))
+    fn = model.jit(per_device(jax.vmap(model.chunk_function(k, record, ()))), throughput=True)
     seeds = [seed + i for i in range(agents)]
     lengths = [[] for _ in range(agents)]
     limit = max_env_steps if max_env_steps is not None else episodes * max_len + max_len
@@ -306,7 +306,7 @@ def train_host(model, env: str, agents: int, episodes: int, seed: int = 0,
     proto = model.rnodes[env].comp
     per = int(proto.host_period())
     srcs = tuple(model.rnodes[env].sources.get("action", []))
-    fn = model.jit(jax.vmap(model.chunk_function(per, (), srcs)))
+    fn = model.jit(jax.vmap(model.chunk_function(per, (), srcs)), throughput=True)
     seeds = [seed + i for i in range(agents)]
     params, consts, state = stack_agents(model, seeds)
     params = jax.tree_util.tree_map(np.array, params)   # writable host copies
