@@ -77,7 +77,6 @@ ffi::Error Propagate(ffi::Buffer<ffi::U32> words, ffi::Buffer<ffi::S32> targets,
   const int64_t rows = targets.dimensions()[0], fan = targets.dimensions()[1];
   const int64_t n_out = static_cast<int64_t>(out->element_count());
   V* acc = out->typed_data();
-  std::fill(acc, acc + n_out, V(0));
   const int32_t* tg = targets.typed_data();
   const V* w = weights.typed_data();
   // The spiking rows, listed first (ascending), so that the rows a few spikes ahead can be
@@ -92,14 +91,18 @@ ffi::Error Propagate(ffi::Buffer<ffi::U32> words, ffi::Buffer<ffi::S32> targets,
                });
   const int64_t n_rows = static_cast<int64_t>(list.size());
   const int64_t row_bytes_t = fan * int64_t(sizeof(int32_t)), row_bytes_w = fan * int64_t(sizeof(V));
+  auto fetch = [&](int64_t k) {
+    const int64_t a = list[k] * fan;
+    const char* pt = reinterpret_cast<const char*>(tg + a);
+    const char* pw = reinterpret_cast<const char*>(w + a);
+    for (int64_t o = 0; o < row_bytes_t; o += 64) __builtin_prefetch(pt + o);
+    for (int64_t o = 0; o < row_bytes_w; o += 64) __builtin_prefetch(pw + o);
+  };
+  // the first rows are requested before the output is cleared, which hides part of their wait
+  for (int64_t k = 0; k < std::min(kAhead, n_rows); ++k) fetch(k);
+  std::fill(acc, acc + n_out, V(0));
   for (int64_t k = 0; k < n_rows; ++k) {
-    if (k + kAhead < n_rows) {
-      const int64_t a = list[k + kAhead] * fan;
-      const char* pt = reinterpret_cast<const char*>(tg + a);
-      const char* pw = reinterpret_cast<const char*>(w + a);
-      for (int64_t o = 0; o < row_bytes_t; o += 64) __builtin_prefetch(pt + o);
-      for (int64_t o = 0; o < row_bytes_w; o += 64) __builtin_prefetch(pw + o);
-    }
+    if (k + kAhead < n_rows) fetch(k + kAhead);
     const int64_t i = list[k];
     const int32_t* t = tg + i * fan;
     const V* ww = w + i * fan;
