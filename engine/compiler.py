@@ -253,13 +253,15 @@ class Model:
             self.rnodes[gid] = RNode(gid, comp, {p.name: p for p in ins},
                                      {p.name: p for p in outs}, category=cls.category)
 
-    def group_params(self, params, gid, xp=jnp):
+    def group_params(self, params, gid, xp=jnp, scalars=()):
         """The live parameters of a group: every member's value, one entry per neuron (``xp``:
-        jax.numpy inside a traced step, numpy on the host)."""
+        jax.numpy inside a traced step, numpy on the host); the names in ``scalars``, which
+        every member holds as the same scalar (engine/shared_params.py), as that one value."""
         mem = self.groups[gid]
         names = self.rnodes[mem[0][0]].comp.live_params().keys()
-        return {name: xp.concatenate([xp.broadcast_to(xp.asarray(params[m][name], self.dtype),
-                                                      (n,)) for m, _, n in mem])
+        return {name: xp.asarray(params[mem[0][0]][name], self.dtype) if name in scalars else
+                xp.concatenate([xp.broadcast_to(xp.asarray(params[m][name], self.dtype), (n,))
+                                for m, _, n in mem])
                 for name in names}
 
     def _member(self, nid: str) -> tuple[str, int, int]:
@@ -275,14 +277,15 @@ class Model:
         _, off, n = self._member(nid)
         return jax.tree_util.tree_map(lambda x: x[off:off + n], tree)
 
-    def runtime_params(self, params) -> dict:
+    def runtime_params(self, params, shared=frozenset()) -> dict:
         """The live parameters as the packed chunk takes them (NumPy): one entry per runtime node,
         a group's holding every member's values one entry per neuron (so the chunk does no
-        per-call expansion)."""
+        per-call expansion), except the (group, name) pairs in ``shared``: one scalar each."""
         out = {}
         for nid in self.ids:
             if nid in self.groups:
-                out[nid] = self.group_params(params, nid, np)
+                out[nid] = self.group_params(params, nid, np,
+                                             {name for g, name in shared if g == nid})
             elif nid in params:
                 out[nid] = {k: np.asarray(v) for k, v in params[nid].items()}
         return out
@@ -633,6 +636,10 @@ class Model:
             return state, recs, last, finite_of(state), (sc, n_run, fired)
 
         return run if stop is None else run_until
+
+    def drop_packed_chunks(self) -> None:
+        """Forget the compiled ``packed_chunk`` functions (their packers' layouts changed)."""
+        self._chunks = {k: v for k, v in self._chunks.items() if k[0] != "packed"}
 
     def packed_chunk(self, packer: StatePacker, fed: StatePacker, rest: StatePacker,
                      aux: StatePacker, n_steps: int, record=(), watch=(), count=(),

@@ -21,6 +21,7 @@ from .compiler import Model, StatePacker, compile_graph
 from .graph import Graph
 from .problems import GraphError, Problem
 from .registry import registry
+from .shared_params import same_bits, same_scalar, uniform_group_params
 from .validate import check_value
 
 
@@ -104,9 +105,16 @@ class Simulation:
         """Packers of the state, the two parameter buffers and the host-read values."""
         model = self.model
         self._packer = StatePacker(state)
-        rt = model.runtime_params(params)
-        self._fed_ids = {nid for nid in rt if model.host_fed(nid)}
-        fed, rest = self._split(rt)
+        self._fed_ids = {nid for nid in model.ids if model.host_fed(nid)}
+        # group parameters all members share stay one scalar (engine/shared_params.py)
+        self._shared = uniform_group_params(model, params, skip=self._fed_ids)
+        self._build_param_packers(params)
+
+    def _build_param_packers(self, params):
+        """Packers of the two parameter buffers (for the current shared parameters); the
+        compiled chunks of an earlier layout are dropped."""
+        model = self.model
+        fed, rest = self._split(model.runtime_params(params, self._shared))
         self._fpacker, self._rpacker = StatePacker(fed), StatePacker(rest)
         # the large buffer goes to the device completed by the components' prepared values
         # (decay factors, ...), computed once per parameter change instead of every chunk
@@ -114,6 +122,12 @@ class Simulation:
         self._prep, self._dpacker = model.prepared_rest(self._rpacker, self._rest_ids)
         self._param_specs = {}
         self._fns = {}  # (steps, record, watch, count) -> (jitted chunk, aux layout)
+        model.drop_packed_chunks()
+
+    def _unshare(self, keys) -> None:
+        """Give the shared group parameters ``keys`` their per-neuron form (a new layout)."""
+        self._shared = self._shared - set(keys)
+        self._build_param_packers(self._params)
 
     def _split(self, rt):
         """Runtime parameters -> (host-fed nodes' tree, everyone else's tree)."""
@@ -128,7 +142,10 @@ class Simulation:
     @params.setter
     def params(self, tree):
         self._params = tree
-        fed, rest = self._split(self.model.runtime_params(tree))
+        split = {k for k in self._shared if not same_scalar(self.model, tree, *k)}
+        if split:
+            self._unshare(split)
+        fed, rest = self._split(self.model.runtime_params(tree, self._shared))
         # host copies of the two packed parameter buffers (host-fed, rest), written by set_param
         self._host = [self._fpacker.pack_host(fed), self._rpacker.pack_host(rest)]
         self._rest_dev = None  # device copy of the large buffer (None: stale)
@@ -631,7 +648,9 @@ class Simulation:
 
     # --- editing -------------------------------------------------------------------------------
     def set_param(self, node: str, name: str, value) -> None:
-        """Change a live parameter between chunks (no recompilation).
+        """Change a live parameter between chunks (no recompilation, except once when one member
+        of a group of pools first departs from a value all members shared: see
+        engine/shared_params.py).
 
         Raises StructuralEdit for a parameter that changes the model's structure, and GraphError
         (naming node and parameter) for an unknown node/parameter or a bad value. Cheap enough to
@@ -657,7 +676,13 @@ class Simulation:
                                       node=node, param=name)])
         elif not np.isfinite(arr).all():
             raise GraphError([Problem("values must be finite", node=node, param=name)])
+        before = self._params[node][name]
         self._params = {**self._params, node: {**self._params[node], name: arr}}
+        key = (self.model.group_of.get(node), name)
+        if key in self._shared and not same_bits(arr, before, self.model.dtype):
+            self._unshare({key})  # the members now differ: per-neuron values from here on
+            self.params = self._params
+            return
         # into the host copy of its packed buffer: the small host-fed one is copied first (a
         # buffer already handed to JAX may still be aliased), the large one is edited in place
         # and uploaded again before the next chunk
@@ -723,7 +748,9 @@ class Simulation:
         i = 0 if rid in self._fed_ids else 1
         packer = (self._fpacker, self._rpacker)[i]
         start, size, w, d = packer.slot((rid, name))
-        if n is not None:  # a group member: its own slice of the group's per-neuron values
+        if n is not None and (rid, name) not in self._shared:
+            # a group member: its own slice of the group's per-neuron values (a shared
+            # parameter is one scalar: set_param leaves it or unshares it)
             start, size = start + off * w, n
         spec = (prm, shape, i, (start, size, w, d))
         self._param_specs[(node, name)] = spec

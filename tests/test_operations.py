@@ -408,3 +408,20 @@ def test_other_backends_run_the_python_loop(monkeypatch):
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
     sim.operate(20, operation([]), every=5, inputs=INPUTS)
     assert used and sim.t == 40
+
+
+def test_calls_from_xla_threads_keep_their_python_thread_state(native):
+    """XLA's worker threads have no Python thread state: the first call makes one and keeps it
+    (hostio.keep_thread_state), so a thread-local value set in one call is there in the next
+    call on the same thread (a fresh state per call, 3-4 microseconds of mmap, munmap and page
+    faults, would lose it)."""
+    local, seen = threading.local(), []
+
+    def look(io):
+        seen.append((threading.get_ident(), getattr(local, "calls", 0)))
+        local.calls = getattr(local, "calls", 0) + 1
+
+    make("float32").operate(60, look, every=1)
+    assert len(seen) == 60
+    fresh = [ident for ident, before in seen if before == 0]
+    assert len(fresh) == len(set(fresh)) == len({ident for ident, _ in seen})

@@ -77,7 +77,6 @@ ffi::Error Propagate(ffi::Buffer<ffi::U32> words, ffi::Buffer<ffi::S32> targets,
   const int64_t rows = targets.dimensions()[0], fan = targets.dimensions()[1];
   const int64_t n_out = static_cast<int64_t>(out->element_count());
   V* acc = out->typed_data();
-  std::fill(acc, acc + n_out, V(0));
   const int32_t* tg = targets.typed_data();
   const V* w = weights.typed_data();
   // The spiking rows, listed first (ascending), so that the rows a few spikes ahead can be
@@ -92,14 +91,18 @@ ffi::Error Propagate(ffi::Buffer<ffi::U32> words, ffi::Buffer<ffi::S32> targets,
                });
   const int64_t n_rows = static_cast<int64_t>(list.size());
   const int64_t row_bytes_t = fan * int64_t(sizeof(int32_t)), row_bytes_w = fan * int64_t(sizeof(V));
+  auto fetch = [&](int64_t k) {
+    const int64_t a = list[k] * fan;
+    const char* pt = reinterpret_cast<const char*>(tg + a);
+    const char* pw = reinterpret_cast<const char*>(w + a);
+    for (int64_t o = 0; o < row_bytes_t; o += 64) __builtin_prefetch(pt + o);
+    for (int64_t o = 0; o < row_bytes_w; o += 64) __builtin_prefetch(pw + o);
+  };
+  // the first rows are requested before the output is cleared, which hides part of their wait
+  for (int64_t k = 0; k < std::min(kAhead, n_rows); ++k) fetch(k);
+  std::fill(acc, acc + n_out, V(0));
   for (int64_t k = 0; k < n_rows; ++k) {
-    if (k + kAhead < n_rows) {
-      const int64_t a = list[k + kAhead] * fan;
-      const char* pt = reinterpret_cast<const char*>(tg + a);
-      const char* pw = reinterpret_cast<const char*>(w + a);
-      for (int64_t o = 0; o < row_bytes_t; o += 64) __builtin_prefetch(pt + o);
-      for (int64_t o = 0; o < row_bytes_w; o += 64) __builtin_prefetch(pw + o);
-    }
+    if (k + kAhead < n_rows) fetch(k + kAhead);
     const int64_t i = list[k];
     const int32_t* t = tg + i * fan;
     const V* ww = w + i * fan;
@@ -258,6 +261,28 @@ inline V mul_add(V a, V b, V c) {
 
 constexpr int64_t kBlock = 512;  // neurons per block
 
+// One neuron's step. Every value is read unconditionally and the outcome chosen by selects, so
+// the loops below vectorise without branches or masked loads. ``vinf + (v0 - vinf) e_m`` and
+// ``+ I_syn k_syn`` are the two multiply-adds XLA:CPU fuses.
+template <typename V>
+inline void lif_one(V v, V isyn, V cur, V syn, V jump, int32_t since, V v_rest, V v_reset,
+                    V v_th, V e_m, V k_syn, V e_syn, int32_t nref, V& v_out, V& i_out,
+                    int32_t& since_out, V& spike) {
+  const int32_t s1 = since + 1;
+  const int32_t s = s1 < kBig ? s1 : kBig;
+  const bool refractory = s < nref;
+  const V v0 = v + (s <= (nref > 1 ? nref : 1) ? V(0) : jump);
+  const V is = isyn + syn;
+  const V vinf = v_rest + cur;
+  const V vnew = mul_add(is, k_syn, mul_add(v0 - vinf, e_m, vinf));
+  const V v1 = refractory ? v0 : vnew;
+  const bool fired = (v1 > v_th) && !refractory;
+  v_out = fired ? v_reset : v1;
+  since_out = fired ? 0 : s;
+  i_out = is * e_syn;
+  spike = fired ? V(1) : V(0);
+}
+
 // Pointers to the block's values of every argument: straight into the buffer when the argument
 // varies along the neurons, else into `fill`, a block of its broadcast value. The loop has no
 // dependence between neurons (v, I_syn and since are read and written at the same index only).
@@ -278,22 +303,33 @@ __attribute__((optimize("O3"))) void lif_block(const LifArgs<V>& a, int64_t len)
   V *v_out = a.v_out, *i_out = a.i_out, *spike = a.spike;
   int32_t* since_out = a.since_out;
 #pragma GCC ivdep
-  for (int64_t i = 0; i < len; ++i) {
-    const int32_t nref = n_ref[i];
-    const int32_t s1 = since[i] + 1;
-    const int32_t s = s1 < kBig ? s1 : kBig;
-    const bool refractory = s < nref;
-    const V v0 = v[i] + (s <= (nref > 1 ? nref : 1) ? V(0) : jump[i]);
-    const V is = isyn[i] + syn[i];
-    const V vinf = v_rest[i] + cur[i];
-    const V vnew = mul_add(is, k_syn[i], mul_add(v0 - vinf, e_m[i], vinf));
-    const V v1 = refractory ? v0 : vnew;
-    const bool fired = (v1 > v_th[i]) && !refractory;
-    v_out[i] = fired ? v_reset[i] : v1;
-    since_out[i] = fired ? 0 : s;
-    i_out[i] = is * e_syn[i];
-    spike[i] = fired ? V(1) : V(0);
-  }
+  for (int64_t i = 0; i < len; ++i)
+    lif_one(v[i], isyn[i], cur[i], syn[i], jump[i], since[i], v_rest[i], v_reset[i], v_th[i],
+            e_m[i], k_syn[i], e_syn[i], n_ref[i], v_out[i], i_out[i], since_out[i], spike[i]);
+}
+
+// The parameters of a row that every neuron shares (a lone pool, or a group whose members have
+// equal values): read once, held in registers, and only the state and inputs streamed.
+template <typename V>
+struct LifShared {
+  V v_rest, v_reset, v_th, e_m, k_syn, e_syn;
+  int32_t n_ref;
+};
+
+template <typename V>
+__attribute__((optimize("O3"))) void lif_block_shared(const LifArgs<V>& a, const LifShared<V>& p,
+                                                      int64_t len) {
+  const V *v = a.v, *isyn = a.isyn, *cur = a.cur, *syn = a.syn, *jump = a.jump;
+  const int32_t* since = a.since;
+  V *v_out = a.v_out, *i_out = a.i_out, *spike = a.spike;
+  int32_t* since_out = a.since_out;
+  const V v_rest = p.v_rest, v_reset = p.v_reset, v_th = p.v_th, e_m = p.e_m;
+  const V k_syn = p.k_syn, e_syn = p.e_syn;
+  const int32_t n_ref = p.n_ref;
+#pragma GCC ivdep
+  for (int64_t i = 0; i < len; ++i)
+    lif_one(v[i], isyn[i], cur[i], syn[i], jump[i], since[i], v_rest, v_reset, v_th, e_m, k_syn,
+            e_syn, n_ref, v_out[i], i_out[i], since_out[i], spike[i]);
 }
 
 // The block's pointer into `b` for row r from neuron i0 (the broadcast block when `b` is shared
@@ -341,6 +377,21 @@ ffi::Error LifStep(ffi::Buffer<T> v_in, ffi::Buffer<T> i_in, ffi::Buffer<ffi::S3
   V *vo = v_out->typed_data(), *io = i_out->typed_data(), *so = spikes->typed_data();
   int32_t* sio = since_out->typed_data();
   for (int64_t r = 0; r < B; ++r) {
+    bool shared = nref_src.s.col == 0;
+    for (int k = 3; k < 9; ++k) shared = shared && src[k].s.col == 0;
+    if (shared) {
+      auto at = [&](int k) { return src[k].s.p[r * src[k].s.row]; };
+      const LifShared<V> p{at(3), at(4), at(5), at(6), at(7), at(8),
+                           nref_src.s.p[r * nref_src.s.row]};
+      for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+        const int64_t len = std::min(kBlock, n - i0), e = r * n + i0;
+        LifArgs<V> a{v0 + e, i0p + e, src[0].at(r, i0), src[1].at(r, i0), src[2].at(r, i0),
+                     nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, s0 + e, nullptr,
+                     vo + e, io + e, so + e, sio + e};
+        lif_block_shared(a, p, len);
+      }
+      continue;
+    }
     for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
       const int64_t len = std::min(kBlock, n - i0), e = r * n + i0;
       LifArgs<V> a{v0 + e, i0p + e, src[0].at(r, i0), src[1].at(r, i0), src[2].at(r, i0),
