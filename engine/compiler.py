@@ -731,6 +731,7 @@ class Model:
 
 
 _WORD = np.dtype(np.uint32)
+_LARGE_LEAF = 1024  # words: a leaf this large is packed in place (StatePacker.pack)
 _EXPONENT = {4: 0x7F800000, 8: 0x7FF00000}  # float32 exponent; float64 exponent (high word)
 
 
@@ -781,7 +782,25 @@ class StatePacker:
                  for i in self._order]
         if not parts:
             return jnp.zeros(0, jnp.uint32)
-        return jnp.concatenate(parts) if len(parts) > 1 else parts[0]
+        # runs of small leaves are concatenated; large leaves are written into the buffer in
+        # place. XLA's classic emitter (engine/xla_options.py) computes a concatenation element
+        # by element, finding each element's operand: 23 us for the 7-pool network's 21,731
+        # words against 3 us in place.
+        pieces, run = [], []
+        for part in parts:
+            if part.shape[0] >= _LARGE_LEAF:
+                pieces.extend(([jnp.concatenate(run)] if len(run) > 1 else run) + [part])
+                run = []
+            else:
+                run.append(part)
+        pieces.extend([jnp.concatenate(run)] if len(run) > 1 else run)
+        if len(pieces) == 1:
+            return pieces[0]
+        buf, off = jnp.zeros(self.size, jnp.uint32), 0
+        for piece in pieces:
+            buf = jax.lax.dynamic_update_slice(buf, piece, (off,))
+            off += piece.shape[0]
+        return buf
 
     def all_finite(self, buf):
         """True when no floating-point leaf of the packed ``buf`` holds a NaN or an infinity

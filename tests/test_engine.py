@@ -275,13 +275,14 @@ def test_a_same_step_path_between_equal_pools_keeps_them_apart():
         reg.types.pop("spikes_to_current_test")
 
 
-def test_state_packer_keeps_every_leaf_bit_exact_and_flags_non_finite_floats():
+@pytest.mark.parametrize("large", [False, True])
+def test_state_packer_keeps_every_leaf_bit_exact_and_flags_non_finite_floats(large):
     import jax
     with jax.enable_x64(True):  # the float64 leaf stays float64 (as in a float64 model)
-        _packer_round_trip()
+        _packer_round_trip(large)
 
 
-def _packer_round_trip():
+def _packer_round_trip(large: bool):
     import jax
 
     from spark_snn.engine.compiler import StatePacker
@@ -290,6 +291,10 @@ def _packer_round_trip():
             "b": {"c": rng.normal(size=(2, 3)), "d": np.array(-7, np.int32)},
             "e": np.array([True, False, True]), "f": np.array([1.5, -2.25], np.float16),
             "g": np.array([-3, 4], np.int8), "h": np.array([0x7F800000, 0xFFFFFFFF], np.uint32)}
+    if large:  # leaves packed in place between runs of small ones (StatePacker.pack)
+        tree.update({"big": rng.normal(size=(40, 75)).astype(np.float32),
+                     "big64": rng.normal(size=1500), "bigi": rng.integers(-9, 9, 2048, np.int32),
+                     "bigb": rng.random(1100) < 0.5, "z": np.array([2.5], np.float32)})
     p = StatePacker(tree)
     host = p.pack_host(tree)
     dev = jax.jit(p.pack)(tree)
