@@ -9,6 +9,8 @@ The Model is pure data and functions; ``engine.simulation.Simulation`` drives it
 ``chunk(K, record)(params, consts, state) -> (state, records, last, finite)`` runs K steps;
 ``records[name]`` stacks the recorded port over the K steps, ``last[name]`` holds the value at
 the last step of every watched port, ``finite[i]`` says whether node i's state is all finite.
+Those chunk functions are built by ``ChunkBuilder`` (engine/chunks.py), a mixin of Model; the
+packed buffers the Simulation keeps between chunks by ``StatePacker`` (engine/packing.py).
 """
 from __future__ import annotations
 
@@ -20,11 +22,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from spark_snn.components.base import ACTION, SPIKES, Ctx
+from spark_snn.components.base import ACTION, Ctx
 
 from . import memory, threefry
+from .chunks import ChunkBuilder
 from .fusion import FusedEvents
 from .graph import Graph
+from .packing import StatePacker, _all_finite  # noqa: F401  (imported from here)
 from .problems import GraphError, Problem
 from .registry import registry
 from .schedule import order_nodes
@@ -115,7 +119,7 @@ class RNode:
     category: str = ""
 
 
-class Model:
+class Model(ChunkBuilder):
     """A compiled graph. Build with ``compile_graph``."""
 
     def __init__(self, graph: Graph, analysis: Analysis, dtype: str | None = None,
@@ -546,313 +550,6 @@ class Model:
             raise GraphError([Problem(f"cannot record '{name}': node has no output port '{p}' "
                                       f"(outputs: {', '.join(r.outputs)})", node=nid, port=p)])
 
-    def chunk(self, n_steps: int, record: tuple[str, ...] = (), watch: tuple[str, ...] = (),
-              count: tuple[str, ...] = ()):
-        """The jitted function running ``n_steps`` steps (cached per arguments).
-
-        ``count`` names ports whose values are summed over the chunk inside the scan (cheap
-        spike counts); the sums come back in ``last`` under "sum:" + name.
-        """
-        key = (int(n_steps), tuple(record), tuple(watch), tuple(count))
-        if key not in self._chunks:
-            self._chunks[key] = self.jit(self.chunk_function(n_steps, record, watch, count))
-        return self._chunks[key]
-
-    def chunk_function(self, n_steps: int, record: tuple[str, ...] = (),
-                       watch: tuple[str, ...] = (), count: tuple[str, ...] = (),
-                       prepared: frozenset = frozenset(), stop=None):
-        """The plain (not jitted) function behind ``chunk``, for callers that transform it
-        (``jax.vmap`` in engine/train.py); call it in ``self.precision()``. It adds the
-        components' prepared values (``prepare``) to the parameters once, before the scan,
-        except for the runtime nodes in ``prepared`` (whose parameters hold them already).
-
-        ``stop`` (an engine.breakpoints.Watch): the function takes and returns the watch's
-        carried values as a fourth argument / fifth result, together with the steps run and
-        which conditions fired: ``(state, records, last, finite, (carry, n_run, fired))``.
-        From the step a condition fired on, the state, the watched values and the counts stay
-        frozen (the scan goes on without effect), so the state returned is the state of that
-        step; records past it are meaningless."""
-        record, watch, count = tuple(record), tuple(watch), tuple(count)
-        for name in record + watch + count:
-            self.check_probe(name)
-        spikes = {name for name in record if self.port(name).kind == SPIKES}
-        ids = self.ids
-
-        todo = [nid for nid in self.ids if nid not in prepared]
-
-        def observe(vals, prev_last):
-            rec = {n: (vals[n] > 0 if n in spikes else vals[n]) for n in record}
-            last = {n: vals[n] for n in watch}
-            last.update({"sum:" + n: prev_last["sum:" + n] + (vals[n] > 0).astype(jnp.int32)
-                         for n in count})
-            return rec, last
-
-        def finite_of(state):
-            return jnp.stack([_all_finite(state["nodes"][nid]) for nid in ids]) \
-                if ids else jnp.zeros(0, bool)
-
-        def start(params):
-            params = self.prepare(params, todo)
-            last0 = {name: self._zeros(name) for name in watch}
-            last0.update({"sum:" + n: jnp.zeros_like(self._zeros(n), dtype=jnp.int32)
-                          for n in count})
-            return params, last0
-
-        def run(params, consts, state):
-            params, last0 = start(params)
-
-            def body(carry, _):
-                st, prev_last = carry
-                st, vals = self.step(params, consts, st)
-                rec, last = observe(vals, prev_last)
-                return (st, last), rec
-
-            (state, last), recs = jax.lax.scan(body, (state, last0), None, length=int(n_steps))
-            return state, recs, last, finite_of(state)
-
-        def run_until(params, consts, state, scarry):
-            params, last0 = start(params)
-            n = len(stop.conditions)
-
-            def body(carry, _):
-                st, prev_last, sc, stopped, fired_at, n_run = carry
-                st2, vals = self.step(params, consts, st)
-                rec, last = observe(vals, prev_last)
-                sc2, fired = stop.check(sc, vals, st2)
-                go = ~stopped
-
-                def keep(new, old):
-                    return jax.tree_util.tree_map(lambda a, b: jnp.where(go, a, b), new, old)
-
-                hit = go & jnp.any(fired)
-                carry = (keep(st2, st), keep(last, prev_last), keep(sc2, sc), stopped | hit,
-                         jnp.where(hit, fired, fired_at), n_run + go.astype(jnp.int32))
-                return carry, rec
-
-            init = (state, last0, scarry, jnp.zeros((), bool), jnp.zeros(n, bool),
-                    jnp.zeros((), jnp.int32))
-            (state, last, sc, _s, fired, n_run), recs = jax.lax.scan(
-                body, init, None, length=int(n_steps))
-            return state, recs, last, finite_of(state), (sc, n_run, fired)
-
-        return run if stop is None else run_until
-
-    def drop_packed_chunks(self) -> None:
-        """Forget the compiled ``packed_chunk`` functions (their packers' layouts changed)."""
-        self._chunks = {k: v for k, v in self._chunks.items() if k[0] != "packed"}
-
-    def packed_chunk(self, packer: StatePacker, fed: StatePacker, rest: StatePacker,
-                     aux: StatePacker, n_steps: int, record=(), watch=(), count=(),
-                     prepared: frozenset = frozenset(), stop=None):
-        """Like ``chunk`` but state, parameters and host-read values travel packed (see
-        StatePacker): ``fn(fed, rest, consts, packed) -> (packed, records, aux)``, the fast path
-        the Simulation uses between chunks.
-
-        ``fed`` holds the runtime parameters of host-fed nodes, ``rest`` every other runtime
-        parameter (``runtime_params``, groups expanded per neuron, with the prepared values of
-        the nodes in ``prepared`` already added: see ``prepared_rest``); ``aux`` packs
-        {"ok": all float state finite, "last": watched values, "sum": counts}, the one buffer
-        the host reads back per chunk. The input state is not donated, so the state at the
-        start of a failed chunk is still there to replay it step by step.
-
-        With ``stop`` (a breakpoints Watch) the function is ``fn(fed, rest, consts, packed,
-        carry) -> (packed, records, aux, carry)`` and ``aux`` also holds "stop_n" (the steps
-        run before the chunk stopped) and "stop_fired" (which conditions fired).
-        """
-        key = ("packed", int(n_steps), tuple(record), tuple(watch), tuple(count),
-               frozenset(prepared), None if stop is None else stop.key)
-        if key in self._chunks:
-            return self._chunks[key]
-        inner = self.chunk_function(n_steps, record, watch, count, frozenset(prepared), stop)
-
-        def finish(state, last, extra):
-            # materialise the packed state before the finiteness check reads it (otherwise XLA
-            # fuses the last step's arithmetic into the check and computes it twice)
-            out = jax.lax.optimization_barrier(packer.pack(state))
-            tree = {"ok": packer.all_finite(out)[None],
-                    "last": {n: last[n] for n in watch},
-                    "sum": {n: last["sum:" + n] for n in count}, **extra}
-            return out, aux.pack(tree)
-
-        def run(pfed, prest, consts, packed):
-            params = {**rest.unpack(prest), **fed.unpack(pfed)}
-            state, recs, last, _per_node = inner(params, consts, packer.unpack(packed))
-            out, a = finish(state, last, {})
-            return out, recs, a
-
-        def run_until(pfed, prest, consts, packed, scarry):
-            params = {**rest.unpack(prest), **fed.unpack(pfed)}
-            state, recs, last, _per_node, (sc, n_run, fired) = inner(
-                params, consts, packer.unpack(packed), scarry)
-            out, a = finish(state, last, {"stop_n": n_run[None], "stop_fired": fired})
-            return out, recs, a, sc
-
-        fn = self.jit(run if stop is None else run_until)
-        self._chunks[key] = fn
-        return fn
-
-    def prepare(self, params, ids=None):
-        """``params`` with every runtime node's parameters completed by its component's
-        prepared values (Component.prepare: decay factors, step counts), groups expanded per
-        neuron; for the runtime nodes ``ids`` (default all). Traced, or eager on the host."""
-        out = dict(params)
-        for nid in self.ids if ids is None else ids:
-            if nid in out:
-                base = out[nid]
-            elif nid in self.groups:
-                base = self.group_params(params, nid)
-            else:
-                continue
-            extra = self.rnodes[nid].comp.prepare(base)
-            out[nid] = {**base, **extra} if extra else base
-        return out
-
-    def prepared_rest(self, packer: StatePacker, ids):
-        """(jitted fn, packer of its output): the packed runtime parameters of ``packer``'s
-        layout -> the same completed by the prepared values of the runtime nodes ``ids``, packed.
-        The Simulation runs it once after each parameter change, not at every chunk."""
-        ids = [nid for nid in self.ids if nid in set(ids)]
-        with self.precision():
-            zeros = packer.unpack(np.zeros(packer.size, np.uint32))  # only the layout counts
-            shapes = jax.eval_shape(lambda t: self.prepare(t, ids), zeros)
-            example = jax.tree_util.tree_map(lambda x: np.zeros(x.shape, x.dtype), shapes)
-        out = StatePacker(example)
-        return self.jit(lambda buf: out.pack(self.prepare(packer.unpack(buf), ids))), out
-
-    def aux_example(self, watch=(), count=(), stops: int | None = None) -> dict:
-        """The tree ``packed_chunk`` packs into its ``aux`` output (for building its packer);
-        ``stops``: the number of breakpoint conditions, if any."""
-        out = {"ok": np.ones(1, bool),
-               "last": {n: self.zeros_host(n) for n in watch},
-               "sum": {n: np.zeros(np.shape(self.zeros_host(n)), np.int32) for n in count}}
-        if stops is not None:
-            out.update(stop_n=np.zeros(1, np.int32), stop_fired=np.zeros(stops, bool))
-        return out
-
-
-_WORD = np.dtype(np.uint32)
-_LARGE_LEAF = 1024  # words: a leaf this large is packed in place (StatePacker.pack)
-_EXPONENT = {4: 0x7F800000, 8: 0x7FF00000}  # float32 exponent; float64 exponent (high word)
-
-
-class StatePacker:
-    """Packs a pytree of arrays into ONE flat uint32 buffer, and back.
-
-    Every buffer a jitted call takes or returns costs microseconds on the CPU, so the Simulation
-    keeps state and parameters packed between chunks; inside a chunk the scan carries the
-    unpacked tree, so the per-step cost is unchanged. A leaf keeps its exact bits: 32-bit values
-    take one word, 64-bit values two (little-endian, low word first), smaller types one word per
-    element (converted). Floating-point leaves come first, so the finiteness of a whole packed
-    state is one reduction over the leading words (``all_finite``).
-    """
-
-    def __init__(self, example):
-        flat, self.treedef = jax.tree_util.tree_flatten_with_path(example)
-        self.paths = [tuple(getattr(k, "key", k) for k in path) for path, _ in flat]
-        self.index = {p: i for i, p in enumerate(self.paths)}
-        self.dtypes = [np.dtype(getattr(leaf, "dtype", None) or np.asarray(leaf).dtype)
-                       for _, leaf in flat]
-        self.shapes = [tuple(np.shape(leaf)) for _, leaf in flat]
-        for path, d in zip(self.paths, self.dtypes):
-            if d.kind not in "fiub" or d.itemsize not in (1, 2, 4, 8):
-                raise TypeError(f"cannot pack {'/'.join(map(str, path))}: dtype {d} (use bool, "
-                                "integer or floating-point arrays of at most 64 bits)")
-        # floating-point leaves first, grouped by size, so each size's words are contiguous
-        floats = sorted((i for i, d in enumerate(self.dtypes) if d.kind == "f"
-                         and d.itemsize in _EXPONENT), key=lambda i: self.dtypes[i].itemsize)
-        order = floats + [i for i in range(len(flat)) if i not in floats]
-        self.slots: list = [None] * len(flat)  # (offset in words, elements, words per element)
-        off = 0
-        self.float_words: dict[int, tuple[int, int]] = {}  # itemsize -> (first word, end word)
-        for i in order:
-            d, n = self.dtypes[i], int(np.prod(self.shapes[i], dtype=np.int64))
-            w = 2 if d.itemsize == 8 else 1
-            if d.kind == "f" and d.itemsize in _EXPONENT:
-                lo, _hi = self.float_words.get(d.itemsize, (off, off))
-                self.float_words[d.itemsize] = (lo, off + n * w)
-            self.slots[i] = (off, n, w)
-            off += n * w
-        self.size = off
-        self._order = order
-
-    # in a traced function ------------------------------------------------------------------
-    def pack(self, tree):
-        leaves = jax.tree_util.tree_leaves(tree)
-        parts = [_to_words(jnp.ravel(jnp.asarray(leaves[i], self.dtypes[i])), self.dtypes[i])
-                 for i in self._order]
-        if not parts:
-            return jnp.zeros(0, jnp.uint32)
-        # runs of small leaves are concatenated; large leaves are written into the buffer in
-        # place. XLA's classic emitter (engine/xla_options.py) computes a concatenation element
-        # by element, finding each element's operand: 23 us for the 7-pool network's 21,731
-        # words against 3 us in place.
-        pieces, run = [], []
-        for part in parts:
-            if part.shape[0] >= _LARGE_LEAF:
-                pieces.extend(([jnp.concatenate(run)] if len(run) > 1 else run) + [part])
-                run = []
-            else:
-                run.append(part)
-        pieces.extend([jnp.concatenate(run)] if len(run) > 1 else run)
-        if len(pieces) == 1:
-            return pieces[0]
-        buf, off = jnp.zeros(self.size, jnp.uint32), 0
-        for piece in pieces:
-            buf = jax.lax.dynamic_update_slice(buf, piece, (off,))
-            off += piece.shape[0]
-        return buf
-
-    def all_finite(self, buf):
-        """True when no floating-point leaf of the packed ``buf`` holds a NaN or an infinity
-        (all exponent bits set), as a JAX scalar."""
-        ok = jnp.asarray(True)
-        for size, (lo, hi) in self.float_words.items():
-            words = buf[lo:hi] if size == 4 else buf[lo:hi].reshape(-1, 2)[:, 1]
-            e = jnp.uint32(_EXPONENT[size])
-            ok = ok & ~jnp.any((words & e) == e)
-        return ok
-
-    def unpack(self, buf):
-        """The tree back from a packed buffer: JAX arrays from a JAX buffer (traced or not),
-        NumPy views from a NumPy buffer (no copy for 32- and 64-bit leaves)."""
-        host = isinstance(buf, np.ndarray)
-        leaves = []
-        for (off, n, w), d, shape in zip(self.slots, self.dtypes, self.shapes):
-            seg = buf[off:off + n * w]
-            if host:
-                x = seg.view(d) if d.itemsize in (4, 8) else _small_from_words(seg, d)
-            else:
-                x = _from_words(seg, d)
-            leaves.append(x.reshape(shape))
-        return jax.tree_util.tree_unflatten(self.treedef, leaves)
-
-    # on the host ------------------------------------------------------------------------------
-    def pack_host(self, tree) -> np.ndarray:
-        """Pack into a NumPy buffer (no device work)."""
-        out = np.empty(self.size, _WORD)
-        for (off, n, w), d, leaf in zip(self.slots, self.dtypes, jax.tree_util.tree_leaves(tree)):
-            self.write(out, off, n, w, d, leaf)
-        return out
-
-    def slot(self, path: tuple):
-        """(offset, elements, words per element, dtype) of the leaf at ``path``."""
-        i = self.index[path]
-        return (*self.slots[i], self.dtypes[i])
-
-    @staticmethod
-    def write(buf: np.ndarray, off: int, n: int, w: int, d: np.dtype, value) -> None:
-        """Write ``value`` (one value for all ``n`` elements of dtype ``d``, or ``n`` values)
-        into the packed ``buf`` in place."""
-        a = np.asarray(value)
-        if a.ndim > 1:
-            a = a.reshape(n)
-        if d.itemsize in (4, 8):
-            buf[off:off + n * w].view(d)[...] = a
-        elif d.kind == "f":  # half precision: its 16 bits in the low half of the word
-            buf[off:off + n] = np.broadcast_to(np.asarray(a, d), (n,)).view(np.uint16)
-        else:
-            buf[off:off + n] = np.asarray(a, d).astype(_WORD)
-
 
 def _to_device(x):
     """``jnp.asarray(x)`` without its small XLA program per shape and type (about 15 ms each
@@ -871,39 +568,6 @@ def _to_device(x):
     if isinstance(x, np.generic):
         return jax.device_put(x)
     return jnp.asarray(x)
-
-
-def _to_words(x, d: np.dtype):
-    if d.itemsize == 4:
-        return jax.lax.bitcast_convert_type(x, jnp.uint32)
-    if d.itemsize == 8:
-        return jax.lax.bitcast_convert_type(x, jnp.uint32).reshape(-1)
-    if d.kind == "f":
-        return jax.lax.bitcast_convert_type(x, jnp.uint16).astype(jnp.uint32)
-    return x.astype(jnp.uint32)
-
-
-def _from_words(seg, d: np.dtype):
-    if d.itemsize == 4:
-        return jax.lax.bitcast_convert_type(seg, d)
-    if d.itemsize == 8:
-        return jax.lax.bitcast_convert_type(seg.reshape(-1, 2), d)
-    if d.kind == "f":
-        return jax.lax.bitcast_convert_type(seg.astype(jnp.uint16), d)
-    return seg.astype(d)
-
-
-def _small_from_words(seg: np.ndarray, d: np.dtype) -> np.ndarray:
-    if d.kind == "f":
-        return seg.astype(np.uint16).view(d)
-    return seg.astype(d)
-
-
-def _all_finite(tree) -> jax.Array:
-    leaves = [x for x in jax.tree_util.tree_leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)]
-    if not leaves:
-        return jnp.asarray(True)
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
 
 
 def compile_graph(graph: Graph, dtype: str | None = None, fuse: bool = True,
