@@ -4,10 +4,13 @@ The host intervenes only between chunks: it sets inputs and parameters, reads wa
 and checks that every state stayed finite. A run that produces NaN or Inf stops with a
 SimulationError naming the node, the state variable and the exact step (found by replaying the
 failing chunk one step at a time from its saved start state).
+
+Reading a running simulation (outputs, node states, weights) is the mixin ``Reading``
+(engine/sim_reading.py), editing its live parameters the mixin ``Editing``
+(engine/sim_editing.py); the compiled chunks come from engine/chunks.py.
 """
 from __future__ import annotations
 
-import math
 import time
 from typing import Callable
 
@@ -19,10 +22,10 @@ from spark_snn.components.base import SPIKES
 from . import memory
 from .compiler import Model, StatePacker, compile_graph
 from .graph import Graph
-from .problems import GraphError, Problem
-from .registry import registry
-from .shared_params import same_bits, same_scalar, uniform_group_params
-from .validate import check_value
+from .problems import GraphError
+from .shared_params import same_scalar, uniform_group_params
+from .sim_editing import Editing, StructuralEdit  # noqa: F401  (imported from here)
+from .sim_reading import Reading
 
 
 class SimulationError(RuntimeError):
@@ -34,11 +37,7 @@ class SimulationError(RuntimeError):
         super().__init__(message)
 
 
-class StructuralEdit(ValueError):
-    """Raised by set_param for a parameter that needs a rebuild (sizes, connectivity, ...)."""
-
-
-class Simulation:
+class Simulation(Reading, Editing):
     """A running instance of a graph.
 
     ``record``: "node.port" names stacked every step and returned by ``advance``.
@@ -528,13 +527,6 @@ class Simulation:
         """Steps between the host exchanges of each host-side node (empty when none)."""
         return dict(self._host_periods)
 
-    def input_value(self, node: str, port: str) -> np.ndarray:
-        """Value fed into ``node.port`` at the last step (sum over its edges; zeros if none)."""
-        srcs = self.model.rnodes[node].sources.get(port, [])
-        if not srcs:
-            return self.model.zeros_host(f"{node}.{port}")
-        return sum(self.output(s) for s in srcs)
-
     def _locate_failure(self, start, m: int):
         """Replay the failed chunk step by step to name the node, variable and step."""
         one = self.model.chunk(1, (), ())
@@ -559,206 +551,6 @@ class Simulation:
                     f"(t = {t * self.model.dt:g} ms); check its parameters and inputs",
                     node=nid if not members else members[0], step=t, variable=var)
         raise SimulationError("a state became NaN or infinite in this chunk")  # pragma: no cover
-
-    # --- reading -------------------------------------------------------------------------------
-    def output(self, name: str) -> np.ndarray:
-        """Value of a watched "node.port" at the last simulated step."""
-        if name not in self.watch:
-            raise KeyError(f"'{name}' is not watched; pass watch=[...] to Simulation")
-        if self._aux is None:
-            return self.model.zeros_host(name)
-        off, words, d = self._aux_at[("last", name)]
-        return self._aux[off:off + words].view(d)
-
-    def node_state(self, node: str) -> dict:
-        """One node's state as NumPy arrays (a group member's own slice); KeyError if none.
-
-        Copies the packed state to the host once and slices it there (``state``), so reading one
-        node (the app does it every frame) costs no device work per leaf.
-        """
-        return self.state["nodes"][node]
-
-    def weights(self, node: str) -> np.ndarray | None:
-        """Current weights of projection ``node`` as a dense (n_pre, n_post) matrix (repeated
-        synapses summed; a plastic projection's masked-out entries are 0), or None when the node
-        has no synapses (not a projection, or unknown).
-
-        Plastic projections keep their weights in their state (``w``/``W`` dense, masked by
-        ``const["mask"]`` where present, or ``weights`` with ``const["targets"]``), static ones in
-        their consts. A static projection that the compiler fused into a shared kernel has no
-        state of its own: its synapses are drawn again from the same random stream
-        (``node_rng(seed, model.seed_key(node))``), which gives exactly the weights in use, without a rebuild.
-        """
-        from spark_snn.components.projection import dense_matrix
-
-        r = self.model.rnodes.get(node)
-        if r is None:
-            return self._fused_weights(node)
-        sizes = getattr(r.comp, "sizes", {})
-        n_pre, n_post = int(sizes.get("n_pre", 0)), int(sizes.get("n_post", 0))
-        st = self.node_state(node)
-        const = self.consts.get(node, {})
-        if isinstance(st, dict):
-            for key in ("w", "W"):
-                if key in st and np.ndim(st[key]) == 2:
-                    W = np.asarray(st[key])
-                    if "mask" in const:
-                        W = W * np.asarray(const["mask"], W.dtype)
-                    return W
-            if "weights" in st and "targets" in const:
-                return dense_matrix({"targets": const["targets"], "weights": st["weights"]},
-                                    n_pre, n_post)
-        if "W" in const or "targets" in const:
-            return dense_matrix(const, n_pre, n_post)
-        return None
-
-    def _fused_weights(self, node: str) -> np.ndarray | None:
-        from .compiler import node_rng
-
-        for gid in self.model.fused:
-            for comp, nid, _si, _di in self.model.rnodes[gid].comp.members:
-                if nid == node:
-                    return comp.weight_matrix(*comp.synapses(
-                        node_rng(self.seed, self.model.seed_key(nid))))
-        return None
-
-    def weights_change(self, node: str) -> bool:
-        """Whether projection ``node``'s weights live in its state, i.e. change during a run
-        (plastic projections); False for static or fused projections and other nodes."""
-        if node not in self.model.rnodes:
-            return False
-        st = self.node_state(node)
-        return isinstance(st, dict) and any(k in st for k in ("w", "W", "weights"))
-
-    def render(self, node: str) -> np.ndarray | None:
-        """A picture of host-side node ``node`` (a Gymnasium environment with an ``rgb_array``
-        render): an (height, width, 3) uint8 array, or None when the node cannot draw itself
-        (not host-side, no render mode, or its renderer is not installed)."""
-        r = self.model.rnodes.get(node)
-        fn = getattr(r.comp, "host_render", None) if r is not None else None
-        if fn is None or not getattr(r.comp, "host_side", False):
-            return None
-        img = fn()
-        if img is None:
-            return None
-        img = np.asarray(img)
-        if img.ndim != 3 or img.shape[2] not in (3, 4) or img.dtype != np.uint8:
-            return None
-        return img[:, :, :3]
-
-    # --- editing -------------------------------------------------------------------------------
-    def set_param(self, node: str, name: str, value) -> None:
-        """Change a live parameter between chunks (no recompilation, except once when one member
-        of a group of pools first departs from a value all members shared: see
-        engine/shared_params.py).
-
-        Raises StructuralEdit for a parameter that changes the model's structure, and GraphError
-        (naming node and parameter) for an unknown node/parameter or a bad value. Cheap enough to
-        call before every chunk (a few microseconds).
-        """
-        self._not_in_operation("set_param")
-        spec = self._param_specs.get((node, name))
-        if spec is None:
-            if node not in self.graph.nodes and node in self.instances:
-                return self._set_promoted(node, name, value)
-            spec = self._param_spec(node, name)
-        prm, shape, i, (off, n, w, d) = spec
-        arr = np.asarray(value, dtype=self.model.dtype)
-        if arr.ndim == 0:
-            msg = check_value(prm, float(arr))
-            if msg:
-                raise GraphError([Problem(msg, node=node, param=name)])
-            if not math.isnan(float(arr)):
-                self.graph.nodes[node].params[name] = float(arr)
-            arr = np.broadcast_to(arr, shape) if shape else arr
-        elif arr.shape != shape:
-            raise GraphError([Problem(f"expected shape {shape}, got {arr.shape}",
-                                      node=node, param=name)])
-        elif not np.isfinite(arr).all():
-            raise GraphError([Problem("values must be finite", node=node, param=name)])
-        before = self._params[node][name]
-        self._params = {**self._params, node: {**self._params[node], name: arr}}
-        key = (self.model.group_of.get(node), name)
-        if key in self._shared and not same_bits(arr, before, self.model.dtype):
-            self._unshare({key})  # the members now differ: per-neuron values from here on
-            self.params = self._params
-            return
-        # into the host copy of its packed buffer: the small host-fed one is copied first (a
-        # buffer already handed to JAX may still be aliased), the large one is edited in place
-        # and uploaded again before the next chunk
-        if i == 0:
-            self._host[0] = self._host[0].copy()
-        else:
-            self._rest_dev = None
-        StatePacker.write(self._host[i], off, n, w, d, arr)
-
-    @property
-    def instances(self) -> dict:
-        """Composite instances by dotted path (engine/composite/flatten.py ``Instance``): their
-        promoted parameters can be set with ``set_param(path, name, value)``."""
-        flat = self.model.composite
-        return {} if flat is None else flat.instances
-
-    def _set_promoted(self, node: str, name: str, value) -> None:
-        """Set promoted parameter ``name`` of instance ``node``: every inner parameter it drives
-        (checked first, all or none)."""
-        from .composite.types import Types
-        inst = self.instances[node]
-        if name not in inst.targets:
-            raise GraphError([Problem(f"unknown parameter for component '{inst.definition}'",
-                                      node=node, param=name)])
-        types = Types(self.model.source_graph)
-        defn = types.definition(inst.definition)
-        prm = types.promoted_spec(defn, defn.promoted(name))
-        if prm is None or not prm.live:
-            raise StructuralEdit(f"node '{node}', parameter '{name}': changing it rebuilds the "
-                                 "model (it is structural)")
-        arr = np.asarray(value, dtype=self.model.dtype)
-        if arr.ndim == 0:
-            msg = check_value(prm, float(arr))
-            if msg:
-                raise GraphError([Problem(msg, node=node, param=name)])
-        for target in inst.targets[name]:
-            try:
-                self._param_specs.get(target) or self._param_spec(*target)
-            except StructuralEdit:
-                raise StructuralEdit(f"node '{node}', parameter '{name}': changing it rebuilds "
-                                     f"the model (it drives {'.'.join(target)})") from None
-        for target in inst.targets[name]:
-            self.set_param(*target, value)
-        inst.values[name] = float(arr) if arr.ndim == 0 else arr
-
-    def _param_spec(self, node: str, name: str):
-        """Check once that ``node.name`` is a live parameter; cache where it lives."""
-        if node not in self.graph.nodes:
-            raise GraphError([Problem("no such node", node=node)])
-        cls = registry().get(self.graph.nodes[node].type)
-        try:
-            prm = cls.node_param(self.graph.nodes[node].params, name)
-        except KeyError:
-            raise GraphError([Problem(f"unknown parameter for type '{cls.type_name}'",
-                                      node=node, param=name)]) from None
-        if not prm.live:
-            raise StructuralEdit(f"node '{node}', parameter '{name}': changing it rebuilds the "
-                                 "model (it is structural)")
-        if node not in self.params:
-            raise StructuralEdit(f"node '{node}' was fused; rebuild to change '{name}'")
-        shape = tuple(np.shape(self.params[node][name]))
-        rid, off, n = self.model.param_location(node)
-        i = 0 if rid in self._fed_ids else 1
-        packer = (self._fpacker, self._rpacker)[i]
-        start, size, w, d = packer.slot((rid, name))
-        if n is not None and (rid, name) not in self._shared:
-            # a group member: its own slice of the group's per-neuron values (a shared
-            # parameter is one scalar: set_param leaves it or unshares it)
-            start, size = start + off * w, n
-        spec = (prm, shape, i, (start, size, w, d))
-        self._param_specs[(node, name)] = spec
-        return spec
-
-    def set_input(self, node: str, value) -> None:
-        """Set the vector a host-input node presents from the next chunk on."""
-        self.set_param(node, "value", value)
 
 
 def _condition_nodes(conditions) -> tuple[str, ...]:
