@@ -21,7 +21,7 @@ pool's spikes over a sliding window of whole steps ending at the current step (r
 
 ``Watch`` compiles a list of conditions for one model: ``init()`` gives the values it carries
 from step to step (the rate windows, the last values), ``check(carry, values, state)`` runs in
-the traced step and says which conditions fired. engine/compiler.py freezes the state from the
+the traced step and says which conditions fired. engine/chunks.py freezes the state from the
 step a condition fired on, so the simulation stops exactly there.
 """
 from __future__ import annotations
