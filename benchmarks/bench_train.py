@@ -88,8 +88,8 @@ class ChunkClock:
             model = compile_graph(*args, **kwargs)
             jit = model.jit
 
-            def timed_jit(fn):
-                compiled = jit(fn)
+            def timed_jit(fn, **options):  # options: the tree's own (throughput=...)
+                compiled = jit(fn, **options)
 
                 def call(*a):
                     if self.program is None:
