@@ -6,10 +6,11 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QPushButton,
-                               QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from ..graph_info import GraphInfo
+from ..status_text import StatusText
 from .export import export_view
 
 # Colours for pools (raster rows, rate curves): distinct on a dark background.
@@ -26,7 +27,21 @@ def paint_seconds() -> float:
 
 
 class MonitorView(pg.GraphicsLayoutWidget):
-    """pyqtgraph's layout widget, timing its own painting."""
+    """pyqtgraph's layout widget, timing its own painting.
+
+    Its scene's ``changed`` signal is connected (to nothing that does work): when nothing
+    listens to it, QGraphicsScene hands its updates straight to the view and makes the view
+    repaint at once (QGraphicsView sends the pending UpdateRequest itself), so each panel that
+    changed made the whole window repaint and flush separately, one after another, and the
+    event loop ran no timer meanwhile. Connected, the views merely mark their regions dirty
+    and the window repaints every changed panel in one pass."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scene().changed.connect(self._scene_changed)
+
+    def _scene_changed(self, _rects) -> None:
+        pass
 
     def paintEvent(self, ev):
         t0 = time.perf_counter()
@@ -98,9 +113,8 @@ class Monitor(QDockWidget):
         lay = QVBoxLayout(body)
         lay.setContentsMargins(2, 2, 2, 2)
         self.controls = QHBoxLayout()
-        self.info_label = QLabel("")
         # text changes must not re-layout the window (that costs more than drawing the plot)
-        self.info_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.info_label = StatusText("")
         self.controls.addWidget(self.info_label, 1)
         self._info_at = 0.0
         exp = QPushButton("Export...")
