@@ -28,24 +28,11 @@ def paint_seconds() -> float:
 
 class MonitorView(pg.GraphicsLayoutWidget):
     """pyqtgraph's layout widget, timing its own painting (``paint_seconds``: this view's
-    total; ``paint_seconds()``: all views').
-
-    Its scene's ``changed`` signal is connected (to nothing that does work). When nothing
-    listens to it, QGraphicsScene hands each change straight to its views and has them send
-    the window's pending repaint at once (QGraphicsView's dispatchPendingUpdateRequests), so
-    every panel that changed made the whole window repaint and flush on its own, one after
-    another, and the event loop ran no timer in between. With a listener the changes travel
-    through the signal, the views only mark their regions dirty, and the window repaints the
-    changed panels together (bench_live.py with cartpole.json's eleven panels: GUI lateness
-    p99 82 -> 38 ms with this alone)."""
+    total; ``paint_seconds()``: all views')."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.paint_seconds = 0.0
-        self.scene().changed.connect(self._scene_changed)
-
-    def _scene_changed(self, _rects) -> None:
-        pass
 
     def paintEvent(self, ev):
         t0 = time.perf_counter()
