@@ -1,10 +1,12 @@
 """The GUI stays responsive during a live run (issue 15 item 6) without losing what the panels
 show: frames are drawn in slices with event-loop passes in between, yet every monitor gets
 every step; the build and the first compile run in the worker while the event loop goes on;
-changing texts do not make the window lay itself out again; panels leave no stale pixels."""
+changing texts do not make the window lay itself out again; panels leave no stale pixels;
+the episode panel rescales rarely."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QTimer
@@ -14,8 +16,12 @@ from test_app_run import WAIT, make, pool_graph, two_pool_graph  # noqa: F401
 
 import spark_snn.app.run.painter as painter_mod
 import spark_snn.app.run.worker as worker_mod
+from spark_snn.app.run.graph_info import GraphInfo
+from spark_snn.app.run.monitors import EpisodeMonitor
 from spark_snn.app.run.status_text import StatusText
-from spark_snn.engine import Simulation
+from spark_snn.engine import Simulation, load
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 
 
 class Ticker:
@@ -241,3 +247,31 @@ def test_panels_repainted_in_part_show_what_a_full_repaint_shows(qtbot, make):  
         viewport.repaint()
         stale += shown != window_pixels(viewport)
     assert stale == 0
+
+
+def test_episode_axes_grow_in_steps_and_keep_every_episode_in_view(qtbot):
+    """The episode panel rescales rarely, yet every episode stays in view: 300 episodes in
+    100 frames rescale the episode axis a handful of times, not 100."""
+    graph = load(EXAMPLES / "cartpole.json")
+    mon = EpisodeMonitor(GraphInfo(graph), "cart")
+    qtbot.addWidget(mon)
+    mon.resize(500, 400)
+    mon.show()
+    port = mon.ports[0]
+    plot = mon.plots[port]
+    rescaled = []
+    plot.getViewBox().sigXRangeChanged.connect(lambda *a: rescaled.append(1))
+    rng = np.random.default_rng(1)
+    sent = []
+    for f in range(100):
+        new = [float(v) for v in rng.integers(8, 500, size=3)]
+        sent += new
+        mon.update_frame({"gen": 1, "t0": f, "t1": f + 1, "dt": 1.0, "errors": {},
+                          "episodes": {port: new}})
+        (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
+        assert x0 <= 1 and x1 >= len(sent)
+        assert y0 <= min(sent) and y1 >= max(sent)
+    assert mon.values[port] == sent
+    x, y = mon.curves[port].getData()
+    np.testing.assert_array_equal(y, sent)
+    assert len(rescaled) <= 10

@@ -127,6 +127,9 @@ class FramePainter(QObject):
         except Exception:
             traceback.print_exc()
         self._frame, self._todo = frame, list(self.monitors())
+        open_now = {id(m) for m in self._todo}    # (forget the estimates of closed monitors)
+        self._cost = {k: v for k, v in self._cost.items() if k in open_now}
+        self._painted = {k: v for k, v in self._painted.items() if k in open_now}
         self.draw_seconds += time.perf_counter() - t0
         self._draw_slice()
 
