@@ -3,6 +3,13 @@
 Frames are drawn when the worker signals one (if the last draw is old enough) and by a steady
 timer otherwise. Each monitor draws inside its own guard: one that fails shows its error in its
 own panel and the others, and the badges, go on.
+
+A frame is drawn in slices: the monitors take their turn in order, and once the slice's
+estimated cost (each monitor's recent time to update plus the time its view took to paint)
+passes ``SLICE_S`` the rest wait for the next pass of the event loop (a zero-time timer), so
+the window repaints what changed and timers and input get their turn in between. Every monitor
+draws every frame it is given; the next frame is taken from the mailbox only once all monitors
+have drawn this one (the worker's frames merge there meanwhile), so no monitor misses data.
 """
 from __future__ import annotations
 
@@ -19,6 +26,8 @@ BUSY_HIGH = 0.4                 # share of the GUI thread's time spent drawing a
 BUSY_LOW = 0.25                 # the plots (smoothed) above which frames are spaced out, and
                                 # below which the interval shrinks back
 BADGE_INTERVAL_S = 0.5          # pool rate badges: rates over half a second, 2 updates/s
+SLICE_S = 0.008                 # estimated drawing and painting per pass of the event loop
+FIRST_COST_S = 0.004            # the estimate for a monitor that has not drawn yet
 
 
 class FramePainter(QObject):
@@ -48,6 +57,15 @@ class FramePainter(QObject):
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(int(FRAME_INTERVAL_S * 1000))
         self.timer.timeout.connect(self._on_timer)
+        # a frame in progress: the monitors still to draw it (see the module docstring)
+        self._frame: dict | None = None
+        self._todo: list = []
+        self._cost: dict[int, float] = {}     # id(monitor) -> recent update + paint seconds
+        self._painted: dict[int, float] = {}  # id(monitor) -> its view's paint total then
+        self._more = QTimer(self)             # the next slice, once the event loop had a pass
+        self._more.setSingleShot(True)
+        self._more.setInterval(0)
+        self._more.timeout.connect(self._draw_slice)
 
     def start(self) -> None:
         if not self.timer.isActive():
@@ -56,6 +74,11 @@ class FramePainter(QObject):
     def stop(self) -> None:
         self.timer.stop()
         self._tick_at = 0.0
+
+    @property
+    def drawing(self) -> bool:
+        """Whether a frame is drawn in slices right now (some monitors have not drawn it)."""
+        return self._frame is not None
 
     def on_frame_ready(self) -> None:
         if time.perf_counter() - self._last_draw >= self.frame_interval:
@@ -90,24 +113,73 @@ class FramePainter(QObject):
         self._spent_at = spent
 
     def draw(self) -> None:
+        """Take the next frame from the mailbox and draw it (its first slice now, the rest in
+        later passes of the event loop); nothing while a frame is still being drawn."""
+        if self._frame is not None:
+            return
         frame = self.mailbox.take()
         if frame is None or frame.get("gen") != self.gen():
             return    # nothing new, or a frame of a run that was reset or stopped since
         t0 = time.perf_counter()
         self._last_draw = t0
-        for m in list(self.monitors()):
-            try:    # (a monitor that failed in this run skips its frames: Monitor.update_frame)
-                m.update_frame(frame)
-            except Exception as exc:
-                m.gen = frame.get("gen")
-                m.show_error(f"{type(exc).__name__}: {exc}")
-                traceback.print_exc()
         try:
             self.update_badges(frame)
         except Exception:
             traceback.print_exc()
-        self.frames_drawn += 1
+        self._frame, self._todo = frame, list(self.monitors())
+        open_now = {id(m) for m in self._todo}    # (forget the estimates of closed monitors)
+        self._cost = {k: v for k, v in self._cost.items() if k in open_now}
+        self._painted = {k: v for k, v in self._painted.items() if k in open_now}
         self.draw_seconds += time.perf_counter() - t0
+        self._draw_slice()
+
+    def _draw_slice(self) -> None:
+        """Draw the frame in progress into monitors until the slice's estimated cost passes
+        SLICE_S (at least one monitor); schedule the rest."""
+        frame = self._frame
+        if frame is None:
+            return
+        if frame.get("gen") != self.gen():    # the run was reset or stopped meanwhile
+            self._frame, self._todo = None, []
+            return
+        t0 = time.perf_counter()
+        open_now = {id(m) for m in self.monitors()}
+        spent, drawn = 0.0, 0
+        while self._todo:
+            m = self._todo[0]
+            if id(m) not in open_now:
+                self._todo.pop(0)     # closed since the frame began
+                continue
+            cost = self._cost.get(id(m), FIRST_COST_S)
+            if drawn and spent + cost > SLICE_S:
+                break
+            self._todo.pop(0)
+            self._draw_one(m, frame)
+            spent += cost
+            drawn += 1
+        if self._todo:
+            self._more.start()
+        else:
+            self._frame = None
+            self.frames_drawn += 1
+        self.draw_seconds += time.perf_counter() - t0
+
+    def _draw_one(self, m, frame) -> None:
+        """``m.update_frame(frame)`` inside its guard; its cost estimate follows the time the
+        update took plus the time its view spent painting since its previous update."""
+        view = getattr(m, "layout_widget", None)
+        painted = getattr(view, "paint_seconds", 0.0)
+        t0 = time.perf_counter()
+        try:    # (a monitor that failed in this run skips its frames: Monitor.update_frame)
+            m.update_frame(frame)
+        except Exception as exc:
+            m.gen = frame.get("gen")
+            m.show_error(f"{type(exc).__name__}: {exc}")
+            traceback.print_exc()
+        cost = time.perf_counter() - t0 + max(0.0, painted - self._painted.get(id(m), painted))
+        self._painted[id(m)] = painted
+        old = self._cost.get(id(m))
+        self._cost[id(m)] = cost if old is None else 0.7 * old + 0.3 * cost
 
     def update_badges(self, frame) -> None:
         """Pool firing rates on the canvas, from the engine's in-scan spike counts. Counts are

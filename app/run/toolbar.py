@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSpinBox, QToolBar
+from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox, QToolBar
+
+from .status_text import StatusText
 
 SPEEDS = [("0.1x", 0.1), ("0.25x", 0.25), ("0.5x", 0.5), ("1x", 1.0), ("2x", 2.0), ("5x", 5.0),
           ("10x", 10.0), ("max", None)]
@@ -69,11 +71,11 @@ class RunToolbar:
         self.record_action.triggered.connect(ctl.record_dialog)
         tb.addAction(self.record_action)
         tb.addSeparator()
-        self.state_label = QLabel(" idle ")
-        self.time_label = QLabel(" t = 0 ms ")
-        self.speed_label = QLabel(" 0 steps/s ")
-        for w, width in ((self.state_label, 84), (self.time_label, 110), (self.speed_label, 120)):
-            w.setFixedWidth(width)
+        # StatusText, not QLabel: a new text must not make the window lay itself out again
+        self.state_label = StatusText(" idle ", width=84)
+        self.time_label = StatusText(" t = 0 ms ", width=110)
+        self.speed_label = StatusText(" 0 steps/s ", width=120)
+        for w in (self.state_label, self.time_label, self.speed_label):
             tb.addWidget(w)
         window.addToolBar(tb)
         self.show_state("idle")

@@ -6,10 +6,11 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QPushButton,
-                               QSizePolicy, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from ..graph_info import GraphInfo
+from ..status_text import StatusText
 from .export import export_view
 
 # Colours for pools (raster rows, rate curves): distinct on a dark background.
@@ -26,14 +27,21 @@ def paint_seconds() -> float:
 
 
 class MonitorView(pg.GraphicsLayoutWidget):
-    """pyqtgraph's layout widget, timing its own painting."""
+    """pyqtgraph's layout widget, timing its own painting (``paint_seconds``: this view's
+    total; ``paint_seconds()``: all views')."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.paint_seconds = 0.0
 
     def paintEvent(self, ev):
         t0 = time.perf_counter()
         try:
             return super().paintEvent(ev)
         finally:
-            _PAINT_SECONDS[0] += time.perf_counter() - t0
+            dt = time.perf_counter() - t0
+            self.paint_seconds += dt
+            _PAINT_SECONDS[0] += dt
 
 
 def pool_colour(i: int):
@@ -98,9 +106,8 @@ class Monitor(QDockWidget):
         lay = QVBoxLayout(body)
         lay.setContentsMargins(2, 2, 2, 2)
         self.controls = QHBoxLayout()
-        self.info_label = QLabel("")
         # text changes must not re-layout the window (that costs more than drawing the plot)
-        self.info_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.info_label = StatusText("")
         self.controls.addWidget(self.info_label, 1)
         self._info_at = 0.0
         exp = QPushButton("Export...")

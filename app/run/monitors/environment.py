@@ -151,8 +151,11 @@ class EpisodeMonitor(Monitor):
     """Per-episode curves (return, length, ...) from an environment's episode outputs.
 
     Every finished episode is kept (a learning curve has no time window), but drawing stays
-    cheap however many there are: markers only while there are few points, and pyqtgraph
-    downsamples the line to the plot's width."""
+    cheap however many there are: markers only while there are few points, pyqtgraph
+    downsamples the line to the plot's width, and the axes change in steps (the episode axis
+    grows by half when the curve reaches its end, the value axis when the values leave it or
+    use less than a third), not with every episode: rescaling an axis re-lays its labels, and
+    rescaling after every episode made this panel the costliest to paint in a fast run."""
 
     kind = "episodes"
     MARKERS_UP_TO = 150     # episodes drawn with a marker each; beyond, a plain line
@@ -161,13 +164,16 @@ class EpisodeMonitor(Monitor):
         super().__init__(f"Episodes: {node}", parent)
         self.node = node
         self.ports = info.episode_ports(node)
-        self.plots, self.curves, self.values = {}, {}, {}
+        self.plots, self.curves, self.values, self.yranges = {}, {}, {}, {}
+        self.x_end: dict[str, float] = {}
         for k, port in enumerate(self.ports):
             p = self.layout_widget.addPlot(row=k, col=0)
             p.setLabel("left", port.rsplit(".", 1)[1])
             p.setLabel("bottom", "episode")
             p.hideButtons()
+            p.disableAutoRange()
             self.plots[port] = p
+            self.yranges[port] = StickyRange(p)
             c = p.plot(pen=pg.mkPen(pool_colour(k), width=1.5))
             c.setDownsampling(auto=True, method="peak")
             c.setClipToView(True)
@@ -185,7 +191,7 @@ class EpisodeMonitor(Monitor):
         self.setWindowTitle(f"Episodes: {new}")
         fix = {p: renamed_port(p, old, new) for p in self.ports}
         self.ports = [fix[p] for p in self.ports]
-        for d in (self.plots, self.curves, self.values):
+        for d in (self.plots, self.curves, self.values, self.yranges, self.x_end):
             for p in list(d):
                 d[fix[p]] = d.pop(p)
 
@@ -200,8 +206,15 @@ class EpisodeMonitor(Monitor):
         for port in self.ports:
             self.values[port] = []
             self.curves[port].setData([], [])
+            self.yranges[port] = StickyRange(self.plots[port])
+            self._x_range(port, 10.0)
         self.info_label.setText("0 episodes" if self.ports
                                 else "this node reports no episode outputs")
+
+    def _x_range(self, port: str, end: float) -> None:
+        """Show episodes 1 .. ``end`` (with a margin)."""
+        self.x_end[port] = end
+        self.plots[port].setXRange(0.0, end + 0.5, padding=0)
 
     def draw(self, frame):
         changed = False
@@ -214,6 +227,9 @@ class EpisodeMonitor(Monitor):
                 self.curves[port].setData(np.arange(1, len(v) + 1), v,
                                           symbol="o" if few else None, symbolSize=4,
                                           symbolBrush=pool_colour(0), symbolPen=None)
+                if len(v) > self.x_end[port]:
+                    self._x_range(port, max(10.0, np.ceil(len(v) * 1.5)))
+                self.yranges[port].fit(float(np.min(v)), float(np.max(v)))
                 changed = True
         if changed:
             n = max((len(v) for v in self.values.values()), default=0)
