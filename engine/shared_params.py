@@ -34,10 +34,8 @@ def uniform_group_params(model, params, skip=frozenset()) -> frozenset:
 
 def same_scalar(model, params, gid: str, name: str) -> bool:
     """True when every member of group ``gid`` holds the same scalar ``name`` in ``params``."""
-    vals = [np.asarray(params[m][name], model.dtype) for m, _, _ in model.groups[gid]]
-    first = vals[0]
-    return first.shape == () and all(v.shape == () and v.tobytes() == first.tobytes()
-                                     for v in vals[1:])
+    vals = [params[m][name] for m, _, _ in model.groups[gid]]
+    return np.shape(vals[0]) == () and all(same_bits(v, vals[0], model.dtype) for v in vals[1:])
 
 
 def same_bits(a, b, dtype) -> bool:

@@ -376,9 +376,10 @@ ffi::Error LifStep(ffi::Buffer<T> v_in, ffi::Buffer<T> i_in, ffi::Buffer<ffi::S3
   nref_src.filled_row = -1;
   V *vo = v_out->typed_data(), *io = i_out->typed_data(), *so = spikes->typed_data();
   int32_t* sio = since_out->typed_data();
+  // the parameters (arguments 3-8 and n_ref) are the same along every row's neurons
+  bool shared = nref_src.s.col == 0;
+  for (int k = 3; k < 9; ++k) shared = shared && src[k].s.col == 0;
   for (int64_t r = 0; r < B; ++r) {
-    bool shared = nref_src.s.col == 0;
-    for (int k = 3; k < 9; ++k) shared = shared && src[k].s.col == 0;
     if (shared) {
       auto at = [&](int k) { return src[k].s.p[r * src[k].s.row]; };
       const LifShared<V> p{at(3), at(4), at(5), at(6), at(7), at(8),
